@@ -1,0 +1,25 @@
+"""Materialized paths of the network tree: "/12/340/5600/".
+
+Every descendant of a node has a path starting with the node's path, so a
+subtree is the half-open range [path, upper_bound(path)).
+"""
+
+from __future__ import annotations
+
+from dispatch_tui.domain.text import prefix_upper_bound
+
+SEPARATOR = "/"
+
+
+def child_path(parent_path: str | None, node_id: int) -> str:
+    return f"{parent_path or SEPARATOR}{node_id}{SEPARATOR}"
+
+
+def subtree_range(path: str) -> tuple[str, str]:
+    """[low, high) bounds of every path under (and including) `path`."""
+    return path, prefix_upper_bound(path)
+
+
+def ancestor_ids(path: str) -> list[int]:
+    """Node ids from the root down to the node itself."""
+    return [int(part) for part in path.strip(SEPARATOR).split(SEPARATOR) if part]

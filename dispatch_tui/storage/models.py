@@ -1,0 +1,366 @@
+"""The database schema: one SQLAlchemy 2 model per table.
+
+Hot paths (counting, fan-out, imports) use these tables through Core
+(`Model.__table__`); the ORM classes serve the places where objects read
+better. Columns compared by prefix ranges (`path`, search keys) use the
+binary "C" collation on PostgreSQL so that `>=`/`<` ranges mean byte prefixes
+there exactly as they do in SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def key_string(length: int) -> String:
+    """A string compared by byte order on every backend (for prefix ranges)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")  # type: ignore[return-value]
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored in UTC (rule 5) and always timezone-aware in Python.
+
+    SQLite has no time zone type: values go in as naive UTC and come back
+    with UTC attached, so both backends hand out the same objects.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: times must carry a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime()}
+
+
+NODE_KINDS = ("region", "substation", "feeder", "transformer_station")
+CHANNELS = ("sms", "email", "telegram", "viber")
+CONSENT_STATES = ("opted_in", "pending", "opted_out")
+ROLES = ("dispatcher", "shift_lead", "admin", "viewer")
+OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
+NOTICE_KINDS = ("advance", "day_before", "day_of", "immediate", "amendment", "cancellation")
+NOTICE_STATES = ("scheduled", "due", "fanning_out", "done", "cancelled")
+MESSAGE_STATES = (
+    "pending",
+    "sending",
+    "sent",
+    "delivered",
+    "retry_wait",
+    "failed",
+    "expired",
+    "unknown",
+    "cancelled",
+)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Utility(Base):
+    """A distribution operator: the root of one network tree."""
+
+    __tablename__ = "utility"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    sms_sender: Mapped[str] = mapped_column(String(16))
+
+
+class Node(Base):
+    """A network node above the metering points.
+
+    `path` is the materialized path of node ids, "/12/340/5600/": the
+    descendants of a node are exactly the rows whose path lies in
+    [path, path[:-1] + "0"), a range a plain B-tree index answers.
+    `mp_count`/`subscriber_count` are cached subtree totals, refreshed by
+    whatever changes metering points or subscriptions (imports, demo).
+    """
+
+    __tablename__ = "node"
+    __table_args__ = (
+        UniqueConstraint("utility_id", "code"),
+        Index("ix_node_parent_sort", "parent_id", "name", "id"),
+        Index("ix_node_utility_root", "utility_id", "parent_id"),
+        CheckConstraint(_in("kind", NODE_KINDS), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("node.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(key_string(255), index=True)
+    mp_count: Mapped[int] = mapped_column(Integer, default=0)
+    subscriber_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MeteringPoint(Base):
+    """A leaf of the network: one supply address with its meter.
+
+    `path` repeats the parent node's path so that "every metering point under
+    node X" is one index range scan, without joining the node table.
+    `search_key` is the folded address ("street house settlement") that
+    address prefix search runs on.
+    """
+
+    __tablename__ = "metering_point"
+    __table_args__ = (
+        UniqueConstraint("utility_id", "mp_id"),
+        Index("ix_metering_point_path", "path", "id"),
+        Index("ix_metering_point_node", "node_id", "mp_id"),
+        Index("ix_metering_point_search_key", "search_key"),
+        Index("ix_metering_point_eic", "eic"),
+        Index("ix_metering_point_meter_number", "meter_number"),
+        Index("ix_metering_point_mp_id", "mp_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("node.id"))
+    path: Mapped[str] = mapped_column(key_string(255))
+    mp_id: Mapped[str] = mapped_column(key_string(32))
+    settlement: Mapped[str] = mapped_column(String(120))
+    street: Mapped[str] = mapped_column(String(200))
+    house: Mapped[str] = mapped_column(String(32))
+    search_key: Mapped[str] = mapped_column(key_string(255))
+    eic: Mapped[str | None] = mapped_column(key_string(16))
+    meter_number: Mapped[str | None] = mapped_column(key_string(32))
+    priority: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Subscriber(Base):
+    """A customer account that receives notices."""
+
+    __tablename__ = "subscriber"
+    __table_args__ = (
+        UniqueConstraint("utility_id", "account"),
+        Index("ix_subscriber_account", "account"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    account: Mapped[str] = mapped_column(key_string(32))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]
+
+
+class Contact(Base):
+    """One way to reach a subscriber, with its own consent (opt-out wins)."""
+
+    __tablename__ = "contact"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "channel", "address"),
+        Index("ix_contact_channel_address", "channel", "address"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("consent", CONSENT_STATES), name="consent"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    consent: Mapped[str] = mapped_column(String(16))
+    consent_at: Mapped[datetime]
+    consent_source: Mapped[str] = mapped_column(String(200))
+
+
+class Subscription(Base):
+    """Subscriber ↔ metering point, many to many."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (Index("ix_subscription_mp", "mp_id", "subscriber_id"),)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    mp_id: Mapped[int] = mapped_column(
+        ForeignKey("metering_point.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+
+
+class User(Base):
+    """An operator, identified by their operating-system login."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class Outage(Base):
+    """A planned interruption and its approval state.
+
+    Four-eyes lives in the schema: an approver can never be the author.
+    """
+
+    __tablename__ = "outage"
+    __table_args__ = (
+        CheckConstraint(_in("status", OUTAGE_STATES), name="status"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> created_by", name="four_eyes"),
+        CheckConstraint("ends_at > starts_at", name="window"),
+        CheckConstraint(
+            "status NOT IN ('approved', 'completed') OR approved_by IS NOT NULL",
+            name="approved_has_approver",
+        ),
+        Index("ix_outage_status_start", "status", "starts_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class OutageSelection(Base):
+    """One entry of an outage's affected area: a node or a single metering
+    point, included or excluded (an exclusion under an included node)."""
+
+    __tablename__ = "outage_selection"
+    __table_args__ = (
+        CheckConstraint("(node_id IS NULL) <> (mp_id IS NULL)", name="one_target"),
+        Index("ix_outage_selection_outage", "outage_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outage.id", ondelete="CASCADE"))
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("node.id"))
+    mp_id: Mapped[int | None] = mapped_column(ForeignKey("metering_point.id"))
+    exclude: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Notice(Base):
+    """One timed notice of an outage; its fan-out is claimed under a lease."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        CheckConstraint(_in("kind", NOTICE_KINDS), name="kind"),
+        CheckConstraint(_in("status", NOTICE_STATES), name="status"),
+        Index("ix_notice_status_due", "status", "due_at"),
+        Index("ix_notice_outage", "outage_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outage_id: Mapped[int] = mapped_column(ForeignKey("outage.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    outage_revision: Mapped[int] = mapped_column(Integer, default=1)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Message(Base):
+    """The outbox: one row per (notice, contact), created once."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "contact_id"),
+        CheckConstraint(_in("status", MESSAGE_STATES), name="status"),
+        Index("ix_message_claim", "status", "channel", "next_attempt_at"),
+        Index("ix_message_gateway_ref", "gateway_ref"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    gateway_ref: Mapped[str | None] = mapped_column(String(128))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+
+
+class DeliveryEvent(Base):
+    """Evidence per recipient: every state change and gateway report."""
+
+    __tablename__ = "delivery_event"
+    __table_args__ = (Index("ix_delivery_event_message", "message_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("message.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(Base):
+    """Append-only decision log; each row's hash covers the previous hash."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

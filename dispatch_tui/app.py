@@ -1,0 +1,28 @@
+"""The Textual app: wiring only."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import Footer, Header
+
+from dispatch_tui.widgets.network_tree import NetworkTree
+
+
+class DispatchApp(App[None]):
+    """Until the dispatcher screens land, the network tree is the whole app."""
+
+    TITLE = "dispatch-tui"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(self, engine: Engine, *, sandbox: bool) -> None:
+        super().__init__()
+        self.engine = engine
+        where = engine.url.render_as_string(hide_password=True)
+        self.sub_title = f"{where}{'  ·  SMS: SANDBOX' if sandbox else ''}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield NetworkTree(self.engine, id="network")
+        yield Footer()

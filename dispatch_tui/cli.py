@@ -1,0 +1,218 @@
+"""The command line: `dispatch-tui` starts the app; subcommands set up and
+feed the database.
+
+Every expected failure (bad config, a database from a newer version, a
+rejected CSV file) ends with a message and exit status 1 or 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+
+from dispatch_tui import __version__
+from dispatch_tui.config import ConfigError, Settings, describe, load_settings
+from dispatch_tui.storage import audit, migrate
+from dispatch_tui.storage.db import DatabaseError, create_db_engine
+from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, import_file
+
+err = Console(stderr=True)
+out = Console()
+
+
+class Context:
+    """Settings are loaded lazily so `--help` works even with a broken config."""
+
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+    def engine(self, url: str | None = None) -> Engine:
+        settings = self.settings
+        return create_db_engine(
+            url or settings.database_url, busy_timeout_ms=settings.database_busy_timeout_ms
+        )
+
+    def ready_engine(self, url: str | None = None) -> Engine:
+        """An engine on a database whose schema this version can use."""
+        engine = self.engine(url)
+        migrate.check_schema(engine)
+        return engine
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    sys.exit(code)
+
+
+class Group(click.Group):
+    """Turns the errors a person can fix into one clear line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            fail(f"configuration: {exc}", 2)
+        except DatabaseError as exc:
+            fail(str(exc))
+        except ImportFailed as exc:
+            fail(exc.report())
+
+
+@click.group(cls=Group, invoke_without_command=True)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Settings file layered over the user's config file (see `config show`).",
+)
+@click.version_option(__version__, prog_name="dispatch-tui")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
+    """Planned-outage notices for electricity distribution control rooms."""
+    ctx.obj = Context(config_path)
+    if ctx.invoked_subcommand is None:
+        run_app(ctx.obj.ready_engine(), sandbox_label=ctx.obj.settings.sms_gateway == "sandbox")
+
+
+def run_app(engine: Engine, *, sandbox_label: bool) -> None:
+    from dispatch_tui.app import DispatchApp
+
+    DispatchApp(engine, sandbox=sandbox_label).run()
+
+
+@main.command()
+@click.pass_obj
+def init(obj: Context) -> None:
+    """Create the database or upgrade it to this version's schema."""
+    engine = obj.engine()
+    before = migrate.current_revision(engine)
+    migrate.init_database(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    state = "created" if before is None else "upgraded" if before != migrate.head_revision() else "up to date"
+    out.print(f"{where}: schema {migrate.head_revision()} ({state})", highlight=False)
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description:>12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+@main.command("import")
+@click.argument("kind", type=click.Choice(list(IMPORTERS)))
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def import_command(obj: Context, kind: str, file: Path) -> None:
+    """Import utilities, the network, metering points or subscribers from CSV.
+
+    All or nothing: one bad row and nothing is written. Importing the same
+    file again changes nothing. Column formats are in the README.
+    """
+    engine = obj.ready_engine()
+    with _progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        summary = import_file(engine, kind, file, actor=getpass.getuser(), progress=progress)
+    out.print(str(summary), highlight=False)
+
+
+@main.command()
+@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True,
+              help="small: ~20,000 metering points; large: ~1,000,000.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same data.")
+@click.option("--database", "database", type=click.Path(path_type=Path, dir_okay=False),
+              help="SQLite file for the demo (default: demo-<size>.sqlite in the user data dir).")
+@click.option("--rebuild", is_flag=True, help="Build a fresh demo database even if one exists.")
+@click.option("--no-app", is_flag=True, help="Only build the database.")
+@click.pass_obj
+def demo(obj: Context, size: str, seed: int, database: Path | None, rebuild: bool, no_app: bool) -> None:
+    """Build a demo database (three utilities: SI, UA, BG) and start the app on it."""
+    import platformdirs
+
+    from dispatch_tui.storage.demo import build_demo
+
+    path = database or platformdirs.user_data_path("dispatch-tui") / f"demo-{size}-{seed}.sqlite"
+    url = f"sqlite:///{path}"
+    if rebuild or not path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        engine = obj.engine(url)
+        migrate.init_database(engine)
+        with _progress_bar() as bar:
+            tasks: dict[str, Any] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            summary = build_demo(engine, size=size, seed=seed, progress=progress)
+        out.print(
+            f"demo database {path}: {summary.metering_points:,} metering points, "
+            f"{summary.subscribers:,} subscribers, built in {summary.seconds:.1f} s",
+            highlight=False,
+        )
+    else:
+        engine = obj.ready_engine(url)
+        out.print(f"demo database {path} (use --rebuild for a fresh one)", highlight=False)
+    if not no_app:
+        run_app(engine, sandbox_label=True)
+
+
+@main.group()
+def config() -> None:
+    """Inspect the settings."""
+
+
+@config.command("show")
+@click.pass_obj
+def config_show(obj: Context) -> None:
+    """Print the effective settings and where each one came from."""
+    table = Table("key", "value", "source", box=None, pad_edge=False)
+    for key, value, source in describe(obj.settings):
+        table.add_row(key, value, source)
+    out.print(table)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The hash-chained audit log."""
+
+
+@audit_group.command("verify")
+@click.pass_obj
+def audit_verify(obj: Context) -> None:
+    """Check every audit row against the chain; name the first that does not fit."""
+    engine = obj.ready_engine()
+    with engine.connect() as conn:
+        result = audit.verify(conn)
+    if not result.ok:
+        fail(f"audit log row {result.first_bad_id}: {result.problem} "
+             f"({result.checked} rows before it are intact)")
+    out.print(f"audit log intact: {result.checked} rows", highlight=False)

@@ -1,0 +1,394 @@
+"""Settings, layered: built-in defaults < user config file < ``--config`` file < environment.
+
+A control room typically shares one site file (``--config``) across terminals, keeps personal
+tweaks in the user's config dir, and lets ops override single values through ``DISPATCH_TUI_*``
+variables without touching files. Loading is all-or-nothing: a typo stops the app with a message
+naming the key, where it came from and what was expected, instead of silently falling back to a
+default (which, for ``engine.embedded``, could mean a second terminal sending the same notices).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+APP_NAME = "dispatch-tui"
+ENV_PREFIX = "DISPATCH_TUI_"
+CONFIG_ENV_VAR = "DISPATCH_TUI_CONFIG"
+DEFAULT_SOURCE = "default"
+
+_ENV_TRUE = frozenset({"true", "1", "yes"})
+_ENV_FALSE = frozenset({"false", "0", "no"})
+_DB_BACKENDS = ("sqlite", "postgresql")
+
+
+class ConfigError(Exception):
+    """A setting could not be used; the message says which key, where, and what was expected."""
+
+
+class _Invalid(Exception):
+    """Internal: a value failed validation; turned into a ConfigError once the place is known."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the schema: everything needed to default, parse, validate and show a value.
+
+    ``default`` may be a zero-argument callable for defaults that depend on the machine (paths);
+    it is resolved at load time via :meth:`default_value` so importing this module touches nothing.
+    """
+
+    key: str
+    kind: type
+    default: object
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    check: Callable[[Any], bool] | None = None
+    expects: str = ""
+    show: Callable[[str], str] | None = None
+
+    @property
+    def attr(self) -> str:
+        """The field name on :class:`Settings` ("database.url" -> "database_url")."""
+        return self.key.replace(".", "_")
+
+    @property
+    def env_var(self) -> str:
+        return env_var(self.key)
+
+    def default_value(self) -> object:
+        return self.default() if callable(self.default) else self.default
+
+    def expectation(self, *, from_env: bool = False) -> str:
+        """What a valid value looks like, phrased to follow "must be"."""
+        if self.expects:
+            return self.expects
+        if self.choices:
+            return "one of " + ", ".join(json.dumps(c) for c in self.choices)
+        if self.kind is bool:
+            return "one of true, false, 1, 0, yes, no" if from_env else "true or false"
+        if self.kind in (int, float):
+            noun = "an integer" if self.kind is int else "a number"
+            if self.minimum is not None and self.maximum is not None:
+                return f"{noun} from {self.minimum} to {self.maximum}"
+            if self.minimum is not None:
+                return f"{noun} >= {self.minimum}"
+            if self.maximum is not None:
+                return f"{noun} <= {self.maximum}"
+            return noun
+        return "a string"
+
+    def render(self, value: object) -> str:
+        """A value as a person should see it (TOML spelling for bools, secrets masked)."""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return self.show(value) if self.show else value
+        return str(value)
+
+
+def default_config_path() -> Path:
+    """The optional per-user config file; not created here."""
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_database_url() -> str:
+    """A per-user SQLite file; the directory is created when the database is opened, not here."""
+    return "sqlite:///" + str(platformdirs.user_data_path(APP_NAME) / "dispatch-tui.sqlite")
+
+
+def env_var(key: str) -> str:
+    """The variable overriding ``key``: "database.url" -> "DISPATCH_TUI_DATABASE_URL"."""
+    return ENV_PREFIX + key.replace(".", "_").upper()
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe for screens, logs and error messages."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Unparsable, but may still carry "scheme://user:secret@"; never echo the secret.
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+def _is_database_url(value: str) -> bool:
+    try:
+        return make_url(value).get_backend_name() in _DB_BACKENDS
+    except (ArgumentError, ValueError):
+        return False
+
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting(
+        "database.url",
+        str,
+        default_database_url,
+        "SQLAlchemy URL of the shared database.",
+        check=_is_database_url,
+        expects="a sqlite or postgresql SQLAlchemy URL, e.g. postgresql://user:pass@host/db",
+        show=mask_url,
+    ),
+    Setting(
+        "database.busy_timeout_ms",
+        int,
+        5000,
+        "How long SQLite waits for another writer before giving up.",
+        minimum=0,
+        maximum=600_000,
+    ),
+    Setting(
+        "engine.embedded",
+        bool,
+        True,
+        "Run the delivery scheduler in this app so it sends; false makes this terminal edit-only.",
+    ),
+    Setting(
+        "sms.gateway",
+        str,
+        "sandbox",
+        "Where SMS go: sandbox records them, kannel sends them.",
+        choices=("sandbox", "kannel"),
+    ),
+    Setting(
+        "sms.max_segments",
+        int,
+        3,
+        "Longest SMS allowed, in 160-character segments (cost cap).",
+        minimum=1,
+        maximum=10,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective settings, plus where each value came from (for ``config show``)."""
+
+    database_url: str
+    database_busy_timeout_ms: int
+    engine_embedded: bool
+    sms_gateway: str
+    sms_max_segments: int
+    sources: Mapping[str, str] = field(hash=False)
+
+
+_BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
+_BY_ENV: dict[str, Setting] = {s.env_var: s for s in SCHEMA}
+
+
+def _check_schema() -> None:
+    """Fail at import if SCHEMA and Settings drift apart, rather than at a user's first run."""
+    attrs = {f.name for f in fields(Settings)} - {"sources"}
+    if {s.attr for s in SCHEMA} != attrs or len(_BY_KEY) != len(SCHEMA):
+        raise TypeError("config.SCHEMA and Settings fields do not match")
+    if len(_BY_ENV) != len(SCHEMA) or CONFIG_ENV_VAR in _BY_ENV:
+        raise TypeError("config.SCHEMA keys collide as environment variable names")
+
+
+_check_schema()
+
+
+def _validate(setting: Setting, value: object) -> object:
+    """``value`` if it fits ``setting`` (ints widened for float settings); else raise _Invalid."""
+    kind = setting.kind
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        ok = False
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            ok, value = True, float(value)
+    elif kind is str:
+        ok = isinstance(value, str)
+    else:
+        raise TypeError(f"setting {setting.key}: unsupported kind {kind!r}")
+    if ok and setting.choices:
+        ok = value in setting.choices
+    if ok and isinstance(value, int | float) and not isinstance(value, bool):
+        if setting.minimum is not None and value < setting.minimum:
+            ok = False
+        if setting.maximum is not None and value > setting.maximum:
+            ok = False
+    if ok and setting.check is not None:
+        ok = setting.check(value)
+    if not ok:
+        raise _Invalid
+    return value
+
+
+def _parse_env(setting: Setting, raw: str) -> object:
+    """Turn an environment string into the setting's kind; validation happens afterwards."""
+    text = raw.strip()
+    if setting.kind is bool:
+        if text.lower() in _ENV_TRUE:
+            return True
+        if text.lower() in _ENV_FALSE:
+            return False
+        raise _Invalid
+    if setting.kind is int:
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            raise _Invalid
+        return int(text)
+    if setting.kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise _Invalid from None
+    return raw
+
+
+def _shown(setting: Setting, value: object) -> str:
+    """A bad value as written in TOML, masked, for an error message."""
+    if isinstance(value, str):
+        return json.dumps(setting.render(value))
+    if isinstance(value, dict):
+        return "(a table)"
+    if isinstance(value, list):
+        return "(an array)"
+    return setting.render(value)
+
+
+def _unknown(kind: str, name: str, known: list[str], prefix: str = "") -> str:
+    """Name the unknown key with a spelling suggestion; a shared ``prefix`` is ignored when
+    matching, or every DISPATCH_TUI_ variable would look "close"."""
+    stems = {k.removeprefix(prefix): k for k in known}
+    close = difflib.get_close_matches(name.removeprefix(prefix), list(stems), n=1)
+    hint = f"did you mean {stems[close[0]]}?" if close else "known: " + ", ".join(known)
+    return f"unknown {kind} {name!r} ({hint})"
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) pairs; an empty unknown table comes out as a key of its own so that
+    it is reported as unknown instead of silently ignored."""
+    for name, value in table.items():
+        key = prefix + name
+        is_section = any(k.startswith(key + ".") for k in _BY_KEY)
+        if isinstance(value, dict) and key not in _BY_KEY and (value or is_section):
+            yield from _flatten(value, key + ".")
+        else:
+            yield key, value
+
+
+def _read_toml(path: Path, origin: str | None) -> dict[str, Any]:
+    """Parse ``path``; ``origin`` (e.g. "--config") is named when a required file is missing."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{origin or path}: config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+
+
+def _apply_file(
+    path: Path, origin: str | None, values: dict[str, object], sources: dict[str, str]
+) -> None:
+    for key, raw in _flatten(_read_toml(path, origin)):
+        setting = _BY_KEY.get(key)
+        if setting is None:
+            raise ConfigError(f"{path}: " + _unknown("key", key, list(_BY_KEY)))
+        try:
+            values[key] = _validate(setting, raw)
+        except _Invalid:
+            raise ConfigError(
+                f"{path}: {key} = {_shown(setting, raw)}: must be {setting.expectation()}"
+            ) from None
+        sources[key] = str(path)
+
+
+def _apply_env(env: Mapping[str, str], values: dict[str, object], sources: dict[str, str]) -> None:
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV_VAR:
+            continue
+        setting = _BY_ENV.get(name)
+        if setting is None:
+            raise ConfigError(
+                f"env {name}: " + _unknown("variable", name, [*_BY_ENV, CONFIG_ENV_VAR], ENV_PREFIX)
+            )
+        raw = env[name]
+        try:
+            values[setting.key] = _validate(setting, _parse_env(setting, raw))
+        except _Invalid:
+            raise ConfigError(
+                f"env {name}: {setting.key} = {_shown(setting, raw)}: "
+                f"must be {setting.expectation(from_env=True)}"
+            ) from None
+        sources[setting.key] = f"env {name}"
+
+
+def _explicit_config(config_path: Path | None, env: Mapping[str, str]) -> tuple[Path, str] | None:
+    """The ``--config`` file (the argument beats DISPATCH_TUI_CONFIG) and how it was named."""
+    if config_path is not None:
+        return config_path.expanduser(), "--config"
+    raw = env.get(CONFIG_ENV_VAR)
+    if raw is None:
+        return None
+    if not raw.strip():
+        raise ConfigError(
+            f"env {CONFIG_ENV_VAR}: must be a path to a TOML file, got an empty value"
+        )
+    return Path(raw).expanduser(), f"env {CONFIG_ENV_VAR}"
+
+
+def load_settings(
+    config_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    user_file: Path | None = None,
+) -> Settings:
+    """Effective settings from all layers, or ConfigError on the first bad value (nothing partial).
+
+    ``env`` defaults to ``os.environ`` and ``user_file`` to :func:`default_config_path`; tests pass
+    both so they never read the real environment or home directory.
+    """
+    environ: Mapping[str, str] = os.environ if env is None else env
+    values: dict[str, object] = {}
+    sources: dict[str, str] = {}
+    user = default_config_path() if user_file is None else user_file
+    if user.exists():
+        _apply_file(user, None, values, sources)
+    explicit = _explicit_config(config_path, environ)
+    if explicit is not None:
+        _apply_file(explicit[0], explicit[1], values, sources)
+    _apply_env(environ, values, sources)
+
+    kwargs: dict[str, Any] = {}
+    for setting in SCHEMA:
+        if setting.key not in values:
+            values[setting.key] = setting.default_value()
+            sources[setting.key] = DEFAULT_SOURCE
+        kwargs[setting.attr] = values[setting.key]
+    ordered = {s.key: sources[s.key] for s in SCHEMA}
+    return Settings(**kwargs, sources=MappingProxyType(ordered))
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, value as shown, source) rows in schema order, passwords masked, for ``config show``."""
+    return [
+        (
+            s.key,
+            s.render(getattr(settings, s.attr)),
+            settings.sources.get(s.key, DEFAULT_SOURCE),
+        )
+        for s in SCHEMA
+    ]

@@ -1,0 +1,38 @@
+"""CSV importers: all-or-nothing, upsert by natural key.
+
+Every importer validates the whole file first and raises `ImportFailed`
+(listing line numbers and reasons) before anything is written; the writing
+happens in one transaction, so a failure part-way leaves no trace either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from dispatch_tui.storage.importers.common import ImportSummary, Progress
+from dispatch_tui.storage.importers.csvfile import ImportFailed, RowError
+from dispatch_tui.storage.importers.metering_points import import_metering_points
+from dispatch_tui.storage.importers.network import import_network
+from dispatch_tui.storage.importers.subscribers import import_subscribers
+from dispatch_tui.storage.importers.utilities import import_utilities
+
+Importer = Callable[..., ImportSummary]
+
+IMPORTERS: dict[str, Importer] = {
+    "utilities": import_utilities,
+    "network": import_network,
+    "metering-points": import_metering_points,
+    "subscribers": import_subscribers,
+}
+
+
+def import_file(
+    engine: Engine, kind: str, path: Path, *, actor: str, progress: Progress | None = None
+) -> ImportSummary:
+    return IMPORTERS[kind](engine, path, actor=actor, progress=progress)
+
+
+__all__ = ["IMPORTERS", "ImportFailed", "ImportSummary", "RowError", "import_file"]

@@ -1,0 +1,88 @@
+"""Import of the utilities themselves
+(`code,name,country,timezone,language,contact_phone,sms_sender`).
+
+A utility is the root of a network tree and carries what differs between
+operators: country (and with it the identifier formats), time zone,
+language, the contact number every notice must carry, the SMS sender id.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, available_timezones
+
+from sqlalchemy import Engine, select
+
+from dispatch_tui.domain import identifiers
+from dispatch_tui.domain.languages import LANGUAGES
+from dispatch_tui.storage import audit
+from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.importers.common import ImportSummary, Progress, upsert
+from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
+from dispatch_tui.storage.tables import utility
+
+COLUMNS = Columns(
+    required=("code", "name", "country", "timezone", "language", "contact_phone", "sms_sender")
+)
+CODE = re.compile(r"[A-Z0-9_-]{1,32}")
+# GSM networks accept an alphanumeric sender of up to 11 characters, or a number.
+SENDER = re.compile(r"[A-Za-z0-9 .&-]{1,11}|\+?\d{3,15}")
+FIELDS = ("name", "country", "timezone", "language", "contact_phone", "sms_sender")
+
+
+def import_utilities(
+    engine: Engine, path: Path, *, actor: str, progress: Progress | None = None
+) -> ImportSummary:
+    csv_rows = read_csv(path, COLUMNS)
+    errors = Errors(str(path))
+    zones = available_timezones()
+    rows: list[dict[str, str]] = []
+    seen: dict[str, int] = {}
+    for line, raw in csv_rows.rows:
+        row = {name: csv_rows.getter(name)(raw) for name in COLUMNS.all}
+        row["country"] = row["country"].upper()
+        if not CODE.fullmatch(row["code"]):
+            errors.add(line, f"code '{row['code']}' must be 1 to 32 of A-Z, 0-9, '_' or '-'")
+        elif (first := seen.setdefault(row["code"], line)) != line:
+            errors.add(line, f"duplicate utility '{row['code']}' (also on line {first})")
+        if not row["name"] or len(row["name"]) > 200:
+            errors.add(line, "name must be 1 to 200 characters")
+        try:
+            identifiers.scheme_for(row["country"])
+        except identifiers.InvalidIdentifier as exc:
+            errors.add(line, str(exc))
+        if row["timezone"] not in zones:
+            errors.add(line, f"unknown time zone '{row['timezone']}' (like Europe/Ljubljana)")
+        else:
+            ZoneInfo(row["timezone"])
+        if row["language"] not in LANGUAGES:
+            errors.add(line, f"language '{row['language']}' must be one of {', '.join(LANGUAGES)}")
+        if not row["contact_phone"] or len(row["contact_phone"]) > 32:
+            errors.add(line, "contact_phone must be 1 to 32 characters")
+        if not SENDER.fullmatch(row["sms_sender"]):
+            errors.add(
+                line, f"sms_sender '{row['sms_sender']}' must be up to 11 letters/digits or a number"
+            )
+        rows.append(row)
+    errors.fail()
+    with write_transaction(engine) as conn:
+        stored = {
+            code: tuple(rest)
+            for code, *rest in conn.execute(select(utility.c.code, *(utility.c[f] for f in FIELDS)))
+        }
+        new = sum(1 for row in rows if row["code"] not in stored)
+        changed = sum(
+            1 for row in rows
+            if row["code"] in stored and stored[row["code"]] != tuple(row[f] for f in FIELDS)
+        )
+        if new or changed:
+            conn.execute(upsert(utility, conn, ["code"], list(FIELDS)), rows)
+        summary = ImportSummary("utilities", len(rows), new, changed)
+        audit.append(
+            conn, actor=actor, action="import", entity="utilities", entity_id=path.name,
+            detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
+        )
+        if progress:
+            progress("writing", len(rows), len(rows))
+        return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import Engine
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -14,7 +16,9 @@ class DispatchApp(App[None]):
     """Until the dispatcher screens land, the network tree is the whole app."""
 
     TITLE = "dispatch-tui"
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        Binding("q", "quit", "Quit")
+    ]
 
     def __init__(self, engine: Engine, *, sandbox: bool) -> None:
         super().__init__()

@@ -104,7 +104,13 @@ def init(obj: Context) -> None:
     before = migrate.current_revision(engine)
     migrate.init_database(engine)
     where = engine.url.render_as_string(hide_password=True)
-    state = "created" if before is None else "upgraded" if before != migrate.head_revision() else "up to date"
+    state = (
+        "created"
+        if before is None
+        else "upgraded"
+        if before != migrate.head_revision()
+        else "up to date"
+    )
     out.print(f"{where}: schema {migrate.head_revision()} ({state})", highlight=False)
 
 
@@ -143,15 +149,26 @@ def import_command(obj: Context, kind: str, file: Path) -> None:
 
 
 @main.command()
-@click.option("--size", type=click.Choice(["small", "large"]), default="small", show_default=True,
-              help="small: ~20,000 metering points; large: ~1,000,000.")
+@click.option(
+    "--size",
+    type=click.Choice(["small", "large"]),
+    default="small",
+    show_default=True,
+    help="small: ~20,000 metering points; large: ~1,000,000.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same data.")
-@click.option("--database", "database", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file for the demo (default: demo-<size>.sqlite in the user data dir).")
+@click.option(
+    "--database",
+    "database",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite file for the demo (default: demo-<size>.sqlite in the user data dir).",
+)
 @click.option("--rebuild", is_flag=True, help="Build a fresh demo database even if one exists.")
 @click.option("--no-app", is_flag=True, help="Only build the database.")
 @click.pass_obj
-def demo(obj: Context, size: str, seed: int, database: Path | None, rebuild: bool, no_app: bool) -> None:
+def demo(
+    obj: Context, size: str, seed: int, database: Path | None, rebuild: bool, no_app: bool
+) -> None:
     """Build a demo database (three utilities: SI, UA, BG) and start the app on it."""
     import platformdirs
 
@@ -213,6 +230,8 @@ def audit_verify(obj: Context) -> None:
     with engine.connect() as conn:
         result = audit.verify(conn)
     if not result.ok:
-        fail(f"audit log row {result.first_bad_id}: {result.problem} "
-             f"({result.checked} rows before it are intact)")
+        fail(
+            f"audit log row {result.first_bad_id}: {result.problem} "
+            f"({result.checked} rows before it are intact)"
+        )
     out.print(f"audit log intact: {result.checked} rows", highlight=False)

@@ -20,11 +20,25 @@ from dispatch_tui.storage.tables import audit_log
 GENESIS = "0" * 64
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, action: str, entity: str,
-            entity_id: str, detail: dict[str, Any]) -> str:
+def _digest(
+    prev_hash: str,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    detail: dict[str, Any],
+) -> str:
     payload = json.dumps(
-        [prev_hash, at.astimezone(UTC).isoformat(timespec="microseconds"), actor, action,
-         entity, entity_id, detail],
+        [
+            prev_hash,
+            at.astimezone(UTC).isoformat(timespec="microseconds"),
+            actor,
+            action,
+            entity,
+            entity_id,
+            detail,
+        ],
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
@@ -50,16 +64,25 @@ def append(
     """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7331)"))
-    prev = conn.execute(
-        select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
-    ).scalar_one_or_none() or GENESIS
+    prev = (
+        conn.execute(
+            select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        or GENESIS
+    )
     when = at or datetime.now(UTC)
     body = detail or {}
     digest = _digest(prev, when, actor, action, entity, str(entity_id), body)
     conn.execute(
         insert(audit_log).values(
-            at=when, actor=actor, action=action, entity=entity, entity_id=str(entity_id),
-            detail=body, prev_hash=prev, hash=digest,
+            at=when,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            detail=body,
+            prev_hash=prev,
+            hash=digest,
         )
     )
     return digest
@@ -85,7 +108,9 @@ def verify(conn: Connection) -> VerifyResult:
         if row.prev_hash != prev:
             missing = " (a row before it is missing)" if row.id != previous_id + 1 else ""
             return VerifyResult(False, checked, row.id, f"previous-hash link broken{missing}")
-        expected = _digest(prev, row.at, row.actor, row.action, row.entity, row.entity_id, row.detail)
+        expected = _digest(
+            prev, row.at, row.actor, row.action, row.entity, row.entity_id, row.detail
+        )
         if row.hash != expected:
             return VerifyResult(False, checked, row.id, "content was edited")
         prev = row.hash

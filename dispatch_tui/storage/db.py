@@ -46,7 +46,9 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = Fals
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
-    raise DatabaseError(f"unsupported database {parsed.render_as_string()}: use sqlite or postgresql")
+    raise DatabaseError(
+        f"unsupported database {parsed.render_as_string()}: use sqlite or postgresql"
+    )
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -48,7 +48,15 @@ def search_metering_points(
     text = " ".join(text.split())
     if not text:
         return []
-    columns = (mp.c.id, mp.c.utility_id, mp.c.mp_id, mp.c.street, mp.c.house, mp.c.settlement, mp.c.path)
+    columns = (
+        mp.c.id,
+        mp.c.utility_id,
+        mp.c.mp_id,
+        mp.c.street,
+        mp.c.house,
+        mp.c.settlement,
+        mp.c.path,
+    )
     scope = [mp.c.utility_id == utility_id] if utility_id is not None else []
     queries: list[tuple[str, ColumnElement[bool]]] = [
         *(("metering point", _prefix(mp.c.mp_id, p)) for p in _id_prefixes(text)),
@@ -80,4 +88,6 @@ def _collect(hits: dict[int, SearchHit], rows: object, label: str, limit: int) -
         if len(hits) >= limit:
             return
         if id_ not in hits:
-            hits[id_] = SearchHit(id_, utility_id, mp_id, f"{street} {house}, {settlement}", path, label)
+            hits[id_] = SearchHit(
+                id_, utility_id, mp_id, f"{street} {house}, {settlement}", path, label
+            )

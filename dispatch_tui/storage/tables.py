@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from sqlalchemy import Table
+
 from dispatch_tui.storage.models import (
     AuditEntry,
     Contact,
@@ -12,10 +16,10 @@ from dispatch_tui.storage.models import (
     Utility,
 )
 
-utility = Utility.__table__
-node = Node.__table__
-metering_point = MeteringPoint.__table__
-subscriber = Subscriber.__table__
-contact = Contact.__table__
-subscription = Subscription.__table__
-audit_log = AuditEntry.__table__
+utility = cast(Table, Utility.__table__)
+node = cast(Table, Node.__table__)
+metering_point = cast(Table, MeteringPoint.__table__)
+subscriber = cast(Table, Subscriber.__table__)
+contact = cast(Table, Contact.__table__)
+subscription = cast(Table, Subscription.__table__)
+audit_log = cast(Table, AuditEntry.__table__)

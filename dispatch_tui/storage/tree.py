@@ -124,9 +124,7 @@ def children(
     ).scalar_one()
     mp_total = 0
     if parent_id is not None:
-        mp_total = conn.execute(
-            select(func.count()).where(mp.c.node_id == parent_id)
-        ).scalar_one()
+        mp_total = conn.execute(select(func.count()).where(mp.c.node_id == parent_id)).scalar_one()
     entries: list[TreeEntry] = []
     if offset < node_total:
         entries = _node_page(conn, utility_id, parent_id, offset, limit)

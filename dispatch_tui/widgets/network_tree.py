@@ -91,14 +91,18 @@ class NetworkTree(Tree[NodeData]):
                 allow_expand=entry.has_children,
             )
         if page.remaining:
-            more = NodeData(data.utility_id, "more", None, next_offset=page.offset + len(page.entries))
+            more = NodeData(
+                data.utility_id, "more", None, next_offset=page.offset + len(page.entries)
+            )
             node.add_leaf(Text(f"… {page.remaining:,} more", style="italic"), more)
 
 
 def entry_label(entry: tree_queries.TreeEntry) -> Text:
     if entry.kind == "mp":
         marker = " ⚕" if entry.priority else ""
-        return Text.assemble(entry.label, (marker, "bold"), (f"  {entry.subscriber_count} sub", "dim"))
+        return Text.assemble(
+            entry.label, (marker, "bold"), (f"  {entry.subscriber_count} sub", "dim")
+        )
     return Text.assemble(
         entry.label,
         (f"  {entry.mp_count:,} MP · {entry.subscriber_count:,} sub", "dim"),

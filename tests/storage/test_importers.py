@@ -75,12 +75,15 @@ def test_reimport_changes_nothing(engine: Engine, tmp_path: Path) -> None:
 
 def test_changed_rows_are_updated(engine: Engine, tmp_path: Path) -> None:
     load_all(engine, tmp_path)
-    moved = METERING_POINTS.replace("EG,6-100003,EG-TP2,Kranj,Labore,12a", "EG,6-100003,EG-TP1,Kranj,Labore,12b")
+    moved = METERING_POINTS.replace(
+        "EG,6-100003,EG-TP2,Kranj,Labore,12a", "EG,6-100003,EG-TP1,Kranj,Labore,12b"
+    )
     summary = import_file(engine, "metering-points", write(tmp_path, "m.csv", moved), actor="t")
     assert (summary.inserted, summary.updated) == (0, 1)
     with engine.connect() as conn:
         house, node_code = conn.execute(
-            select(mp.c.house, node.c.code).join(node, node.c.id == mp.c.node_id)
+            select(mp.c.house, node.c.code)
+            .join(node, node.c.id == mp.c.node_id)
             .where(mp.c.mp_id == "6-100003")
         ).one()
         tp2 = conn.execute(select(node.c.mp_count).where(node.c.code == "EG-TP2")).scalar_one()
@@ -90,15 +93,24 @@ def test_changed_rows_are_updated(engine: Engine, tmp_path: Path) -> None:
 def test_opt_out_survives_reimport(engine: Engine, tmp_path: Path) -> None:
     load_all(engine, tmp_path)
     with engine.begin() as conn:
-        conn.execute(contact.update().where(contact.c.address == "+38641123456").values(consent="opted_out"))
+        conn.execute(
+            contact.update().where(contact.c.address == "+38641123456").values(consent="opted_out")
+        )
     import_file(engine, "subscribers", write(tmp_path, "s.csv", SUBSCRIBERS), actor="t")
     with engine.connect() as conn:
-        consent = conn.execute(select(contact.c.consent).where(contact.c.address == "+38641123456")).scalar_one()
+        consent = conn.execute(
+            select(contact.c.consent).where(contact.c.address == "+38641123456")
+        ).scalar_one()
     assert consent == "opted_out"
 
 
 def test_semicolon_separated_with_bom(engine: Engine, tmp_path: Path) -> None:
-    import_file(engine, "utilities", write(tmp_path, "u.csv", b"\xef\xbb\xbf" + UTILITIES.replace(",", ";").encode()), actor="t")
+    import_file(
+        engine,
+        "utilities",
+        write(tmp_path, "u.csv", b"\xef\xbb\xbf" + UTILITIES.replace(",", ";").encode()),
+        actor="t",
+    )
     assert count(engine, node) == 0
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == 1
@@ -114,24 +126,64 @@ BAD_FILES: list[tuple[str, str | bytes, str]] = [
     ("utilities", "code,name,country,timezone,language,contact_phone,sms_sender\n", "no data rows"),
     ("network", "\n", "missing column(s)"),
     ("network", "utility,code,kind,name\nEG,X,region,X\n", "missing column(s): parent"),
-    ("network", "utility,code,parent,kind,name,colour\nEG,X,,region,X,red\n", "unknown column 'colour'"),
-    ("network", "utility,code,parent,kind,name\nEG,X,,region\n", "line 2: expected 5 fields, found 4"),
-    ("network", "utility,code,parent,kind,name\nEG,X,,region,Ok\nEG,Y,,town,Bad\n", "line 3: unknown kind 'town'"),
+    (
+        "network",
+        "utility,code,parent,kind,name,colour\nEG,X,,region,X,red\n",
+        "unknown column 'colour'",
+    ),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,X,,region\n",
+        "line 2: expected 5 fields, found 4",
+    ),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,X,,region,Ok\nEG,Y,,town,Bad\n",
+        "line 3: unknown kind 'town'",
+    ),
     ("network", "utility,code,parent,kind,name\nXX,X,,region,Ok\n", "unknown utility 'XX'"),
-    ("network", "utility,code,parent,kind,name\nEG,X,NOPE,substation,Y\n", "line 2: unknown parent 'NOPE'"),
-    ("network", "utility,code,parent,kind,name\nEG,A,,region,A\nEG,A,,region,B\n", "line 3: duplicate node code 'A' (also on line 2)"),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,X,NOPE,substation,Y\n",
+        "line 2: unknown parent 'NOPE'",
+    ),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,A,,region,A\nEG,A,,region,B\n",
+        "line 3: duplicate node code 'A' (also on line 2)",
+    ),
     (
         "network",
         "utility,code,parent,kind,name\nEG,A,C,substation,A\nEG,B,A,feeder,B\nEG,C,B,transformer_station,C\n",
         "cycle in the network: A → C → B → A",
     ),
     ("network", "utility,code,parent,kind,name\nEG,A,A,region,A\n", "cycle in the network: A → A"),
-    ("network", "utility,code,parent,kind,name\nEG,R,,feeder,R\nEG,S,R,region,S\n", "a region cannot be under a feeder"),
-    ("network", "utility,code,parent,kind,name\nEG,Ok,,region,Ok\nEG,Bad,,region,\xe8\n".encode("latin-1"), "line 3: not valid UTF-8"),
-    ("metering-points", HEADER_MP + "EG,6-12345,EG-TP1,Kranj,Cesta,1,,,\n", "line 2: metering point id"),
-    ("metering-points", HEADER_MP + f"EG,6-100009,EG-TP1,Kranj,Cesta,1,{BAD_EIC},,\n", "check character"),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,R,,feeder,R\nEG,S,R,region,S\n",
+        "a region cannot be under a feeder",
+    ),
+    (
+        "network",
+        "utility,code,parent,kind,name\nEG,Ok,,region,Ok\nEG,Bad,,region,\xe8\n".encode("latin-1"),
+        "line 3: not valid UTF-8",
+    ),
+    (
+        "metering-points",
+        HEADER_MP + "EG,6-12345,EG-TP1,Kranj,Cesta,1,,,\n",
+        "line 2: metering point id",
+    ),
+    (
+        "metering-points",
+        HEADER_MP + f"EG,6-100009,EG-TP1,Kranj,Cesta,1,{BAD_EIC},,\n",
+        "check character",
+    ),
     ("metering-points", HEADER_MP + "EG,6-100009,NOPE,Kranj,Cesta,1,,,\n", "unknown node 'NOPE'"),
-    ("metering-points", HEADER_MP + "EG,6-100009,EG-TP1,Kranj,Cesta,1,,,maybe\n", "priority 'maybe'"),
+    (
+        "metering-points",
+        HEADER_MP + "EG,6-100009,EG-TP1,Kranj,Cesta,1,,,maybe\n",
+        "priority 'maybe'",
+    ),
     ("metering-points", HEADER_MP + "EG,6-100009,EG-TP1,,Cesta,1,,,\n", "settlement must be"),
     (
         "metering-points",
@@ -139,22 +191,41 @@ BAD_FILES: list[tuple[str, str | bytes, str]] = [
         "line 3: duplicate metering point '6-100009' (also on line 2)",
     ),
     ("metering-points", HEADER_MP + "ZOE,12345678,Z-TP1,Ужгород,вул. Шевченка,1,,,\n", "9 digits"),
-    ("subscribers", HEADER_SUB + "EG,100300,Fixed Line,sl,04 2083 333,,,,6-100001\n", "fixed-line number; SMS needs a mobile"),
-    ("subscribers", HEADER_SUB + "EG,100300,X,sl,041 999 888,not-an-email,,,6-100001\n", "not-an-email"),
+    (
+        "subscribers",
+        HEADER_SUB + "EG,100300,Fixed Line,sl,04 2083 333,,,,6-100001\n",
+        "fixed-line number; SMS needs a mobile",
+    ),
+    (
+        "subscribers",
+        HEADER_SUB + "EG,100300,X,sl,041 999 888,not-an-email,,,6-100001\n",
+        "not-an-email",
+    ),
     ("subscribers", HEADER_SUB + "EG,100300,X,de,041 999 888,,,,6-100001\n", "language 'de'"),
     ("subscribers", HEADER_SUB + "EG,100300,X,sl,,,,,6-100001\n", "no contact"),
-    ("subscribers", HEADER_SUB + "EG,100300,X,sl,041 999 888,,,,6-999999\n", "unknown metering point '6-999999'"),
+    (
+        "subscribers",
+        HEADER_SUB + "EG,100300,X,sl,041 999 888,,,,6-999999\n",
+        "unknown metering point '6-999999'",
+    ),
     ("subscribers", HEADER_SUB + "EH,12345,X,bg,0888 123 456,,,,1000001\n", "12 digits"),
     (
         "subscribers",
-        HEADER_SUB + "EG,100300,X,sl,041 999 888,,,,6-100001\nEG,100300,Y,sl,041 999 887,,,,6-100001\n",
+        HEADER_SUB
+        + "EG,100300,X,sl,041 999 888,,,,6-100001\nEG,100300,Y,sl,041 999 887,,,,6-100001\n",
         "line 3: duplicate account '100300' (also on line 2)",
     ),
-    ("subscribers", HEADER_SUB + "EG,100300,X,sl,041 999 888,,abc,,6-100001\n", "telegram chat id 'abc'"),
+    (
+        "subscribers",
+        HEADER_SUB + "EG,100300,X,sl,041 999 888,,abc,,6-100001\n",
+        "telegram chat id 'abc'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "content", "expected"), BAD_FILES, ids=[e for _k, _c, e in BAD_FILES])
+@pytest.mark.parametrize(
+    ("kind", "content", "expected"), BAD_FILES, ids=[e for _k, _c, e in BAD_FILES]
+)
 def test_bad_file_is_rejected_and_changes_nothing(
     engine: Engine, tmp_path: Path, kind: str, content: str | bytes, expected: str
 ) -> None:
@@ -182,7 +253,9 @@ def test_many_errors_show_the_first_fifty_and_a_count(engine: Engine, tmp_path: 
     load_all(engine, tmp_path, upto="network")
     rows = "".join(f"EG,bad-{i},EG-TP1,Kranj,Cesta,{i},,,\n" for i in range(120))
     with pytest.raises(ImportFailed) as info:
-        import_file(engine, "metering-points", write(tmp_path, "bad.csv", HEADER_MP + rows), actor="t")
+        import_file(
+            engine, "metering-points", write(tmp_path, "bad.csv", HEADER_MP + rows), actor="t"
+        )
     report = info.value.report()
     assert "120 errors" in report
     assert "line 51:" in report and "line 52:" not in report

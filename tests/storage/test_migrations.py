@@ -18,7 +18,9 @@ def test_up_down_up_matches_models(empty_db_url: str) -> None:
     assert migrate.current_revision(engine) == migrate.head_revision()
     migrate.check_schema(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     assert diff == []
 
     migrate.downgrade(engine, "base")

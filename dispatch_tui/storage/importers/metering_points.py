@@ -36,8 +36,17 @@ COLUMNS = Columns(
     optional=("eic", "meter_number", "priority"),
 )
 METER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,31}")
-FIELDS = ("node_id", "path", "settlement", "street", "house", "search_key", "eic",
-          "meter_number", "priority")
+FIELDS = (
+    "node_id",
+    "path",
+    "settlement",
+    "street",
+    "house",
+    "search_key",
+    "eic",
+    "meter_number",
+    "priority",
+)
 
 
 @dataclass(frozen=True)
@@ -99,13 +108,16 @@ def _parse(path: Path, conn: Connection, progress: Progress | None) -> _Parsed:
                 errors.add(line, str(exc))
         meter = get_meter(raw) or None
         if meter is not None and not METER_NUMBER.fullmatch(meter):
-            errors.add(line, f"meter number '{meter}' must be 1 to 32 letters, digits, '.', '/' or '-'")
+            errors.add(
+                line, f"meter number '{meter}' must be 1 to 32 letters, digits, '.', '/' or '-'"
+            )
         priority = parse_flag(get_priority(raw))
         if priority is None:
-            errors.add(line, f"priority '{get_priority(raw)}' must be yes/no (or 1/0, empty for no)")
-        if mp_id:
-            if (first := seen_ids.setdefault((ref.id, mp_id), line)) != line:
-                errors.add(line, f"duplicate metering point '{mp_id}' (also on line {first})")
+            errors.add(
+                line, f"priority '{get_priority(raw)}' must be yes/no (or 1/0, empty for no)"
+            )
+        if mp_id and (first := seen_ids.setdefault((ref.id, mp_id), line)) != line:
+            errors.add(line, f"duplicate metering point '{mp_id}' (also on line {first})")
         if eic and (first := seen_eic.setdefault(eic, line)) != line:
             errors.add(line, f"duplicate EIC '{eic}' (also on line {first})")
         if len(errors.items) > before or parent is None:
@@ -161,8 +173,12 @@ def import_metering_points(
         if changed:
             conn.execute(
                 update(mp)
-                .where(and_(mp.c.utility_id == bindparam("b_utility_id"),
-                            mp.c.mp_id == bindparam("b_mp_id")))
+                .where(
+                    and_(
+                        mp.c.utility_id == bindparam("b_utility_id"),
+                        mp.c.mp_id == bindparam("b_mp_id"),
+                    )
+                )
                 .values({name: bindparam(f"b_{name}") for name in FIELDS}),
                 changed,
             )
@@ -171,7 +187,11 @@ def import_metering_points(
                 counts.refresh(conn, utility_id)
         summary = ImportSummary("metering-points", len(rows), len(new), len(changed))
         audit.append(
-            conn, actor=actor, action="import", entity="metering_points", entity_id=path.name,
+            conn,
+            actor=actor,
+            action="import",
+            entity="metering_points",
+            entity_id=path.name,
             detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
         )
         return summary

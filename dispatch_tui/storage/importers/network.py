@@ -53,8 +53,15 @@ class _Existing:
 def _existing(conn: Connection, utility_ids: set[int]) -> dict[tuple[int, str], _Existing]:
     parent = node.alias("parent")
     rows = conn.execute(
-        select(node.c.utility_id, node.c.code, node.c.id, parent.c.code, node.c.kind,
-               node.c.name, node.c.path)
+        select(
+            node.c.utility_id,
+            node.c.code,
+            node.c.id,
+            parent.c.code,
+            node.c.kind,
+            node.c.name,
+            node.c.path,
+        )
         .outerjoin(parent, parent.c.id == node.c.parent_id)
         .where(node.c.utility_id.in_(utility_ids))
     )
@@ -107,17 +114,23 @@ def _check_structure(
         old = existing.get(key)
         if old is not None and old.parent_code != row.parent:
             where = f"under '{old.parent_code}'" if old.parent_code else "at the top level"
-            errors.add(row.line, f"node '{row.code}' already exists {where}; import cannot move nodes")
+            errors.add(
+                row.line, f"node '{row.code}' already exists {where}; import cannot move nodes"
+            )
             continue
         if old is not None and old.kind != row.kind:
-            errors.add(row.line, f"node '{row.code}' is a {old.kind}; import cannot change its kind")
+            errors.add(
+                row.line, f"node '{row.code}' is a {old.kind}; import cannot change its kind"
+            )
             continue
         if not row.parent:
             continue
         parent_key = (row.utility.id, row.parent)
         parent_kind = (
-            in_file[parent_key].kind if parent_key in in_file
-            else existing[parent_key].kind if parent_key in existing
+            in_file[parent_key].kind
+            if parent_key in in_file
+            else existing[parent_key].kind
+            if parent_key in existing
             else None
         )
         if parent_kind is None:
@@ -125,9 +138,7 @@ def _check_structure(
         elif cycle := _cycle(row, in_file):
             errors.add(row.line, f"cycle in the network: {' → '.join(cycle)}")
         elif LEVEL[row.kind] <= LEVEL[parent_kind]:
-            errors.add(
-                row.line, f"a {row.kind} cannot be under a {parent_kind} ('{row.parent}')"
-            )
+            errors.add(row.line, f"a {row.kind} cannot be under a {parent_kind} ('{row.parent}')")
 
 
 def _cycle(row: _Row, in_file: dict[tuple[int, str], _Row]) -> list[str]:
@@ -135,7 +146,7 @@ def _cycle(row: _Row, in_file: dict[tuple[int, str], _Row]) -> list[str]:
     current = row
     while current.parent:
         if current.parent in chain:
-            return [*chain[chain.index(current.parent):], current.parent]
+            return [*chain[chain.index(current.parent) :], current.parent]
         nxt = in_file.get((row.utility.id, current.parent))
         if nxt is None:
             return []
@@ -180,9 +191,13 @@ def import_network(
                 }
                 for row in level
             ]
-            ids = conn.execute(
-                insert(node).returning(node.c.id, sort_by_parameter_order=True), params
-            ).scalars().all()
+            ids = (
+                conn.execute(
+                    insert(node).returning(node.c.id, sort_by_parameter_order=True), params
+                )
+                .scalars()
+                .all()
+            )
             updates = []
             for row, new_id in zip(level, ids, strict=True):
                 parent_path = paths[row.utility.id, row.parent][1] if row.parent else None
@@ -208,7 +223,11 @@ def import_network(
             )
         summary = ImportSummary("network", len(rows), inserted, len(renamed))
         audit.append(
-            conn, actor=actor, action="import", entity="network", entity_id=path.name,
+            conn,
+            actor=actor,
+            action="import",
+            entity="network",
+            entity_id=path.name,
             detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
         )
         return summary

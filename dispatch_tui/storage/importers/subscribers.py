@@ -78,7 +78,9 @@ def _contacts(get: dict[str, str], region: str, line: int, errors: Errors) -> li
         if VIBER_USER.fullmatch(viber):
             found.append(("viber", viber))
         else:
-            errors.add(line, f"viber user id '{viber}' is not a Viber id (6 to 64 letters, digits, +/=)")
+            errors.add(
+                line, f"viber user id '{viber}' is not a Viber id (6 to 64 letters, digits, +/=)"
+            )
     return found
 
 
@@ -127,7 +129,9 @@ def _parse(path: Path, conn: Connection, progress: Progress | None) -> list[_Row
                 continue
             point = mp_ids.get((ref.id, canonical))
             if point is None:
-                errors.add(line, f"unknown metering point '{canonical}' (import metering points first)")
+                errors.add(
+                    line, f"unknown metering point '{canonical}' (import metering points first)"
+                )
             else:
                 points.append(point)
         if not points and len(errors.items) == before:
@@ -150,9 +154,13 @@ def import_subscribers(
         stored = {
             (uid, account): (id_, name, language)
             for uid, account, id_, name, language in conn.execute(
-                select(subscriber.c.utility_id, subscriber.c.account, subscriber.c.id,
-                       subscriber.c.name, subscriber.c.language)
-                .where(subscriber.c.utility_id.in_(utility_ids))
+                select(
+                    subscriber.c.utility_id,
+                    subscriber.c.account,
+                    subscriber.c.id,
+                    subscriber.c.name,
+                    subscriber.c.language,
+                ).where(subscriber.c.utility_id.in_(utility_ids))
             )
         }
         changes = _Changes()
@@ -161,22 +169,37 @@ def import_subscribers(
             if old is None:
                 changes.new_subscribers.append(row)
             elif (old[1], old[2]) != (row.name, row.language):
-                changes.renamed.append({"b_id": old[0], "b_name": row.name, "b_language": row.language})
+                changes.renamed.append(
+                    {"b_id": old[0], "b_name": row.name, "b_language": row.language}
+                )
                 changes.touched.add((row.utility_id, row.account))
         ids = {key: value[0] for key, value in stored.items()}
         for start in range(0, len(changes.new_subscribers), BATCH):
             chunk = changes.new_subscribers[start : start + BATCH]
-            new_ids = conn.execute(
-                insert(subscriber).returning(subscriber.c.id, sort_by_parameter_order=True),
-                [{"utility_id": r.utility_id, "account": r.account, "name": r.name,
-                  "language": r.language, "created_at": now} for r in chunk],
-            ).scalars().all()
+            new_ids = (
+                conn.execute(
+                    insert(subscriber).returning(subscriber.c.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "utility_id": r.utility_id,
+                            "account": r.account,
+                            "name": r.name,
+                            "language": r.language,
+                            "created_at": now,
+                        }
+                        for r in chunk
+                    ],
+                )
+                .scalars()
+                .all()
+            )
             ids.update(((r.utility_id, r.account), i) for r, i in zip(chunk, new_ids, strict=True))
             if progress:
                 progress("writing", start + len(chunk), len(rows))
         if changes.renamed:
             conn.execute(
-                update(subscriber).where(subscriber.c.id == bindparam("b_id"))
+                update(subscriber)
+                .where(subscriber.c.id == bindparam("b_id"))
                 .values(name=bindparam("b_name"), language=bindparam("b_language")),
                 changes.renamed,
             )
@@ -187,7 +210,11 @@ def import_subscribers(
         updated = len(changes.touched)
         summary = ImportSummary("subscribers", len(rows), len(changes.new_subscribers), updated)
         audit.append(
-            conn, actor=actor, action="import", entity="subscribers", entity_id=path.name,
+            conn,
+            actor=actor,
+            action="import",
+            entity="subscribers",
+            entity_id=path.name,
             detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
         )
         return summary
@@ -208,15 +235,17 @@ def _link(
     have_contacts = {
         tuple(row)
         for row in conn.execute(
-            select(contact.c.subscriber_id, contact.c.channel, contact.c.address)
-            .where(contact.c.subscriber_id.in_(owned))
+            select(contact.c.subscriber_id, contact.c.channel, contact.c.address).where(
+                contact.c.subscriber_id.in_(owned)
+            )
         )
     }
     have_links = {
         tuple(row)
         for row in conn.execute(
-            select(subscription.c.subscriber_id, subscription.c.mp_id)
-            .where(subscription.c.subscriber_id.in_(owned))
+            select(subscription.c.subscriber_id, subscription.c.mp_id).where(
+                subscription.c.subscriber_id.in_(owned)
+            )
         )
     }
     new_contacts: list[dict[str, object]] = []
@@ -228,9 +257,16 @@ def _link(
         for channel, address in row.contacts:
             if (sub_id, channel, address) not in have_contacts:
                 have_contacts.add((sub_id, channel, address))
-                new_contacts.append({"subscriber_id": sub_id, "channel": channel, "address": address,
-                                     "consent": "opted_in", "consent_at": now,
-                                     "consent_source": source})
+                new_contacts.append(
+                    {
+                        "subscriber_id": sub_id,
+                        "channel": channel,
+                        "address": address,
+                        "consent": "opted_in",
+                        "consent_at": now,
+                        "consent_source": source,
+                    }
+                )
                 if key not in brand_new:
                     changes.touched.add(key)
         for point in row.mp_ids:

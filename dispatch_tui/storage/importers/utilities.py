@@ -62,7 +62,8 @@ def import_utilities(
             errors.add(line, "contact_phone must be 1 to 32 characters")
         if not SENDER.fullmatch(row["sms_sender"]):
             errors.add(
-                line, f"sms_sender '{row['sms_sender']}' must be up to 11 letters/digits or a number"
+                line,
+                f"sms_sender '{row['sms_sender']}' must be up to 11 letters/digits or a number",
             )
         rows.append(row)
     errors.fail()
@@ -73,14 +74,19 @@ def import_utilities(
         }
         new = sum(1 for row in rows if row["code"] not in stored)
         changed = sum(
-            1 for row in rows
+            1
+            for row in rows
             if row["code"] in stored and stored[row["code"]] != tuple(row[f] for f in FIELDS)
         )
         if new or changed:
             conn.execute(upsert(utility, conn, ["code"], list(FIELDS)), rows)
         summary = ImportSummary("utilities", len(rows), new, changed)
         audit.append(
-            conn, actor=actor, action="import", entity="utilities", entity_id=path.name,
+            conn,
+            actor=actor,
+            action="import",
+            entity="utilities",
+            entity_id=path.name,
             detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
         )
         if progress:

@@ -274,7 +274,8 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'sending', 'sent', 'delivered', 'retry_wait', 'failed', 'expired', 'unknown', 'cancelled')",
+            "status IN ('pending', 'sending', 'sent', 'delivered', 'retry_wait', "
+            "'failed', 'expired', 'unknown', 'cancelled')",
             name=op.f("ck_message_status"),
         ),
         sa.ForeignKeyConstraint(

@@ -16,7 +16,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy import Engine
 
 from dispatch_tui import __version__
@@ -211,10 +210,10 @@ def config() -> None:
 @click.pass_obj
 def config_show(obj: Context) -> None:
     """Print the effective settings and where each one came from."""
-    table = Table("key", "value", "source", box=None, pad_edge=False)
-    for key, value, source in describe(obj.settings):
-        table.add_row(key, value, source)
-    out.print(table)
+    rows = describe(obj.settings)
+    width = max(len(f"{key} = {value}") for key, value, _source in rows)
+    for key, value, source in rows:
+        click.echo(f"{f'{key} = {value}':<{width}}  # {source}")
 
 
 @main.group("audit")

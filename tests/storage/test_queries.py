@@ -73,8 +73,15 @@ def store(engine: Engine, world: World) -> tuple[list[int], list[int]]:
             conn.execute(delete(table))
         uid = conn.execute(
             insert(utility).returning(utility.c.id),
-            {"code": "T", "name": "Test", "country": "SI", "timezone": "Europe/Ljubljana",
-             "language": "sl", "contact_phone": "1", "sms_sender": "T"},
+            {
+                "code": "T",
+                "name": "Test",
+                "country": "SI",
+                "timezone": "Europe/Ljubljana",
+                "language": "sl",
+                "contact_phone": "1",
+                "sms_sender": "T",
+            },
         ).scalar_one()
         node_ids: list[int] = []
         paths: list[str] = []
@@ -82,9 +89,16 @@ def store(engine: Engine, world: World) -> tuple[list[int], list[int]]:
             depth = len(world.ancestors(i)) - 1
             new_id = conn.execute(
                 insert(node).returning(node.c.id),
-                {"utility_id": uid, "parent_id": node_ids[parent] if parent is not None else None,
-                 "kind": NODE_KINDS[min(depth, 3)], "code": f"N{i}", "name": f"node {i:02d}",
-                 "path": "", "mp_count": 0, "subscriber_count": 0},
+                {
+                    "utility_id": uid,
+                    "parent_id": node_ids[parent] if parent is not None else None,
+                    "kind": NODE_KINDS[min(depth, 3)],
+                    "code": f"N{i}",
+                    "name": f"node {i:02d}",
+                    "path": "",
+                    "mp_count": 0,
+                    "subscriber_count": 0,
+                },
             ).scalar_one()
             path = child_path(paths[parent] if parent is not None else None, new_id)
             conn.execute(node.update().where(node.c.id == new_id).values(path=path))
@@ -92,26 +106,52 @@ def store(engine: Engine, world: World) -> tuple[list[int], list[int]]:
             paths.append(path)
         mp_ids: list[int] = []
         for j, at in enumerate(world.mp_nodes):
-            mp_ids.append(conn.execute(
-                insert(mp).returning(mp.c.id),
-                {"utility_id": uid, "node_id": node_ids[at], "path": paths[at],
-                 "mp_id": f"6-{j:06d}", "settlement": "Kranj", "street": f"Ulica {j}",
-                 "house": str(j), "search_key": address_key(f"Ulica {j}", str(j), "Kranj"),
-                 "eic": None, "meter_number": f"M{j:04d}", "priority": j % 5 == 0},
-            ).scalar_one())
+            mp_ids.append(
+                conn.execute(
+                    insert(mp).returning(mp.c.id),
+                    {
+                        "utility_id": uid,
+                        "node_id": node_ids[at],
+                        "path": paths[at],
+                        "mp_id": f"6-{j:06d}",
+                        "settlement": "Kranj",
+                        "street": f"Ulica {j}",
+                        "house": str(j),
+                        "search_key": address_key(f"Ulica {j}", str(j), "Kranj"),
+                        "eic": None,
+                        "meter_number": f"M{j:04d}",
+                        "priority": j % 5 == 0,
+                    },
+                ).scalar_one()
+            )
         for k, (lang, points, contacts) in enumerate(world.subs):
             sid = conn.execute(
                 insert(subscriber).returning(subscriber.c.id),
-                {"utility_id": uid, "account": f"{k:06d}", "name": "", "language": lang,
-                 "created_at": NOW},
+                {
+                    "utility_id": uid,
+                    "account": f"{k:06d}",
+                    "name": "",
+                    "language": lang,
+                    "created_at": NOW,
+                },
             ).scalar_one()
             for point in points:
-                conn.execute(insert(subscription), {"subscriber_id": sid, "mp_id": mp_ids[point],
-                                                    "created_at": NOW})
+                conn.execute(
+                    insert(subscription),
+                    {"subscriber_id": sid, "mp_id": mp_ids[point], "created_at": NOW},
+                )
             for c, (channel, consent) in enumerate(contacts):
-                conn.execute(insert(contact), {"subscriber_id": sid, "channel": channel,
-                                               "address": f"{k}-{c}", "consent": consent,
-                                               "consent_at": NOW, "consent_source": "test"})
+                conn.execute(
+                    insert(contact),
+                    {
+                        "subscriber_id": sid,
+                        "channel": channel,
+                        "address": f"{k}-{c}",
+                        "consent": consent,
+                        "consent_at": NOW,
+                        "consent_source": "test",
+                    },
+                )
         counts.refresh(conn, uid)
     return node_ids, mp_ids
 
@@ -150,8 +190,10 @@ def test_affected_counts_match_brute_force(engine: Engine, data: st.DataObject) 
     chosen = data.draw(index_sets(world))
     inc_nodes, inc_mps, exc_nodes, exc_mps = chosen
     selection = Selection(
-        frozenset(node_ids[i] for i in inc_nodes), frozenset(mp_ids[j] for j in inc_mps),
-        frozenset(node_ids[i] for i in exc_nodes), frozenset(mp_ids[j] for j in exc_mps),
+        frozenset(node_ids[i] for i in inc_nodes),
+        frozenset(mp_ids[j] for j in inc_mps),
+        frozenset(node_ids[i] for i in exc_nodes),
+        frozenset(mp_ids[j] for j in exc_mps),
     )
     affected = brute_affected(world, chosen)
     subs = {k for k, (_l, points, _c) in enumerate(world.subs) if set(points) & affected}
@@ -206,8 +248,11 @@ def test_children_and_totals_match_brute_force(engine: Engine, world: World, pag
             for entry in entries:
                 if entry.kind == "mp":
                     continue
-                under = {j for j, at in enumerate(world.mp_nodes)
-                         if node_ids.index(entry.id) in world.ancestors(at)}
+                under = {
+                    j
+                    for j, at in enumerate(world.mp_nodes)
+                    if node_ids.index(entry.id) in world.ancestors(at)
+                }
                 subs = {k for k, s in enumerate(world.subs) if set(s[1]) & under}
                 assert (entry.mp_count, entry.subscriber_count) == (len(under), len(subs))
 
@@ -222,8 +267,11 @@ def test_search_by_id_prefix_matches_brute_force(engine: Engine, world: World, p
     candidates = [prefix]
     if prefix.isdigit() and len(prefix) > 1:
         candidates.append(f"{prefix[0]}-{prefix[1:]}")
-    expected = {f"6-{j:06d}" for j in range(len(world.mp_nodes))
-                if any(f"6-{j:06d}".startswith(c) for c in candidates)}
+    expected = {
+        f"6-{j:06d}"
+        for j in range(len(world.mp_nodes))
+        if any(f"6-{j:06d}".startswith(c) for c in candidates)
+    }
     assert found == expected
 
 

@@ -1,0 +1,115 @@
+"""The command line, run in-process with an isolated config and data dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import text
+
+from dispatch_tui.cli import main
+from dispatch_tui.storage.db import create_db_engine
+from tests.storage.csvdata import FILES, dump, write
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> dict[str, str]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    return {"DISPATCH_TUI_DATABASE_URL": db_url}
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_init_on_a_fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = {"DISPATCH_TUI_DATABASE_URL": f"sqlite:///{tmp_path / 'new' / 'db.sqlite'}"}
+    first = run(env, "init")
+    assert first.exit_code == 0 and "(created)" in first.output
+    again = run(env, "init")
+    assert again.exit_code == 0 and "(up to date)" in again.output
+
+
+def test_newer_database_is_refused(env: dict[str, str], db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    for args in (["init"], ["audit", "verify"], []):
+        result = run(env, *args)
+        assert result.exit_code == 1
+        assert "newer dispatch-tui" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_app_refuses_an_uninitialised_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    result = run({"DISPATCH_TUI_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert result.exit_code == 1
+    assert "run `dispatch-tui init`" in result.output
+
+
+def test_config_show_names_sources(env: dict[str, str], tmp_path: Path) -> None:
+    site = write(tmp_path, "site.toml", "[sms]\nmax_segments = 4\n")
+    result = run(env, "--config", str(site), "config", "show")
+    assert result.exit_code == 0
+    assert "env DISPATCH_TUI_DATABASE_URL" in result.output
+    assert str(site) in result.output
+    assert "default" in result.output
+
+
+def test_bad_config_value_names_key_and_place(env: dict[str, str], tmp_path: Path) -> None:
+    result = run({**env, "DISPATCH_TUI_SMS_MAX_SEGMENTS": "lots"}, "config", "show")
+    assert result.exit_code == 2
+    assert "DISPATCH_TUI_SMS_MAX_SEGMENTS" in result.output and "sms.max_segments" in result.output
+    site = write(tmp_path, "bad.toml", "[sms]\ngateway = 'carrier-pigeon'\n")
+    result = run(env, "--config", str(site), "config", "show")
+    assert result.exit_code == 2
+    assert str(site) in result.output and "sms.gateway" in result.output
+
+
+def test_import_then_reimport(env: dict[str, str], tmp_path: Path) -> None:
+    for kind, content in FILES.items():
+        result = run(env, "import", kind, str(write(tmp_path, f"{kind}.csv", content)))
+        assert result.exit_code == 0, result.output
+        assert "new" in result.output
+    result = run(env, "import", "subscribers", str(tmp_path / "subscribers.csv"))
+    assert "0 new, 0 changed, 5 unchanged" in result.output
+
+
+def test_bad_import_exits_with_the_errors(env: dict[str, str], tmp_path: Path, db_url: str) -> None:
+    before = dump(create_db_engine(db_url))
+    bad = write(tmp_path, "bad.csv", "utility,code,parent,kind,name\nNOPE,A,,region,A\n")
+    result = run(env, "import", "network", str(bad))
+    assert result.exit_code == 1
+    assert "line 2: unknown utility 'NOPE'" in result.output
+    assert dump(create_db_engine(db_url)) == before
+
+
+def test_audit_verify_detects_edits_and_gaps(
+    env: dict[str, str], tmp_path: Path, db_url: str
+) -> None:
+    for kind, content in FILES.items():
+        run(env, "import", kind, str(write(tmp_path, f"{kind}.csv", content)))
+    assert "intact: 4 rows" in run(env, "audit", "verify").output
+    engine = create_db_engine(db_url)
+    with engine.begin() as conn:
+        actor = conn.execute(text("SELECT actor FROM audit_log WHERE id = 2")).scalar_one()
+        conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
+    result = run(env, "audit", "verify")
+    assert result.exit_code == 1
+    assert "row 2: content was edited" in result.output
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = :actor WHERE id = 2"), {"actor": actor})
+    assert run(env, "audit", "verify").exit_code == 0
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log WHERE id = 3"))
+    result = run(env, "audit", "verify")
+    assert result.exit_code == 1
+    assert "row 4: previous-hash link broken (a row before it is missing)" in result.output
+    engine.dispose()

@@ -1,0 +1,288 @@
+"""The benchmarks of the foundation: storage queries on the large demo
+database, building it, and the metering-point import.
+
+Figures are medians of several runs; the baseline (hand-written raw
+`sqlite3` doing the same work) is measured in the same run because these
+machines are noisy.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from dispatch_tui.storage.demo import build_demo
+from sqlalchemy import Engine, func, select
+
+from dispatch_tui.domain.identifiers import eic_check_char
+from dispatch_tui.domain.selection import Selection
+from dispatch_tui.domain.text import address_key
+from dispatch_tui.domain.tree_path import subtree_range
+from dispatch_tui.storage import migrate
+from dispatch_tui.storage.affected import affected_counts
+from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.importers import import_file
+from dispatch_tui.storage.search import search_metering_points
+from dispatch_tui.storage.tables import metering_point, node
+from dispatch_tui.storage.tree import children
+
+CACHE = Path(__file__).resolve().parent / ".cache"
+LARGE = CACHE / "large-seed0.sqlite"
+Result = dict[str, Any]
+
+
+def timed(fn: Callable[[], object], runs: int = 7, warmup: int = 1) -> float:
+    """Median wall time of `fn` in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def fresh_engine(path: Path) -> Engine:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    engine = create_db_engine(f"sqlite:///{path}")
+    migrate.init_database(engine)
+    return engine
+
+
+def large_engine() -> Engine:
+    """The large demo database (seed 0), built once and reused."""
+    if not LARGE.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        partial = LARGE.with_suffix(".building")
+        build_demo(fresh_engine(partial), size="large", seed=0)
+        partial.rename(LARGE)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    return create_db_engine(f"sqlite:///{LARGE}")
+
+
+def demo_large() -> Iterator[Result]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / "demo-large-bench.sqlite"
+    engine = fresh_engine(path)
+    start = time.perf_counter()
+    summary = build_demo(engine, size="large", seed=0)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    yield {
+        "benchmark": "demo-large",
+        "seconds": round(seconds, 1),
+        "goal_seconds": 120,
+        "metering_points": summary.metering_points,
+        "subscribers": summary.subscribers,
+        "subscriptions": summary.subscriptions,
+        "contacts": summary.contacts,
+        "ok": seconds <= 120,
+    }
+    if not LARGE.exists():
+        path.rename(LARGE)
+    else:
+        path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+RAW_COUNTS = """
+SELECT count(*), count(CASE WHEN priority THEN 1 END)
+  FROM metering_point WHERE path >= :lo AND path < :hi;
+WITH s AS (SELECT DISTINCT sub.subscriber_id FROM subscription sub
+           JOIN metering_point m ON m.id = sub.mp_id WHERE m.path >= :lo AND m.path < :hi)
+SELECT count(*) FROM s;
+WITH s AS (SELECT DISTINCT sub.subscriber_id FROM subscription sub
+           JOIN metering_point m ON m.id = sub.mp_id WHERE m.path >= :lo AND m.path < :hi)
+SELECT c.channel, r.language, count(*) FROM s
+  JOIN subscriber r ON r.id = s.subscriber_id
+  JOIN contact c ON c.subscriber_id = s.subscriber_id
+ WHERE c.consent = 'opted_in' GROUP BY c.channel, r.language;
+"""
+
+
+def preview() -> Iterator[Result]:
+    engine = large_engine()
+    with engine.connect() as conn:
+        region_id, path, mps = conn.execute(
+            select(node.c.id, node.c.path, node.c.mp_count)
+            .where(node.c.kind == "region")
+            .order_by(func.abs(node.c.mp_count - 100_000))
+            .limit(1)
+        ).one()
+        selection = Selection(nodes=frozenset({region_id}))
+        ours = timed(lambda: affected_counts(conn, selection))
+        counts = affected_counts(conn, selection)
+    lo, hi = subtree_range(path)
+    raw = sqlite3.connect(str(LARGE))
+    statements = [s for s in RAW_COUNTS.split(";") if s.strip()]
+
+    def by_hand() -> list[list[Any]]:
+        return [raw.execute(sql, {"lo": lo, "hi": hi}).fetchall() for sql in statements]
+
+    baseline = timed(by_hand)
+    assert by_hand()[1][0][0] == counts.subscribers
+    ratio = ours / baseline
+    yield {
+        "benchmark": "preview",
+        "region_metering_points": mps,
+        "subscribers": counts.subscribers,
+        "ms": round(ours, 1),
+        "raw_sqlite3_ms": round(baseline, 1),
+        "ratio": round(ratio, 2),
+        "goal_ms": 300,
+        "goal_ratio": 1.5,
+        "ok": ours <= 300 and ratio <= 1.5,
+    }
+
+
+def children_bench() -> Iterator[Result]:
+    engine = large_engine()
+    with engine.connect() as conn:
+        node_id, utility_id, count = conn.execute(
+            select(metering_point.c.node_id, metering_point.c.utility_id, func.count())
+            .group_by(metering_point.c.node_id, metering_point.c.utility_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        full = timed(lambda: children(conn, utility_id, node_id, limit=5000))
+        first_page = timed(lambda: children(conn, utility_id, node_id, limit=200))
+        listed = len(children(conn, utility_id, node_id, limit=5000).entries)
+    yield {
+        "benchmark": "children",
+        "children": count,
+        "listed": listed,
+        "ms_all_5000": round(full, 2),
+        "ms_first_page_200": round(first_page, 2),
+        "goal_ms": 30,
+        "ok": full <= 30,
+    }
+
+
+def search_bench() -> Iterator[Result]:
+    engine = large_engine()
+    rng = random.Random(1)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(metering_point)).scalar_one()
+        sample = conn.execute(
+            select(metering_point.c.mp_id, metering_point.c.search_key, metering_point.c.eic,
+                   metering_point.c.meter_number)
+            .where(metering_point.c.id.in_([rng.randint(1, total) for _ in range(20)]))
+        ).all()
+        queries = {
+            "metering point id": [row.mp_id[:5] for row in sample],
+            "address": [row.search_key[:9] for row in sample],
+            "EIC": [row.eic[:8] for row in sample if row.eic],
+            "meter number": [row.meter_number[:4] for row in sample if row.meter_number],
+            "no match": ["zzzz-no-such-thing"],
+        }
+        for kind, texts in queries.items():
+            ms = statistics.median(
+                timed(lambda text=text: search_metering_points(conn, text), runs=5)  # type: ignore[misc]
+                for text in texts
+            )
+            yield {
+                "benchmark": "search",
+                "kind": kind,
+                "metering_points": total,
+                "ms_median": round(ms, 2),
+                "goal_ms": 50,
+                "ok": ms <= 50,
+            }
+
+
+def _import_files(directory: Path, rows: int) -> tuple[Path, Path, Path, list[tuple[Any, ...]]]:
+    utilities = directory / "utilities.csv"
+    utilities.write_text(
+        "code,name,country,timezone,language,contact_phone,sms_sender\n"
+        "EG,Elektro Gorenjska,SI,Europe/Ljubljana,sl,080 30 19,ElektroGor\n",
+        encoding="utf-8",
+    )
+    network = directory / "network.csv"
+    stations = [f"TP{i:04d}" for i in range(400)]
+    lines = ["utility,code,parent,kind,name", "EG,R1,,region,Gorenjska",
+             "EG,S1,R1,substation,RTP Kranj", "EG,F1,S1,feeder,Izvod 1"]
+    lines += [f"EG,{code},F1,transformer_station,TP {code}" for code in stations]
+    network.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rng = random.Random(7)
+    streets = ["Prešernova ulica", "Cesta Staneta Žagarja", "Koroška cesta", "Bleiweisova cesta"]
+    mps = directory / "metering_points.csv"
+    raw_rows: list[tuple[Any, ...]] = []
+    with mps.open("w", encoding="utf-8") as out:
+        out.write("utility,mp_id,node,settlement,street,house,eic,meter_number,priority\n")
+        serial = 0
+        for i in range(rows):
+            while True:
+                serial += 1
+                first15 = f"24Z{serial:012d}"
+                try:
+                    eic = first15 + eic_check_char(first15)
+                    break
+                except ValueError:
+                    continue
+            street, house = rng.choice(streets), str(rng.randint(1, 200))
+            mp_id = f"6-{100000 + i:06d}" if i < 900_000 else f"7-{i:06d}"
+            out.write(f"EG,{mp_id},{stations[i % 400]},Kranj,{street},{house},{eic},{5000000 + i},no\n")
+            raw_rows.append((1, i % 400 + 4, "", mp_id, "Kranj", street, house,
+                             address_key(street, house, "Kranj"), eic, str(5000000 + i), 0))
+    return utilities, network, mps, raw_rows
+
+
+def import_bench(rows: int = 200_000) -> Iterator[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        utilities, network, mps, raw_rows = _import_files(directory, rows)
+        engine = fresh_engine(directory / "ours.sqlite")
+        import_file(engine, "utilities", utilities, actor="bench")
+        import_file(engine, "network", network, actor="bench")
+        start = time.perf_counter()
+        summary = import_file(engine, "metering-points", mps, actor="bench")
+        ours = time.perf_counter() - start
+        engine.dispose()
+        assert summary.inserted == rows
+
+        raw_engine = fresh_engine(directory / "raw.sqlite")
+        raw_engine.dispose()
+        raw = sqlite3.connect(str(directory / "raw.sqlite"))
+        raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("PRAGMA synchronous=NORMAL")
+        raw.execute("PRAGMA foreign_keys=OFF")
+        start = time.perf_counter()
+        with raw:
+            raw.executemany(
+                "INSERT INTO metering_point (utility_id, node_id, path, mp_id, settlement, street,"
+                " house, search_key, eic, meter_number, priority)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                raw_rows,
+            )
+        baseline = time.perf_counter() - start
+        raw.close()
+    ours_rate = rows / ours
+    yield {
+        "benchmark": "import",
+        "rows": rows,
+        "seconds": round(ours, 2),
+        "rows_per_s": round(ours_rate),
+        "raw_executemany_rows_per_s": round(rows / baseline),
+        "ratio_to_raw": round(ours_rate / (rows / baseline), 2),
+        "goal_rows_per_s": 30_000,
+        "ok": ours_rate >= 30_000,
+    }
+
+
+REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
+    "preview": preview,
+    "children": children_bench,
+    "search": search_bench,
+    "demo-large": demo_large,
+    "import": import_bench,
+}

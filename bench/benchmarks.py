@@ -174,9 +174,12 @@ def search_bench() -> Iterator[Result]:
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(metering_point)).scalar_one()
         sample = conn.execute(
-            select(metering_point.c.mp_id, metering_point.c.search_key, metering_point.c.eic,
-                   metering_point.c.meter_number)
-            .where(metering_point.c.id.in_([rng.randint(1, total) for _ in range(20)]))
+            select(
+                metering_point.c.mp_id,
+                metering_point.c.search_key,
+                metering_point.c.eic,
+                metering_point.c.meter_number,
+            ).where(metering_point.c.id.in_([rng.randint(1, total) for _ in range(20)]))
         ).all()
         queries = {
             "metering point id": [row.mp_id[:5] for row in sample],
@@ -209,8 +212,12 @@ def _import_files(directory: Path, rows: int) -> tuple[Path, Path, Path, list[tu
     )
     network = directory / "network.csv"
     stations = [f"TP{i:04d}" for i in range(400)]
-    lines = ["utility,code,parent,kind,name", "EG,R1,,region,Gorenjska",
-             "EG,S1,R1,substation,RTP Kranj", "EG,F1,S1,feeder,Izvod 1"]
+    lines = [
+        "utility,code,parent,kind,name",
+        "EG,R1,,region,Gorenjska",
+        "EG,S1,R1,substation,RTP Kranj",
+        "EG,F1,S1,feeder,Izvod 1",
+    ]
     lines += [f"EG,{code},F1,transformer_station,TP {code}" for code in stations]
     network.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rng = random.Random(7)
@@ -231,9 +238,24 @@ def _import_files(directory: Path, rows: int) -> tuple[Path, Path, Path, list[tu
                     continue
             street, house = rng.choice(streets), str(rng.randint(1, 200))
             mp_id = f"6-{100000 + i:06d}" if i < 900_000 else f"7-{i:06d}"
-            out.write(f"EG,{mp_id},{stations[i % 400]},Kranj,{street},{house},{eic},{5000000 + i},no\n")
-            raw_rows.append((1, i % 400 + 4, "", mp_id, "Kranj", street, house,
-                             address_key(street, house, "Kranj"), eic, str(5000000 + i), 0))
+            station = i % 400
+            meter = str(5000000 + i)
+            out.write(f"EG,{mp_id},{stations[station]},Kranj,{street},{house},{eic},{meter},no\n")
+            raw_rows.append(
+                (
+                    1,
+                    station + 4,
+                    f"/1/2/3/{station + 4}/",
+                    mp_id,
+                    "Kranj",
+                    street,
+                    house,
+                    address_key(street, house, "Kranj"),
+                    eic,
+                    meter,
+                    0,
+                )
+            )
     return utilities, network, mps, raw_rows
 
 

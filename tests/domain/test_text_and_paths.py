@@ -57,3 +57,8 @@ def test_empty_selection() -> None:
     assert Selection().is_empty
     assert not Selection(metering_points=frozenset({1})).is_empty
     assert Selection(excluded_nodes=frozenset({1})).is_empty
+
+
+@given(st.text(), st.text(), st.text())
+def test_address_key_equals_folding_the_whole_address(street: str, house: str, town: str) -> None:
+    assert address_key(street, house, town) == fold(f"{street} {house} {town}")

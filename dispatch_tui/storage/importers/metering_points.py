@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.storage import audit, counts
-from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.db import insert_rows, write_transaction
 from dispatch_tui.storage.importers.common import (
     BATCH,
     ImportSummary,
@@ -36,6 +36,7 @@ COLUMNS = Columns(
     optional=("eic", "meter_number", "priority"),
 )
 METER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]{0,31}")
+KEY = ("utility_id", "mp_id")
 FIELDS = (
     "node_id",
     "path",
@@ -51,7 +52,8 @@ FIELDS = (
 
 @dataclass(frozen=True)
 class _Parsed:
-    rows: list[dict[str, Any]]
+    rows: list[tuple[Any, ...]]
+    """In KEY + FIELDS order."""
     utility_ids: set[int]
 
 
@@ -70,7 +72,7 @@ def _parse(path: Path, conn: Connection, progress: Progress | None) -> _Parsed:
     get_settlement, get_street, get_house = get["settlement"], get["street"], get["house"]
     get_eic, get_meter, get_priority = get["eic"], get["meter_number"], get["priority"]
     schemes: dict[str, identifiers.IdentifierScheme] = {}
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     seen_ids: dict[tuple[int, str], int] = {}
     seen_eic: dict[str, int] = {}
     total = len(csv_rows.rows)
@@ -122,23 +124,12 @@ def _parse(path: Path, conn: Connection, progress: Progress | None) -> _Parsed:
             errors.add(line, f"duplicate EIC '{eic}' (also on line {first})")
         if len(errors.items) > before or parent is None:
             continue
+        key = address_key(street, house, settlement)
         rows.append(
-            {
-                "utility_id": ref.id,
-                "mp_id": mp_id,
-                "node_id": parent[0],
-                "path": parent[1],
-                "settlement": settlement,
-                "street": street,
-                "house": house,
-                "search_key": address_key(street, house, settlement),
-                "eic": eic,
-                "meter_number": meter,
-                "priority": bool(priority),
-            }
+            (ref.id, mp_id, *parent, settlement, street, house, key, eic, meter, bool(priority))
         )
     errors.fail()
-    return _Parsed(rows, {row["utility_id"] for row in rows})
+    return _Parsed(rows, {row[0] for row in rows})
 
 
 def import_metering_points(
@@ -156,20 +147,20 @@ def import_metering_points(
                 )
             )
         }
-        new: list[dict[str, Any]] = []
+        new: list[tuple[Any, ...]] = []
         changed: list[dict[str, Any]] = []
         for row in rows:
-            old = stored.get((row["utility_id"], row["mp_id"]))
+            old = stored.get(row[:2])
             if old is None:
                 new.append(row)
-            elif old != tuple(row[name] for name in FIELDS):
-                changed.append({f"b_{key}": value for key, value in row.items()})
-        done = 0
+            elif old != row[2:]:
+                changed.append(
+                    {f"b_{name}": value for name, value in zip(KEY + FIELDS, row, strict=True)}
+                )
         for start in range(0, len(new), BATCH):
-            conn.execute(insert(mp), new[start : start + BATCH])
-            done += len(new[start : start + BATCH])
+            insert_rows(conn, mp, KEY + FIELDS, new[start : start + BATCH])
             if progress:
-                progress("writing", done, len(new) + len(changed))
+                progress("writing", min(start + BATCH, len(new)), len(new) + len(changed))
         if changed:
             conn.execute(
                 update(mp)

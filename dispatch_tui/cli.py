@@ -20,9 +20,10 @@ from sqlalchemy import Engine
 
 from dispatch_tui import __version__
 from dispatch_tui.config import ConfigError, Settings, describe, load_settings
-from dispatch_tui.storage import audit, migrate
+from dispatch_tui.storage import audit, migrate, users
 from dispatch_tui.storage.db import DatabaseError, create_db_engine
 from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, import_file
+from dispatch_tui.storage.models import ROLES
 
 err = Console(stderr=True)
 out = Console()
@@ -71,6 +72,8 @@ class Group(click.Group):
             fail(str(exc))
         except ImportFailed as exc:
             fail(exc.report())
+        except users.UserError as exc:
+            fail(str(exc))
 
 
 @click.group(cls=Group, invoke_without_command=True)
@@ -96,8 +99,9 @@ def run_app(engine: Engine, *, sandbox_label: bool) -> None:
 
 
 @main.command()
+@click.option("--admin", "admin", metavar="LOGIN", help="Make LOGIN the first admin.")
 @click.pass_obj
-def init(obj: Context) -> None:
+def init(obj: Context, admin: str | None) -> None:
     """Create the database or upgrade it to this version's schema."""
     engine = obj.engine()
     before = migrate.current_revision(engine)
@@ -111,6 +115,54 @@ def init(obj: Context) -> None:
         else "up to date"
     )
     out.print(f"{where}: schema {migrate.head_revision()} ({state})", highlight=False)
+    if admin and users.bootstrap_admin(engine, admin, actor=getpass.getuser()):
+        out.print(f"{admin} is now an admin", highlight=False)
+
+
+@main.group("users")
+def users_group() -> None:
+    """Operators and roles (admins only). The login is the OS user name."""
+
+
+ROLE = click.Choice(list(ROLES))
+
+
+@users_group.command("list")
+@click.pass_obj
+def users_list(obj: Context) -> None:
+    """List operators and their roles."""
+    with obj.ready_engine().connect() as conn:
+        for operator in users.list_operators(conn):
+            click.echo(f"{operator.username:<24} {operator.role}")
+
+
+@users_group.command("add")
+@click.argument("login")
+@click.argument("role", type=ROLE)
+@click.pass_obj
+def users_add(obj: Context, login: str, role: str) -> None:
+    """Add an operator with a role."""
+    users.add_operator(obj.ready_engine(), login, role, actor=getpass.getuser())
+    click.echo(f"added {login} as {role}")
+
+
+@users_group.command("set-role")
+@click.argument("login")
+@click.argument("role", type=ROLE)
+@click.pass_obj
+def users_set_role(obj: Context, login: str, role: str) -> None:
+    """Change an operator's role."""
+    users.set_role(obj.ready_engine(), login, role, actor=getpass.getuser())
+    click.echo(f"{login} is now {role}")
+
+
+@users_group.command("remove")
+@click.argument("login")
+@click.pass_obj
+def users_remove(obj: Context, login: str) -> None:
+    """Remove an operator (their past decisions stay in the audit log)."""
+    users.remove_operator(obj.ready_engine(), login, actor=getpass.getuser())
+    click.echo(f"removed {login}")
 
 
 def _progress_bar() -> Progress:

@@ -9,10 +9,16 @@ from sqlalchemy import Table
 from dispatch_tui.storage.models import (
     AuditEntry,
     Contact,
+    DeliveryEvent,
+    Message,
     MeteringPoint,
     Node,
+    Notice,
+    Outage,
+    OutageSelection,
     Subscriber,
     Subscription,
+    User,
     Utility,
 )
 
@@ -22,4 +28,10 @@ metering_point = cast(Table, MeteringPoint.__table__)
 subscriber = cast(Table, Subscriber.__table__)
 contact = cast(Table, Contact.__table__)
 subscription = cast(Table, Subscription.__table__)
+app_user = cast(Table, User.__table__)
+outage = cast(Table, Outage.__table__)
+outage_selection = cast(Table, OutageSelection.__table__)
+notice = cast(Table, Notice.__table__)
+message = cast(Table, Message.__table__)
+delivery_event = cast(Table, DeliveryEvent.__table__)
 audit_log = cast(Table, AuditEntry.__table__)

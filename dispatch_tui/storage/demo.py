@@ -889,8 +889,7 @@ def build_demo(
                 conn.execute(text(ddl))
             report("indexes", len(indexes), len(indexes))
             if not is_sqlite(conn):
-                # Without statistics the planner takes the fresh tables for empty and
-                # the totals' correlated subqueries scan the subscriptions once per node.
+                # Fresh statistics for the planner, here and for the first queries after.
                 conn.execute(text(f"ANALYZE {', '.join(_BULK_TABLES)}"))
             builder.refresh_totals()
             if not is_sqlite(conn):

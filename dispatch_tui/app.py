@@ -24,7 +24,7 @@ class DispatchApp(App[None]):
         super().__init__()
         self.engine = engine
         where = engine.url.render_as_string(hide_password=True)
-        self.sub_title = f"{where}{'  ·  SMS: SANDBOX' if sandbox else ''}"
+        self.sub_title = f"{'SANDBOX SMS  ·  ' if sandbox else ''}{where}"
 
     def compose(self) -> ComposeResult:
         yield Header()

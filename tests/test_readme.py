@@ -8,12 +8,15 @@ test while the command itself stays verbatim.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
 import shutil
+import struct
 import subprocess
+import termios
 import time
 from pathlib import Path
 
@@ -69,7 +72,8 @@ def test_readme_has_the_two_commands_and_ci_runs_the_second() -> None:
 def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
     clone = clean_clone(tmp_path)
     pid, fd = pty.fork()
-    if pid == 0:  # child: run the README's command in the clone
+    if pid == 0:  # child: run the README's command in the clone, on a 100x30 terminal
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
         os.chdir(clone)
         os.execvpe("bash", ["bash", "-c", COMMANDS[0]], isolated_env(tmp_path))
     screen = b""

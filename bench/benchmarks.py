@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from dispatch_tui.storage.demo import build_demo
 from sqlalchemy import Engine, func, select
 
 from dispatch_tui.domain.identifiers import eic_check_char
@@ -27,6 +26,7 @@ from dispatch_tui.domain.tree_path import subtree_range
 from dispatch_tui.storage import migrate
 from dispatch_tui.storage.affected import affected_counts
 from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.demo import build_demo
 from dispatch_tui.storage.importers import import_file
 from dispatch_tui.storage.search import search_metering_points
 from dispatch_tui.storage.tables import metering_point, node

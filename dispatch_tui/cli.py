@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import getpass
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy import Engine
 
 from dispatch_tui import __version__
@@ -165,15 +174,19 @@ def users_remove(obj: Context, login: str) -> None:
     click.echo(f"removed {login}")
 
 
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description:>12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback (stage, done, total) drawing one bar per stage on stderr."""
+    columns = (TextColumn("{task.description:>16}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=err, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
 
 
 @main.command("import")
@@ -187,14 +200,7 @@ def import_command(obj: Context, kind: str, file: Path) -> None:
     file again changes nothing. Column formats are in the README.
     """
     engine = obj.ready_engine()
-    with _progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with progress_bar() as progress:
         summary = import_file(engine, kind, file, actor=getpass.getuser(), progress=progress)
     out.print(str(summary), highlight=False)
 
@@ -232,14 +238,7 @@ def demo(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         engine = obj.engine(url)
         migrate.init_database(engine)
-        with _progress_bar() as bar:
-            tasks: dict[str, Any] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
+        with progress_bar() as progress:
             summary = build_demo(engine, size=size, seed=seed, progress=progress)
         out.print(
             f"demo database {path}: {summary.metering_points:,} metering points, "

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dispatch_tui.storage import audit
 from dispatch_tui.storage.tables import utility
 
 Progress = Callable[[str, int, int], None]
@@ -27,6 +28,18 @@ class ImportSummary:
     @property
     def unchanged(self) -> int:
         return self.rows - self.inserted - self.updated
+
+    def record(self, conn: Connection, *, actor: str, source: str) -> ImportSummary:
+        """Write this import to the audit log (inside the import's transaction)."""
+        audit.append(
+            conn,
+            actor=actor,
+            action="import",
+            entity=self.kind,
+            entity_id=source,
+            detail={"rows": self.rows, "inserted": self.inserted, "updated": self.updated},
+        )
+        return self
 
     def __str__(self) -> str:
         return (

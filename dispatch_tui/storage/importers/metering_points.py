@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, select, update
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.text import address_key
-from dispatch_tui.storage import audit, counts
+from dispatch_tui.storage import counts
 from dispatch_tui.storage.db import insert_rows, write_transaction
 from dispatch_tui.storage.importers.common import (
     BATCH,
@@ -177,12 +177,5 @@ def import_metering_points(
             for utility_id in parsed.utility_ids:
                 counts.refresh(conn, utility_id)
         summary = ImportSummary("metering-points", len(rows), len(new), len(changed))
-        audit.append(
-            conn,
-            actor=actor,
-            action="import",
-            entity="metering_points",
-            entity_id=path.name,
-            detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
-        )
+        summary.record(conn, actor=actor, source=path.name)
         return summary

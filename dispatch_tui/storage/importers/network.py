@@ -15,7 +15,6 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from dispatch_tui.domain.tree_path import child_path
-from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers.common import (
     ImportSummary,
@@ -222,12 +221,5 @@ def import_network(
                 renamed,
             )
         summary = ImportSummary("network", len(rows), inserted, len(renamed))
-        audit.append(
-            conn,
-            actor=actor,
-            action="import",
-            entity="network",
-            entity_id=path.name,
-            detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
-        )
+        summary.record(conn, actor=actor, source=path.name)
         return summary

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
-from dispatch_tui.storage import audit, counts
+from dispatch_tui.storage import counts
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers.common import (
     BATCH,
@@ -209,14 +209,7 @@ def import_subscribers(
                 counts.refresh(conn, utility_id)
         updated = len(changes.touched)
         summary = ImportSummary("subscribers", len(rows), len(changes.new_subscribers), updated)
-        audit.append(
-            conn,
-            actor=actor,
-            action="import",
-            entity="subscribers",
-            entity_id=path.name,
-            detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
-        )
+        summary.record(conn, actor=actor, source=path.name)
         return summary
 
 

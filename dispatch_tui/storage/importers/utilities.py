@@ -16,7 +16,6 @@ from sqlalchemy import Engine, select
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
-from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers.common import ImportSummary, Progress, upsert
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
@@ -81,14 +80,7 @@ def import_utilities(
         if new or changed:
             conn.execute(upsert(utility, conn, ["code"], list(FIELDS)), rows)
         summary = ImportSummary("utilities", len(rows), new, changed)
-        audit.append(
-            conn,
-            actor=actor,
-            action="import",
-            entity="utilities",
-            entity_id=path.name,
-            detail={"rows": summary.rows, "inserted": summary.inserted, "updated": summary.updated},
-        )
+        summary.record(conn, actor=actor, source=path.name)
         if progress:
             progress("writing", len(rows), len(rows))
         return summary

@@ -124,7 +124,8 @@ BAD_EIC = GOOD_EIC[:-1] + ("A" if GOOD_EIC[-1] != "A" else "B")
 BAD_FILES: list[tuple[str, str | bytes, str]] = [
     ("utilities", b"", "the file is empty (0 bytes)"),
     ("utilities", "code,name,country,timezone,language,contact_phone,sms_sender\n", "no data rows"),
-    ("network", "\n", "missing column(s)"),
+    ("network", "\ufeff\n  \n", "the file is empty (no header line)"),
+    ("network", "utility,code\n", "missing column(s): parent, kind, name"),
     ("network", "utility,code,kind,name\nEG,X,region,X\n", "missing column(s): parent"),
     (
         "network",

@@ -112,6 +112,8 @@ def read_csv(path: Path, columns: Columns) -> CsvRows:
         errors.add(0, "the file is empty (0 bytes)")
         errors.fail()
     text = _decode(data, errors)
+    if text is not None and not text.strip():
+        errors.add(0, "the file is empty (no header line)")
     errors.fail()
     assert text is not None
     first_line = text.split("\n", 1)[0]

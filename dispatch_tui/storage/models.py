@@ -235,13 +235,19 @@ class User(Base):
 class Outage(Base):
     """A planned interruption and its approval state.
 
-    Four-eyes lives in the schema: an approver can never be the author.
+    Four-eyes lives in the schema: an approver can never be the author, nor
+    whoever last changed the window. The affected totals are cached when the
+    selection is saved so the outages list needs no counting.
     """
 
     __tablename__ = "outage"
     __table_args__ = (
         CheckConstraint(_in("status", OUTAGE_STATES), name="status"),
         CheckConstraint("approved_by IS NULL OR approved_by <> created_by", name="four_eyes"),
+        CheckConstraint(
+            "approved_by IS NULL OR amended_by IS NULL OR approved_by <> amended_by",
+            name="four_eyes_amendment",
+        ),
         CheckConstraint("ends_at > starts_at", name="window"),
         CheckConstraint(
             "status NOT IN ('approved', 'completed') OR approved_by IS NOT NULL",
@@ -268,6 +274,11 @@ class Outage(Base):
     approved_at: Mapped[datetime | None]
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    amended_by: Mapped[str | None] = mapped_column(String(64))
+    follow_up: Mapped[str | None] = mapped_column(String(16))
+    """A notice owed after the next approval (an amendment to those already told)."""
+    affected_mps: Mapped[int] = mapped_column(Integer, default=0)
+    affected_subscribers: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class OutageSelection(Base):

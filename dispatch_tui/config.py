@@ -173,6 +173,15 @@ SCHEMA: tuple[Setting, ...] = (
         minimum=1,
         maximum=10,
     ),
+    Setting(
+        "sms.price_per_segment",
+        float,
+        0.04,
+        "What one SMS segment costs, for the preview's estimate.",
+        minimum=0,
+        maximum=10,
+    ),
+    Setting("sms.currency", str, "EUR", "Currency of sms.price_per_segment, as shown."),
 )
 
 
@@ -185,6 +194,8 @@ class Settings:
     engine_embedded: bool
     sms_gateway: str
     sms_max_segments: int
+    sms_price_per_segment: float
+    sms_currency: str
     sources: Mapping[str, str] = field(hash=False)
 
 

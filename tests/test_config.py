@@ -110,6 +110,8 @@ def test_layers_precedence_and_sources(tmp_path: Path) -> None:
         "engine.embedded": "env DISPATCH_TUI_ENGINE_EMBEDDED",
         "sms.gateway": str(user),
         "sms.max_segments": "env DISPATCH_TUI_SMS_MAX_SEGMENTS",
+        "sms.price_per_segment": "default",
+        "sms.currency": "default",
     }
 
 

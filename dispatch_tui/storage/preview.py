@@ -1,0 +1,225 @@
+"""Everything the preview shows before submitting (and again to the approver).
+
+Who is affected (set-based counts), the exact text per language and
+channel, SMS encoding/segments/cost with and without transliteration, the
+notice schedule after quiet hours, and what is wrong or risky: a window
+that cannot be submitted (problems) and what the approver should weigh
+(warnings: short notice, overlapping outages, an SMS over the cap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, select
+
+from dispatch_tui.domain import sms, templates
+from dispatch_tui.domain.notice_plan import (
+    PlannedNotice,
+    channel_group,
+    plan_notices,
+    quiet_hours_problem,
+)
+from dispatch_tui.domain.outage import validate_window
+from dispatch_tui.domain.rules import defaults_for, lead_time_problem
+from dispatch_tui.domain.selection import Selection
+from dispatch_tui.storage.affected import AffectedCounts, affected_condition, affected_counts
+from dispatch_tui.storage.outages import OutageDraft, overlapping
+from dispatch_tui.storage.tables import metering_point as mp
+from dispatch_tui.storage.tables import subscriber, subscription, utility
+
+WORST_CANDIDATES = 20
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One language × channel as it will be sent (SMS: the worst case)."""
+
+    language: str
+    channel: str
+    recipients: int
+    subject: str | None
+    body: str
+    sms: templates.SmsPreview | None = None
+
+
+@dataclass(frozen=True)
+class SmsCost:
+    segments: int
+    cost: Decimal
+
+
+@dataclass(frozen=True)
+class Preview:
+    counts: AffectedCounts
+    samples: list[Sample]
+    schedule: list[PlannedNotice]
+    timezone: str
+    sms_cost: SmsCost
+    sms_cost_transliterated: SmsCost
+    currency: str
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def can_submit(self) -> bool:
+        return not self.problems
+
+
+def _worst_addresses(conn: Connection, selection: Selection) -> dict[str, list[templates.Address]]:
+    """Per language, the affected addresses of the subscriber with the most of them."""
+    condition = affected_condition(conn, selection)
+    top = (
+        select(subscription.c.subscriber_id, func.count().label("n"))
+        .join(mp, mp.c.id == subscription.c.mp_id)
+        .where(condition)
+        .group_by(subscription.c.subscriber_id)
+        .order_by(func.count().desc(), subscription.c.subscriber_id)
+        .limit(WORST_CANDIDATES)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(subscriber.c.id, subscriber.c.language, mp.c.settlement, mp.c.street, mp.c.house)
+        .join(top, top.c.subscriber_id == subscriber.c.id)
+        .join(subscription, subscription.c.subscriber_id == subscriber.c.id)
+        .join(mp, mp.c.id == subscription.c.mp_id)
+        .where(condition)
+        .order_by(top.c.n.desc(), subscriber.c.id)
+    ).all()
+    chosen: dict[str, int] = {}
+    found: dict[str, list[templates.Address]] = {}
+    for sub_id, language, settlement, street, house in rows:
+        if chosen.setdefault(language, sub_id) == sub_id:
+            found.setdefault(language, []).append(templates.Address(settlement, street, house))
+    return found
+
+
+def _any_address(conn: Connection, selection: Selection) -> list[templates.Address]:
+    row = conn.execute(
+        select(mp.c.settlement, mp.c.street, mp.c.house)
+        .where(affected_condition(conn, selection))
+        .limit(1)
+    ).first()
+    return [templates.Address(*row)] if row else [templates.Address("—", "", "—")]
+
+
+def build_preview(
+    conn: Connection,
+    draft: OutageDraft,
+    *,
+    now: datetime,
+    outage_id: int | None = None,
+    max_sms_segments: int = 3,
+    price_per_segment: Decimal = Decimal("0.04"),
+    currency: str = "EUR",
+) -> Preview:
+    name, phone, tz, country = conn.execute(
+        select(
+            utility.c.name, utility.c.contact_phone, utility.c.timezone, utility.c.country
+        ).where(utility.c.id == draft.utility_id)
+    ).one()
+    rules = defaults_for(country)
+    problems = validate_window(draft.starts_at, draft.ends_at, now, rules, tz=tz)
+    if draft.selection.is_empty:
+        problems.append("select at least one network node or metering point")
+    warnings: list[str] = []
+    counts = affected_counts(conn, draft.selection)
+    window_ok = draft.ends_at > draft.starts_at
+    schedule: list[PlannedNotice] = []
+    if window_ok and draft.starts_at > now:
+        groups = {channel_group(c) for c in draft.channels}
+        wanted = set(draft.notice_kinds) | {"immediate"}
+        schedule = [
+            notice
+            for notice in plan_notices(
+                draft.starts_at, draft.ends_at, tz, rules, now, draft.urgent, groups=groups
+            )
+            if str(notice.kind) in wanted
+        ]
+        for problem in (
+            lead_time_problem(rules, now, draft.starts_at, tz),
+            quiet_hours_problem(draft.starts_at, draft.ends_at, tz, rules, now, draft.urgent),
+        ):
+            if problem:
+                warnings.append(problem)
+        if not schedule:
+            warnings.append("no notice can go out before the start")
+        for other, shared in overlapping(
+            conn, outage_id, draft.utility_id, draft.selection, draft.starts_at, draft.ends_at
+        ):
+            warnings.append(
+                f"overlaps outage #{other.id} “{other.title}” ({other.status}) "
+                f"on {shared:,} metering points"
+            )
+    samples: list[Sample] = []
+    plain = SmsCost(0, Decimal(0))
+    gsm = SmsCost(0, Decimal(0))
+    if window_ok and counts.metering_points:
+        worst = _worst_addresses(conn, draft.selection)
+        fallback = _any_address(conn, draft.selection)
+        for (channel, language), recipients in sorted(counts.contacts.items()):
+            if channel not in draft.channels:
+                continue
+            ctx = templates.NoticeContext(
+                utility_name=name,
+                contact_phone=phone,
+                timezone=tz,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                reason=draft.reason.strip() or "—",
+                title=draft.title,
+                kind="advance",
+                extra_text=draft.texts.get(language, ""),
+            )
+            addresses = worst.get(language, fallback)
+            if channel == "sms":
+                shown = templates.sms_preview(
+                    ctx,
+                    addresses,
+                    language,
+                    max_sms_segments=max_sms_segments,
+                    transliterate_sms=draft.transliterate,
+                )
+                typical = templates.sms_preview(
+                    ctx, addresses[:1], language, max_sms_segments=max_sms_segments
+                )
+                typical_gsm = templates.sms_preview(
+                    ctx,
+                    addresses[:1],
+                    language,
+                    max_sms_segments=max_sms_segments,
+                    transliterate_sms=True,
+                )
+                plain = SmsCost(plain.segments + recipients * typical.segments, Decimal(0))
+                gsm = SmsCost(gsm.segments + recipients * typical_gsm.segments, Decimal(0))
+                if shown.over_cap:
+                    warnings.append(
+                        f"the {language} SMS needs {shown.segments} segments, over the cap of "
+                        f"{max_sms_segments}; shorten the reason or turn on transliteration"
+                    )
+                samples.append(Sample(language, channel, recipients, None, shown.body, shown))
+            else:
+                rendered = templates.render(ctx, addresses, language, channel)
+                samples.append(
+                    Sample(language, channel, recipients, rendered.subject, rendered.body)
+                )
+        plain = SmsCost(plain.segments, sms.estimate_cost(plain.segments, price_per_segment))
+        gsm = SmsCost(gsm.segments, sms.estimate_cost(gsm.segments, price_per_segment))
+    if counts.priority_metering_points:
+        warnings.append(
+            f"{counts.priority_metering_points} priority metering points (life support, hospitals) "
+            "are affected: call them as well"
+        )
+    return Preview(
+        counts=counts,
+        samples=samples,
+        schedule=schedule,
+        timezone=tz,
+        sms_cost=plain,
+        sms_cost_transliterated=gsm,
+        currency=currency,
+        problems=problems,
+        warnings=warnings,
+    )

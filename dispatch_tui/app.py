@@ -1,32 +1,95 @@
-"""The Textual app: wiring only."""
+"""The Textual app: wiring only (modes, global keys, identity, errors)."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 from sqlalchemy import Engine
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
 
-from dispatch_tui.widgets.network_tree import NetworkTree
+from dispatch_tui.config import Settings, load_settings
+from dispatch_tui.screens.approvals import ApprovalsScreen
+from dispatch_tui.screens.audit import AuditScreen
+from dispatch_tui.screens.help import HelpScreen
+from dispatch_tui.screens.network import NetworkScreen
+from dispatch_tui.screens.outages import OutagesScreen
+from dispatch_tui.screens.unknown_user import UnknownUserScreen
+from dispatch_tui.widgets.identity import Identity, resolve
 
 
 class DispatchApp(App[None]):
-    """Until the dispatcher screens land, the network tree is the whole app."""
+    """One mode per work area; each keeps its own screen stack."""
 
     TITLE = "dispatch-tui"
-    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        Binding("q", "quit", "Quit")
+    MODES: ClassVar[dict[str, type]] = {  # type: ignore[assignment]
+        "network": NetworkScreen,
+        "outages": OutagesScreen,
+        "approvals": ApprovalsScreen,
+        "audit": AuditScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "switch_mode('network')", "Network", id="mode.network"),
+        Binding("f3", "switch_mode('outages')", "Outages", id="mode.outages"),
+        Binding("f4", "switch_mode('approvals')", "Approvals", id="mode.approvals"),
+        Binding("f5", "switch_mode('audit')", "Audit", id="mode.audit"),
+        Binding("f1,question_mark", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", show=False),
     ]
 
-    def __init__(self, engine: Engine, *, sandbox: bool) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        sandbox: bool,
+        settings: Settings | None = None,
+        login: str | None = None,
+    ) -> None:
         super().__init__()
         self.engine = engine
-        where = engine.url.render_as_string(hide_password=True)
-        self.sub_title = f"{'SANDBOX SMS  ·  ' if sandbox else ''}{where}"
+        self.settings = settings or load_settings(env={})
+        self.login = login
+        self.identity = Identity(login or "", None)
+        self.database = engine.url.render_as_string(hide_password=True)
+        self.sandbox = sandbox
+        self.engine_state = "engine: not running"
+        self._set_subtitle()
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield NetworkTree(self.engine, id="network")
-        yield Footer()
+    def _set_subtitle(self) -> None:
+        who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
+        parts = [who, self.database, self.engine_state]
+        if self.sandbox:
+            parts.insert(0, "SANDBOX SMS")
+        self.sub_title = "  ·  ".join(parts)
+
+    def on_mount(self) -> None:
+        self.identify()
+
+    @work(thread=True, exit_on_error=False, group="identity")
+    def identify(self) -> None:
+        identity = resolve(self.engine, self.login)
+        self.call_from_thread(self._identified, identity)
+
+    def _identified(self, identity: Identity) -> None:
+        self.identity = identity
+        self._set_subtitle()
+        if identity.role is None:
+            self.push_screen(UnknownUserScreen(identity.login, self.database))
+            return
+        self.switch_mode("network")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """An operator without a role can only quit."""
+        return self.identity.role is not None or action == "quit"
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failed database call becomes a notice, never a traceback."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.notify(f"{event.worker.error}", title="Error", severity="error", timeout=8)

@@ -1,0 +1,51 @@
+"""A small fixed database for the screens: the CSV sample network, four
+operators, and helpers to start the app as one of them."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from dispatch_tui.app import DispatchApp
+from dispatch_tui.config import load_settings
+from dispatch_tui.storage import users
+from dispatch_tui.storage.db import create_db_engine
+from tests.storage.csvdata import load_all
+
+OPERATORS = {"ana": "dispatcher", "bohdan": "shift_lead", "olena": "shift_lead", "viktor": "viewer"}
+
+
+@pytest.fixture(scope="session")
+def tui_template(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    directory = tmp_path_factory.mktemp("tui")
+    path = directory / "tui.sqlite"
+    shutil.copyfile(sqlite_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    load_all(engine, directory)
+    users.bootstrap_admin(engine, "root", actor="root")
+    for login, role in OPERATORS.items():
+        users.add_operator(engine, login, role, actor="root")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def tui_engine(tui_template: Path, tmp_path: Path) -> Iterator[Engine]:
+    path = tmp_path / "tui.sqlite"
+    shutil.copyfile(tui_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    yield engine
+    engine.dispose()
+
+
+def make_app(engine: Engine, login: str) -> DispatchApp:
+    return DispatchApp(
+        engine,
+        sandbox=True,
+        settings=load_settings(env={}, user_file=Path("/nonexistent")),
+        login=login,
+    )

@@ -36,7 +36,7 @@ class DispatchApp(App[None]):
         Binding("f4", "switch_mode('approvals')", "Approvals", id="mode.approvals"),
         Binding("f5", "switch_mode('audit')", "Audit", id="mode.audit"),
         Binding("f1,question_mark", "help", "Help", id="help"),
-        Binding("ctrl+q", "quit", "Quit", id="quit", show=False),
+        Binding("ctrl+q", "quit", "Quit", id="quit"),
     ]
 
     def __init__(

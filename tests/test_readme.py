@@ -91,7 +91,7 @@ def test_demo_command_from_a_clean_clone(tmp_path: Path) -> None:
                 screen += chunk
             if not quit_sent and b"Elektro Gorenjska" in screen:
                 time.sleep(0.5)
-                os.write(fd, b"q")
+                os.write(fd, b"\x11")  # ctrl+q
                 quit_sent = True
         else:
             os.kill(pid, 9)

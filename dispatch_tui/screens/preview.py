@@ -1,0 +1,34 @@
+"""The preview of a draft, full screen, before saving or submitting."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from dispatch_tui.storage.preview import Preview
+from dispatch_tui.widgets.preview_panel import PreviewPanel
+
+
+class PreviewScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back to the form")
+    ]
+
+    def __init__(self, title: str, preview: Preview) -> None:
+        super().__init__()
+        self.preview = preview
+        self.sub_title = f"Preview — {title}"
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield PreviewPanel(id="preview")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        panel = self.query_one(PreviewPanel)
+        panel.show(self.preview)
+        panel.focus()

@@ -1,0 +1,131 @@
+"""A dispatcher selects part of the network, drafts an outage and submits it;
+bad dates and empty selections get clear messages; search jumps to a
+metering point; a viewer cannot draft."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from textual.widgets import Input, Static
+
+from dispatch_tui.dialogs.search import SearchDialog
+from dispatch_tui.screens.network import NetworkScreen
+from dispatch_tui.screens.outage_form import OutageFormScreen
+from dispatch_tui.storage import outages
+from dispatch_tui.widgets.network_tree import NetworkTree
+from tests.tui.conftest import make_app
+from tests.tui.test_app import settle
+
+
+def child(node, text: str):  # type: ignore[no-untyped-def]
+    return next(c for c in node.children if text in str(c.label))
+
+
+async def open_gorenjska(app, pilot):  # type: ignore[no-untyped-def]
+    await settle(app, pilot)
+    tree = app.screen.query_one(NetworkTree)
+    eg = child(tree.root, "Gorenjska")
+    tree.move_cursor(eg)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    return tree, eg
+
+
+async def test_draft_and_submit(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        region = eg.children[0]
+        tree.move_cursor(region)
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert "[+]" in str(region.label)
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "Affected metering points: 3" in summary and "Subscribers: 2" in summary
+        await pilot.press("d")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, OutageFormScreen)
+        form.query_one("#title", Input).value = "Zamenjava TP"
+        form.query_one("#reason", Input).value = "vzdrževalna dela"
+        form.query_one("#start", Input).value = "2031-03-30 02:30"
+        form.query_one("#end", Input).value = "2031-03-30 01:00"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        errors = str(form.query_one("#errors", Static).render())
+        assert "does not exist in Europe/Ljubljana" in errors
+        form.query_one("#start", Input).value = "2031-04-01 08:00"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert "end: must be after the start" in str(form.query_one("#errors", Static).render())
+        form.query_one("#end", Input).value = "2031-04-01 12:00"
+        await pilot.press("f7")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)
+    with tui_engine.connect() as conn:
+        rows, total = outages.list_outages(conn)
+    assert total == 1
+    row = rows[0]
+    assert (row.status, row.created_by, row.affected_mps) == ("submitted", "ana", 3)
+    assert row.starts_at.isoformat() == "2031-04-01T06:00:00+00:00"
+
+
+async def test_empty_selection_is_explained(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)
+        assert any("Select the affected part" in n.message for n in app._notifications)
+
+
+async def test_exclusion_and_one_utility(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        region = eg.children[0]
+        tree.move_cursor(region)
+        await pilot.press("space")
+        for _ in range(3):
+            tree.move_cursor(region)
+            await pilot.press("enter")
+            await settle(app, pilot)
+            region = region.children[0]
+        station = region
+        tree.move_cursor(station)
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert "[-]" in str(station.label)
+        screen = app.screen
+        assert isinstance(screen, NetworkScreen)
+        assert len(screen.selection.excluded_nodes) == 1
+        other = child(tree.root, "Електрохолд")
+        tree.move_cursor(other)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        tree.move_cursor(other.children[0])
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert any("one utility" in n.message for n in app._notifications)
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert screen.selection.is_empty
+
+
+async def test_search_jumps_to_the_metering_point(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "viktor")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        assert isinstance(app.screen, SearchDialog)
+        await pilot.press(*"labore")
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        tree = app.screen.query_one(NetworkTree)
+        assert tree.cursor_node is not None
+        assert "6-100003" in str(tree.cursor_node.label)
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from dispatch_tui.config import Settings, load_settings
@@ -83,6 +87,29 @@ class DispatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """An operator without a role can only quit."""
         return self.identity.role is not None or action == "quit"
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every key binding of the current screen is also a palette command."""
+        if self.identity.role is None:
+            yield from super().get_system_commands(screen)
+            return
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.description or not active.enabled or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            key = self.get_key_display(binding)
+            node, action = active.node, binding.action
+            yield SystemCommand(
+                binding.description,
+                f"key: {key}",
+                partial(self._run_bound, node, action),
+            )
+        yield from super().get_system_commands(screen)
+
+    def _run_bound(self, node: DOMNode, action: str) -> None:
+        self.call_later(self.run_action, action, node)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import Engine
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
+from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets import network_tree
 from dispatch_tui.widgets.network_tree import NetworkTree
@@ -74,3 +76,20 @@ async def test_more_entry_loads_the_next_page(
         await settle(app, pilot)
         labels = [str(c.label).split("  ")[0] for c in feeder.children]
         assert labels == ["TP Labore", "TP Stražišče 3"]
+
+
+async def test_screen_keys_are_palette_commands_and_help_lists_them(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for wanted in ("Draft outage", "Search", "Outages", "Approvals", "Audit", "Help", "Quit"):
+            assert wanted in titles, titles
+        await pilot.press("f1")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HelpScreen)
+        table = app.screen.query_one(DataTable)
+        described = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert {"Draft outage", "Search", "Select/exclude"} <= described
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)

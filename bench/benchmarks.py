@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from bench import tui
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -307,4 +308,7 @@ REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
     "search": search_bench,
     "demo-large": demo_large,
     "import": import_bench,
+    "tui-startup": lambda: tui.startup(large_engine()),
+    "tui-expand": lambda: tui.expand(large_engine()),
+    "tui-preview": lambda: tui.preview(large_engine()),
 }

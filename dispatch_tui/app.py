@@ -63,9 +63,7 @@ class DispatchApp(App[None]):
 
     def _set_subtitle(self) -> None:
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
-        parts = [who, self.database, self.engine_state]
-        if self.sandbox:
-            parts.insert(0, "SANDBOX SMS")
+        parts = [who, self.engine_state, *(["SANDBOX SMS"] if self.sandbox else []), self.database]
         self.sub_title = "  ·  ".join(parts)
 
     def on_mount(self) -> None:

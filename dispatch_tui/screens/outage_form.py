@@ -64,6 +64,7 @@ class OutageFormScreen(Screen[int | None]):
         yield Header()
         with VerticalScroll(id="form"):
             yield Label("", id="utility")
+            yield Static("", id="errors")
             yield Label("Title", classes="field")
             yield Input(
                 placeholder="Replacing transformer TP Stražišče 3", id="title", max_length=200
@@ -90,7 +91,6 @@ class OutageFormScreen(Screen[int | None]):
             yield Label("Extra text per language (optional)", classes="field")
             for language in LANGUAGES:
                 yield Input(placeholder=LANGUAGE_NAMES[language], id=f"text-{language}")
-            yield Static("", id="errors")
             with Horizontal(classes="row buttons"):
                 yield Button("Preview (F6)", id="preview")
                 yield Button("Save draft (Ctrl+S)", id="save", variant="primary")
@@ -154,8 +154,10 @@ class OutageFormScreen(Screen[int | None]):
             problems.append("start: must be in the future")
         if "start" in times and "end" in times and times["end"] <= times["start"]:
             problems.append("end: must be after the start")
-        self.query_one("#errors", Static).update("\n".join(f"✗ {p}" for p in problems))
+        errors = self.query_one("#errors", Static)
+        errors.update("\n".join(f"✗ {p}" for p in problems))
         if problems:
+            self.query_one("#form").scroll_home(animate=False)
             return None
         return OutageDraft(
             utility_id=self.utility_id,

@@ -1,0 +1,90 @@
+"""Screen snapshots at 100×30 on the small fixed database.
+
+The database lives at a fixed path so the header (which names it) is the
+same on every run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.widgets.network_tree import NetworkTree
+from tests.tui.conftest import make_app
+from tests.tui.test_app import settle
+
+FIXED = Path("/tmp/dispatch-tui-snapshots/tui.sqlite")
+SIZE = (100, 30)
+
+
+@pytest.fixture
+def fixed_engine(tui_template: Path) -> Iterator[Engine]:
+    FIXED.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{FIXED}{suffix}").unlink(missing_ok=True)
+    shutil.copyfile(tui_template, FIXED)
+    engine = create_db_engine(f"sqlite:///{FIXED}")
+    yield engine
+    engine.dispose()
+
+
+async def _expand_and_select(pilot: Pilot[None]) -> None:
+    app = pilot.app
+    await settle(app, pilot)  # type: ignore[arg-type]
+    tree = app.screen.query_one(NetworkTree)
+    node = tree.root.children[0]
+    for _ in range(4):
+        tree.move_cursor(node)
+        await pilot.press("enter")
+        await settle(app, pilot)  # type: ignore[arg-type]
+        node = node.children[0]
+    tree.move_cursor(tree.root.children[0].children[0])
+    await pilot.press("space")
+    await settle(app, pilot)  # type: ignore[arg-type]
+
+
+def test_network_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    assert snap_compare(
+        make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=_expand_and_select
+    )
+
+
+def test_outage_form_with_errors(snap_compare: Any, fixed_engine: Engine) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _expand_and_select(pilot)
+        await pilot.press("d")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+        screen = pilot.app.screen
+        screen.query_one("#title", Input).value = "Zamenjava TP"
+        screen.query_one("#start", Input).value = "2031-03-30 02:30"
+        screen.query_one("#end", Input).value = "soon"
+        await pilot.press("ctrl+s")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_unknown_user_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(
+        make_app(fixed_engine, "stranger"), terminal_size=SIZE, run_before=run_before
+    )
+
+
+def test_help_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+        await pilot.press("f1")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)

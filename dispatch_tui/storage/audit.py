@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, text
 
 from dispatch_tui.storage.tables import audit_log
 
@@ -117,3 +117,85 @@ def verify(conn: Connection) -> VerifyResult:
         previous_id = row.id
         checked += 1
     return VerifyResult(True, checked)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One log entry as the screens show it (hashes included for the detail view)."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+_SEARCHED = (audit_log.c.actor, audit_log.c.action, audit_log.c.entity, audit_log.c.entity_id)
+
+
+def _conditions(text: str, action: str | None) -> list[ColumnElement[bool]]:
+    """Every word must occur (any case) in actor, action, entity or entity id."""
+    conditions: list[ColumnElement[bool]] = [
+        or_(*(column.icontains(word, autoescape=True) for column in _SEARCHED))
+        for word in text.split()
+    ]
+    if action:
+        conditions.append(audit_log.c.action == action)
+    return conditions
+
+
+def list_entries(
+    conn: Connection,
+    *,
+    text: str = "",
+    action: str | None = None,
+    offset: int = 0,
+    limit: int = 200,
+    before_id: int | None = None,
+) -> tuple[list[AuditRow], int]:
+    """One page of matching entries, newest first, and how many match in all.
+
+    The log only grows, so callers page through it rather than load it whole;
+    filtering happens in SQL for the same reason. `before_id` (only entries
+    older than that id) pages steadily while others keep appending, where an
+    offset would shift; the count then covers only those older entries.
+    """
+    conditions = _conditions(text, action)
+    if before_id is not None:
+        conditions.append(audit_log.c.id < before_id)
+    total = conn.execute(
+        select(func.count()).select_from(audit_log).where(*conditions)
+    ).scalar_one()
+    rows = conn.execute(
+        select(audit_log)
+        .where(*conditions)
+        .order_by(audit_log.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    entries = [
+        AuditRow(
+            id=row.id,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            entity=row.entity,
+            entity_id=row.entity_id,
+            detail=row.detail,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
+        for row in rows
+    ]
+    return entries, int(total)
+
+
+def list_actions(conn: Connection) -> list[str]:
+    """The action names present in the log, for a filter's choices."""
+    return list(
+        conn.execute(select(audit_log.c.action).distinct().order_by(audit_log.c.action)).scalars()
+    )

@@ -1,14 +1,381 @@
-"""The approvals screen (being built)."""
+"""Approvals: a shift lead reads what an outage will send, then approves or
+rejects it (four-eyes).
+
+The screen never decides who may approve: storage re-checks role and
+authorship in the same transaction that writes, and its refusal is shown
+word for word. The screen only hides keys a role can never use.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, ClassVar, cast
+from zoneinfo import ZoneInfo
+
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.domain.roles import Action
+from dispatch_tui.storage.outages import (
+    OutageDetail,
+    OutageDraft,
+    OutageError,
+    OutageRow,
+    approve,
+    get_outage,
+    pending_approvals,
+    reject,
+)
+from dispatch_tui.storage.preview import Preview, build_preview
+from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
+
+if TYPE_CHECKING:
+    from dispatch_tui.app import DispatchApp
+
+PREVIEW_GROUP = "approvals-preview"
+ENTRY_WIDTH = 30
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def draft_of(detail: OutageDetail) -> OutageDraft:
+    """The stored outage as the draft the preview expects."""
+    row = detail.row
+    return OutageDraft(
+        utility_id=row.utility_id,
+        title=row.title,
+        reason=row.reason,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        selection=detail.selection,
+        urgent=row.urgent,
+        channels=row.channels,
+        notice_kinds=row.notice_kinds,
+        transliterate=row.transliterate,
+        texts=row.texts,
+    )
+
+
+def window_text(row: OutageRow) -> str:
+    """The window in the utility's own clock, with the zone named."""
+    zone = ZoneInfo(row.timezone)
+    start, end = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
+    first = start.strftime("%Y-%m-%d %a %H:%M")
+    last = (
+        end.strftime("%H:%M %Z")
+        if end.date() == start.date()
+        else end.strftime("%Y-%m-%d %a %H:%M %Z")
+    )
+    return f"{first} – {last}"
+
+
+def clip(text: str, width: int = ENTRY_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def list_entry(row: OutageRow, me: str) -> Text:
+    """Two short lines, so the list fits a third of an 80-column terminal."""
+    start = row.starts_at.astimezone(ZoneInfo(row.timezone)).strftime("%Y-%m-%d %H:%M")
+    author = f"{row.created_by} (you)" if row.created_by == me else row.created_by
+    return Text.assemble((clip(row.title), "bold"), "\n", clip(f"{start} · {author}"), no_wrap=True)
+
+
+def outage_summary(row: OutageRow, me: str) -> Content:
+    """Who asks for what: the facts an approver checks before the preview."""
+    author = f"{row.created_by} (you)" if row.created_by == me else row.created_by
+    amended = f", amended by {row.amended_by}" if row.amended_by else ""
+    channels = ", ".join(channel_label(c) for c in row.channels)
+    return Content("\n").join(
+        [
+            Content.assemble(
+                (f"#{row.id} {row.title}", "bold"),
+                f"  (revision {row.revision})",
+                ("  URGENT" if row.urgent else "", "bold reverse"),
+            ),
+            f"{row.utility_name} · {window_text(row)}",
+            f"Drafted by {author}{amended} · {channels}",
+            f"Reason: {row.reason}",
+        ]
+    )
 
 
 class ApprovalsScreen(Screen[None]):
+    """Pending outages on the left, the highlighted one's preview on the right."""
+
+    CSS_PATH = "approvals.tcss"
+    BINDING_GROUP_TITLE = "Approvals"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            id="approvals.approve",
+            tooltip="Approve the highlighted outage; its notices are then scheduled",
+        ),
+        Binding(
+            "r",
+            "reject",
+            "Reject",
+            id="approvals.reject",
+            tooltip="Send the highlighted outage back to its author with a reason",
+        ),
+        Binding(
+            "ctrl+r",
+            "refresh",
+            "Refresh",
+            id="approvals.refresh",
+            tooltip="Reload the outages waiting for approval",
+        ),
+    ]
+
+    def __init__(
+        self,
+        *,
+        now: Callable[[], datetime] = utc_now,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        """`now` is the preview's clock (the schedule depends on it); tests fix it."""
+        super().__init__(name=name, id=id, classes=classes)
+        self.now = now
+        self.rows: dict[int, OutageRow] = {}
+        self._listed: list[tuple[int, datetime]] | None = None
+        self._previewing: tuple[int, datetime] | None = None
+
+    @property
+    def dispatch(self) -> DispatchApp:
+        return cast("DispatchApp", self.app)
+
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("approvals")
+        with Horizontal():
+            yield DataTable(id="pending", cursor_type="row", zebra_stripes=True, show_header=False)
+            with Vertical(id="detail"):
+                yield Static(id="outage")
+                yield PreviewPanel(id="preview")
         yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#pending", DataTable)
+        table.border_title = "Waiting for approval"
+        table.add_column("Outage", key="outage")
+        self.query_one(PreviewPanel).show_message("Loading the outages waiting for approval…")
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        """Others submit outages while this screen is away; reload on return."""
+        self.load_pending()
+
+    # ------------------------------------------------------------ the list
+
+    def action_refresh(self) -> None:
+        self.load_pending()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="approvals-list",
+        description="loading outages waiting for approval",
+    )
+    def load_pending(self) -> None:
+        with self.dispatch.engine.connect() as conn:
+            rows = pending_approvals(conn)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_pending, rows)
+
+    def _show_pending(self, rows: list[OutageRow]) -> None:
+        table = self.query_one("#pending", DataTable)
+        listed = [(r.id, r.updated_at) for r in rows]
+        table.border_title = f"Waiting for approval ({len(rows)})"
+        if listed == self._listed:
+            return
+        current = self.highlighted()
+        self._listed = listed
+        self.rows = {r.id: r for r in rows}
+        me = self.dispatch.identity.login
+        with self.app.batch_update():
+            cursor = table.cursor_row
+            table.clear()
+            for r in rows:
+                table.add_row(list_entry(r, me), key=str(r.id), height=2)
+            if current is not None and current.id in self.rows:
+                table.move_cursor(row=table.get_row_index(str(current.id)))
+            elif rows:
+                table.move_cursor(row=min(cursor, len(rows) - 1))
+        self.refresh_bindings()
+        if not rows:
+            self._previewing = None
+            self.query_one("#outage", Static).update("")
+            self.query_one(PreviewPanel).show_message("Nothing is waiting for approval.")
+            return
+        self._preview_highlighted()
+
+    def highlighted(self) -> OutageRow | None:
+        """The outage under the cursor (None before the list is built or when empty)."""
+        try:
+            table = self.query_one("#pending", DataTable)
+        except NoMatches:
+            return None
+        if not table.row_count or not table.is_valid_row_index(table.cursor_row):
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.rows.get(int(key)) if key is not None else None
+
+    # --------------------------------------------------------- the preview
+
+    @on(DataTable.RowHighlighted, "#pending")
+    def _row_highlighted(self) -> None:
+        self._preview_highlighted()
+
+    def _preview_highlighted(self) -> None:
+        row = self.highlighted()
+        if row is None or (row.id, row.updated_at) == self._previewing:
+            return
+        self._previewing = (row.id, row.updated_at)
+        self.query_one("#outage", Static).update(outage_summary(row, self.dispatch.identity.login))
+        self.query_one(PreviewPanel).loading = True
+        self.load_preview(row.id)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group=PREVIEW_GROUP,
+        description="building the preview",
+    )
+    def load_preview(self, outage_id: int) -> None:
+        """Exclusive: a newer highlight cancels this one, whose result is dropped."""
+        worker = get_current_worker()
+        settings = self.dispatch.settings
+        with self.dispatch.engine.connect() as conn:
+            try:
+                detail = get_outage(conn, outage_id)
+            except OutageError as exc:
+                if not worker.is_cancelled:
+                    self.app.call_from_thread(self._preview_failed, outage_id, str(exc))
+                return
+            if worker.is_cancelled:
+                return
+            preview = build_preview(
+                conn,
+                draft_of(detail),
+                now=self.now(),
+                outage_id=outage_id,
+                max_sms_segments=settings.sms_max_segments,
+                price_per_segment=Decimal(str(settings.sms_price_per_segment)),
+                currency=settings.sms_currency,
+            )
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show_preview, detail, preview)
+
+    def _show_preview(self, detail: OutageDetail, preview: Preview) -> None:
+        row = self.highlighted()
+        if row is None or row.id != detail.row.id:
+            return
+        self.query_one("#outage", Static).update(
+            outage_summary(detail.row, self.dispatch.identity.login)
+        )
+        panel = self.query_one(PreviewPanel)
+        panel.loading = False
+        panel.show(preview)
+
+    def _preview_failed(self, outage_id: int, message: str) -> None:
+        row = self.highlighted()
+        if row is None or row.id != outage_id:
+            return
+        self._previewing = None
+        panel = self.query_one(PreviewPanel)
+        panel.loading = False
+        panel.show_message(message)
+        self.load_pending()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """A failed build leaves a sentence, not a spinner; the app shows the error."""
+        if event.state == WorkerState.ERROR and event.worker.group == PREVIEW_GROUP:
+            self._previewing = None
+            panel = self.query_one(PreviewPanel)
+            panel.loading = False
+            panel.show_message(f"The preview could not be built: {event.worker.error}")
+
+    # ----------------------------------------------------------- decisions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what the role can never do; grey out what needs a highlighted outage."""
+        needs = {"approve": Action.APPROVE, "reject": Action.REJECT}.get(action)
+        if needs is None:
+            return True
+        if not self.dispatch.identity.may(needs):
+            return False
+        return True if self.highlighted() is not None else None
+
+    def action_approve(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            return
+        if self.dispatch.identity.login in (row.created_by, row.amended_by):
+            # Four-eyes: storage refuses and says why; asking "are you sure?"
+            # first would only delay that answer.
+            self.decide(row.id, None)
+            return
+        question = (
+            f"Approve outage #{row.id} “{row.title}”?\n"
+            f"Notices to {row.affected_subscribers:,} subscribers will be scheduled."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.decide(row.id, None)
+
+        self.app.push_screen(ConfirmDialog(question, yes="Approve", no="Back"), answered)
+
+    def action_reject(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            return
+        prompt = f"Why send outage #{row.id} “{row.title}” back to {row.created_by}?"
+
+        def answered(reason: str | None) -> None:
+            if reason:
+                self.decide(row.id, reason)
+
+        self.app.push_screen(ReasonDialog(prompt, action="Reject"), answered)
+
+    @work(thread=True, exit_on_error=False, group="approvals-decide", description="deciding")
+    def decide(self, outage_id: int, rejection: str | None) -> None:
+        """Approve (no reason) or reject (with one); storage has the last word."""
+        engine, me = self.dispatch.engine, self.dispatch.identity.login
+        try:
+            if rejection is None:
+                approve(engine, outage_id, actor=me)
+            else:
+                reject(engine, outage_id, rejection, actor=me)
+        except OutageError as exc:
+            self.app.call_from_thread(
+                self.notify, str(exc), title="Refused", severity="error", timeout=10
+            )
+            return
+        self.app.call_from_thread(self._decided, outage_id, rejection)
+
+    def _decided(self, outage_id: int, rejection: str | None) -> None:
+        if rejection is None:
+            self.notify(f"Outage #{outage_id} approved; its notices are scheduled.")
+        else:
+            self.notify(f"Outage #{outage_id} sent back to its author.")
+        self.load_pending()

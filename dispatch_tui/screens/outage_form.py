@@ -7,6 +7,7 @@ utility's local time and stored in UTC.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -23,7 +24,7 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.timeparse import FORMAT_HINT, format_local, parse_local
 from dispatch_tui.storage import outages
 from dispatch_tui.storage.outages import CHANNELS, NOTICE_KINDS, OutageDraft
-from dispatch_tui.storage.preview import build_preview
+from dispatch_tui.storage.preview import Affected, build_preview, gather_affected
 from dispatch_tui.storage.tree import list_utilities
 
 KIND_LABELS = {
@@ -59,6 +60,8 @@ class OutageFormScreen(Screen[int | None]):
         self.outage_id = outage_id
         self.existing = existing
         self.timezone = "UTC"
+        self._affected: Affected | None = None
+        self._affected_ready = threading.Event()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,6 +103,16 @@ class OutageFormScreen(Screen[int | None]):
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
         self.load_utility()
+        self.prefetch()
+
+    @work(thread=True, exit_on_error=False, group="form-prefetch")
+    def prefetch(self) -> None:
+        """Count the affected while the operator types: the preview then only
+        renders texts (the selection cannot change inside the form)."""
+        try:
+            self._affected = gather_affected(self.app.engine, self.selection)  # type: ignore[attr-defined]
+        finally:
+            self._affected_ready.set()
 
     @work(thread=True, exit_on_error=False, group="form")
     def load_utility(self) -> None:
@@ -186,11 +199,13 @@ class OutageFormScreen(Screen[int | None]):
         from dispatch_tui.screens.preview import PreviewScreen
 
         settings = self.app.settings  # type: ignore[attr-defined]
+        self._affected_ready.wait(timeout=60)
         with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
             preview = build_preview(
                 conn,
                 draft,
                 now=datetime.now(UTC),
+                affected=self._affected,
                 outage_id=self.outage_id,
                 max_sms_segments=settings.sms_max_segments,
                 price_per_segment=Decimal(str(settings.sms_price_per_segment)),

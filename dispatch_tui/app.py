@@ -7,12 +7,11 @@ from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy import Engine
-from textual import on, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
 
 from dispatch_tui.config import Settings, load_settings
 from dispatch_tui.screens.approvals import ApprovalsScreen
@@ -22,9 +21,10 @@ from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outages import OutagesScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets.identity import Identity, resolve
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 
-class DispatchApp(App[None]):
+class DispatchApp(ReportsWorkerErrors, App[None]):
     """One mode per work area; each keeps its own screen stack."""
 
     TITLE = "dispatch-tui"
@@ -112,9 +112,3 @@ class DispatchApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A failed database call becomes a notice, never a traceback."""
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.notify(f"{event.worker.error}", title="Error", severity="error", timeout=8)

@@ -17,9 +17,10 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from dispatch_tui.storage.search import SearchHit, search_metering_points
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 
-class SearchDialog(ModalScreen[SearchHit | None]):
+class SearchDialog(ReportsWorkerErrors, ModalScreen[SearchHit | None]):
     DEFAULT_CSS = """
     SearchDialog { align: center middle; }
     SearchDialog > Vertical {

@@ -40,6 +40,7 @@ from dispatch_tui.storage.outages import (
 )
 from dispatch_tui.storage.preview import Preview, build_preview
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from dispatch_tui.app import DispatchApp
@@ -113,7 +114,7 @@ def outage_summary(row: OutageRow, me: str) -> Content:
     )
 
 
-class ApprovalsScreen(Screen[None]):
+class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
     """Pending outages on the left, the highlighted one's preview on the right."""
 
     CSS_PATH = "approvals.tcss"
@@ -305,9 +306,9 @@ class ApprovalsScreen(Screen[None]):
         panel.show_message(message)
         self.load_pending()
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        """A failed build leaves a sentence, not a spinner; the app shows the error."""
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A failed build leaves a sentence, not a spinner, besides the error notice."""
+        super().on_worker_state_changed(event)
         if event.state == WorkerState.ERROR and event.worker.group == PREVIEW_GROUP:
             self._previewing = None
             panel = self.query_one(PreviewPanel)

@@ -18,6 +18,7 @@ from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage.affected import AffectedCounts, affected_counts
 from dispatch_tui.storage.search import SearchHit
 from dispatch_tui.widgets.network_tree import NetworkTree
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 HINT = (
     "Enter expands · Space selects a node or metering point (inside a selected node it "
@@ -25,7 +26,7 @@ HINT = (
 )
 
 
-class NetworkScreen(Screen[None]):
+class NetworkScreen(ReportsWorkerErrors, Screen[None]):
     CSS_PATH = "network.tcss"
     BINDING_GROUP_TITLE = "Network"
     BINDINGS: ClassVar[list[BindingType]] = [

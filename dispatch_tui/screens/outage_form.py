@@ -26,6 +26,7 @@ from dispatch_tui.storage import outages
 from dispatch_tui.storage.outages import CHANNELS, NOTICE_KINDS, OutageDraft
 from dispatch_tui.storage.preview import Affected, build_preview, gather_affected
 from dispatch_tui.storage.tree import list_utilities
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 KIND_LABELS = {
     "advance": "5 days before",
@@ -34,7 +35,7 @@ KIND_LABELS = {
 }
 
 
-class OutageFormScreen(Screen[int | None]):
+class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
     """Dismisses with the outage id once saved (None when abandoned)."""
 
     CSS_PATH = "outage_form.tcss"

@@ -11,9 +11,10 @@ from textual.widgets import Footer, Header
 
 from dispatch_tui.storage.preview import Preview
 from dispatch_tui.widgets.preview_panel import PreviewPanel
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 
-class PreviewScreen(Screen[None]):
+class PreviewScreen(ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back to the form")
     ]

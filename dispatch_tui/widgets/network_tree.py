@@ -27,6 +27,7 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.tree_path import ancestor_ids
 from dispatch_tui.storage import tree as tree_queries
 from dispatch_tui.storage.search import SearchHit
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 PAGE = 200
 
@@ -69,7 +70,7 @@ class SelectionState:
         )
 
 
-class NetworkTree(Tree[NodeData]):
+class NetworkTree(ReportsWorkerErrors, Tree[NodeData]):
     """Keyboard-first tree of one database's networks."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -4,10 +4,12 @@ metering point; a viewer cannot draft."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine
 from textual.widgets import Input, Static
 
 from dispatch_tui.dialogs.search import SearchDialog
+from dispatch_tui.screens import network as network_screen
 from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage import outages
@@ -128,4 +130,21 @@ async def test_search_jumps_to_the_metering_point(tui_engine: Engine) -> None:
         assert "6-100003" in str(tree.cursor_node.label)
         await pilot.press("d")
         await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)
+
+
+async def test_a_failing_database_call_shows_a_notice(
+    tui_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(network_screen, "affected_counts", broken)
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        tree.move_cursor(eg.children[0])
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert any("database is locked" in n.message for n in app._notifications)
         assert isinstance(app.screen, NetworkScreen)

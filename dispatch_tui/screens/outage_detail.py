@@ -1,0 +1,221 @@
+"""One outage in full: what, when (local and UTC), who, and why it came back.
+
+Read-only on purpose: the outages list holds the actions, so a decision is
+always taken where the status of every outage is in view. The data is read
+in a worker; a deleted outage is explained, not crashed on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, cast
+from zoneinfo import ZoneInfo
+
+from rich.console import RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow, get_outage
+
+if TYPE_CHECKING:
+    from dispatch_tui.app import DispatchApp
+
+KIND_LABELS = {
+    "advance": "5 days before",
+    "day_before": "1 day before",
+    "day_of": "on the day",
+}
+
+STATUS_PHRASES = {
+    "draft": "draft — not yet submitted",
+    "submitted": "submitted — waiting for a shift lead's approval",
+    "approved": "approved — notices go out as planned",
+    "completed": "completed",
+    "cancelled": "cancelled",
+}
+
+
+def format_window(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
+    """ "2030-06-03 08:00–12:00 CEST" in `timezone`; both zone names when DST changes inside."""
+    zone = ZoneInfo(timezone)
+    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
+    start_name, end_name = start.tzname() or timezone, end.tzname() or timezone
+    head = f"{start:%Y-%m-%d %H:%M}"
+    if start_name != end_name:
+        head += f" {start_name}"
+    if end.date() == start.date():
+        tail = f"{end:%H:%M}"
+    elif end.year == start.year:
+        tail = f"{end:%m-%d %H:%M}"
+    else:
+        tail = f"{end:%Y-%m-%d %H:%M}"
+    return f"{head}–{tail} {end_name}"
+
+
+def format_moment(value: datetime, timezone: str) -> str:
+    local = value.astimezone(ZoneInfo(timezone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or timezone}"
+
+
+def format_duration(starts_at: datetime, ends_at: datetime) -> str:
+    minutes = int((ends_at - starts_at).total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    return f"{hours} h" if hours else f"{rest} min"
+
+
+def status_label(row: OutageRow) -> str:
+    """The status in one word; a draft sent back says "rejected" (never colour alone)."""
+    if row.status == "draft" and row.rejection_reason:
+        return "rejected"
+    return row.status
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'s' * (count != 1)}"
+
+
+def selection_summary(detail: OutageDetail) -> str:
+    selection = detail.selection
+    text = (
+        f"{_plural(len(selection.nodes), 'network node')} and "
+        f"{_plural(len(selection.metering_points), 'single metering point')} selected"
+    )
+    ex_nodes, ex_mps = len(selection.excluded_nodes), len(selection.excluded_metering_points)
+    if ex_nodes or ex_mps:
+        return f"{text}; excluded {_plural(ex_nodes, 'node')}, {_plural(ex_mps, 'metering point')}"
+    return f"{text}; nothing excluded"
+
+
+def _fields(detail: OutageDetail) -> Table:
+    row = detail.row
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(ratio=1)
+    status = STATUS_PHRASES.get(row.status, row.status)
+    if row.status == "draft" and row.rejection_reason:
+        status = "draft — rejected by the reviewer, back with the author"
+    texts = "; ".join(f"{lang}: {text}" for lang, text in sorted(row.texts.items()))
+    window = format_window(row.starts_at, row.ends_at, row.timezone)
+    lines: list[tuple[str, str]] = [
+        ("Status", status),
+        ("Utility", f"{row.utility_name} ({row.country}), times in {row.timezone}"),
+        ("Window", f"{window} · {format_duration(row.starts_at, row.ends_at)}"),
+        ("In UTC", format_window(row.starts_at, row.ends_at, "UTC")),
+        ("Urgent", "yes — ignores quiet hours" if row.urgent else "no"),
+        ("Reason", row.reason),
+        (
+            "Affected",
+            f"{_plural(row.affected_mps, 'metering point')} · "
+            f"{_plural(row.affected_subscribers, 'subscriber')} (counted when last saved)",
+        ),
+        ("Selection", selection_summary(detail)),
+        ("Channels", ", ".join(row.channels) or "none"),
+        ("Notice plan", ", ".join(KIND_LABELS.get(k, k) for k in row.notice_kinds) or "none"),
+        ("SMS text", "transliterated to GSM-7" if row.transliterate else "as written"),
+        ("Extra texts", texts or "none"),
+        ("Author", row.created_by),
+        ("Approver", row.approved_by or "— not approved"),
+        (
+            "Revision",
+            f"{row.revision} — window last changed by {row.amended_by}"
+            if row.amended_by
+            else f"{row.revision} — never amended",
+        ),
+        (
+            "Notices sent",
+            "yes — a cancellation or amendment tells customers already told"
+            if detail.notices_sent
+            else "no — nobody has been told yet",
+        ),
+        ("Last change", format_moment(row.updated_at, row.timezone)),
+    ]
+    for label, value in lines:
+        grid.add_row(label, Text(value))
+    return grid
+
+
+class OutageDetailScreen(Screen[None]):
+    """Everything stored about one outage, for deciding what to do next."""
+
+    CSS_PATH = "outage_detail.tcss"
+    BINDING_GROUP_TITLE = "Outage"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back to outages", id="outage.back"),
+        Binding("ctrl+r", "reload", "Reload", id="outage.reload"),
+    ]
+
+    def __init__(self, outage_id: int) -> None:
+        super().__init__()
+        self.outage_id = outage_id
+        self.detail: OutageDetail | None = None
+
+    @property
+    def dispatch(self) -> DispatchApp:
+        return cast("DispatchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="detail"):
+            yield Static(f"Outage #{self.outage_id} — loading…", id="heading")
+            yield Static("", id="rejection")
+            yield Static("", id="fields")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#rejection").display = False
+        self.query_one("#detail").focus()
+        self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outage-detail")
+    def load(self) -> None:
+        try:
+            with self.dispatch.engine.connect() as conn:
+                detail = get_outage(conn, self.outage_id)
+        except OutageError as exc:
+            self.app.call_from_thread(self._missing, str(exc))
+            return
+        self.app.call_from_thread(self._show, detail)
+
+    def _missing(self, message: str) -> None:
+        self.query_one("#heading", Static).update(Text(f"✗ {message}"))
+
+    def _show(self, detail: OutageDetail) -> None:
+        self.detail = detail
+        row = detail.row
+        heading = Text.assemble(
+            (f"Outage #{row.id}: ", "bold"),
+            (row.title, "bold"),
+            f"\n{status_label(row)} · revision {row.revision}",
+            " · URGENT" if row.urgent else "",
+        )
+        self.query_one("#heading", Static).update(heading)
+        rejection = self.query_one("#rejection", Static)
+        rejection.display = bool(row.rejection_reason)
+        if row.rejection_reason:
+            rejection.update(self._rejection(row))
+        self.query_one("#fields", Static).update(_fields(detail))
+
+    def _rejection(self, row: OutageRow) -> RenderableType:
+        """The reviewer's reason, first thing the author sees, with what to do next."""
+        text = Text.assemble(
+            ("✗ REJECTED — the reviewer's reason:\n", "bold"), row.rejection_reason or ""
+        )
+        if row.created_by == self.dispatch.identity.login:
+            text.append(
+                "\nYou drafted this outage: change what the reviewer asks, then submit it again."
+            )
+        return text

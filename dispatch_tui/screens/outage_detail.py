@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow, get_outage
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from dispatch_tui.app import DispatchApp
@@ -142,7 +143,7 @@ def _fields(detail: OutageDetail) -> Table:
     return grid
 
 
-class OutageDetailScreen(Screen[None]):
+class OutageDetailScreen(ReportsWorkerErrors, Screen[None]):
     """Everything stored about one outage, for deciding what to do next."""
 
     CSS_PATH = "outage_detail.tcss"

@@ -28,8 +28,10 @@ from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window, status_label
+from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage import outages
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -75,6 +77,7 @@ ROW_ACTIONS: dict[str, tuple[Action, frozenset[str]]] = {
     "amend": (Action.AMEND, LIVE),
     "withdraw": (Action.SUBMIT, frozenset({"submitted"})),
     "delete_draft": (Action.DELETE_DRAFT, frozenset({"draft"})),
+    "edit_draft": (Action.EDIT_DRAFT, frozenset({"draft"})),
 }
 
 
@@ -118,13 +121,14 @@ class OutageTable(DataTable[Text]):
     ]
 
 
-class OutagesScreen(Screen[None]):
+class OutagesScreen(ReportsWorkerErrors, Screen[None]):
     """The list of outages and the row actions on them."""
 
     CSS_PATH = "outages.tcss"
     BINDING_GROUP_TITLE = "Outages"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel_outage", "Cancel outage", id="outages.cancel"),
+        Binding("e", "edit_draft", "Edit draft", id="outages.edit"),
         Binding("a", "amend", "Amend", id="outages.amend"),
         Binding("w", "withdraw", "Withdraw", id="outages.withdraw"),
         Binding("delete", "delete_draft", "Delete draft", id="outages.delete"),
@@ -413,6 +417,21 @@ class OutagesScreen(Screen[None]):
             ),
             done,
         )
+
+    def action_edit_draft(self) -> None:
+        row = self.highlighted()
+        if row is not None:
+            self.open_form(row.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outages-edit")
+    def open_form(self, outage_id: int) -> None:
+        """The drafting form on a stored draft (its selection comes along)."""
+        with self.dispatch.engine.connect() as conn:
+            detail = outages.get_outage(conn, outage_id)
+        form = OutageFormScreen(
+            detail.row.utility_id, detail.selection, outage_id=outage_id, existing=detail.row
+        )
+        self.app.call_from_thread(self.app.push_screen, form, lambda _saved: self.action_reload())
 
     def action_withdraw(self) -> None:
         row = self.highlighted()

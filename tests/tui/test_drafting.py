@@ -148,3 +148,32 @@ async def test_a_failing_database_call_shows_a_notice(
         await settle(app, pilot)
         assert any("database is locked" in n.message for n in app._notifications)
         assert isinstance(app.screen, NetworkScreen)
+
+
+async def test_edit_a_saved_draft_from_the_outages_list(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        tree.move_cursor(eg.children[0])
+        await pilot.press("space", "d")
+        await settle(app, pilot)
+        form = app.screen
+        form.query_one("#title", Input).value = "Prvi osnutek"
+        form.query_one("#reason", Input).value = "vzdrževalna dela"
+        form.query_one("#start", Input).value = "2031-04-01 08:00"
+        form.query_one("#end", Input).value = "2031-04-01 12:00"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        await pilot.press("f3")
+        await settle(app, pilot)
+        await pilot.press("e")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, OutageFormScreen)
+        assert form.query_one("#start", Input).value == "2031-04-01 08:00"
+        form.query_one("#title", Input).value = "Popravljen osnutek"
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    with tui_engine.connect() as conn:
+        rows, total = outages.list_outages(conn)
+    assert total == 1 and rows[0].title == "Popravljen osnutek" and rows[0].status == "draft"

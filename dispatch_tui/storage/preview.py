@@ -32,6 +32,7 @@ from dispatch_tui.storage.tables import metering_point as mp
 from dispatch_tui.storage.tables import subscriber, subscription, utility
 
 WORST_CANDIDATES = 20
+KIND_WORDS = {"advance": "5-day", "day_before": "1-day", "day_of": "day-of"}
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,13 @@ def build_preview(
                 warnings.append(problem)
         if not schedule:
             warnings.append("no notice can go out before the start")
+        planned = {str(notice.kind) for notice in schedule}
+        past = [KIND_WORDS[k] for k in draft.notice_kinds if k not in planned]
+        if past and "immediate" in planned:
+            warnings.append(
+                f"the {' and '.join(past)} notice is already in the past; "
+                "customers get one notice at approval instead"
+            )
         for other, shared in overlapping(
             conn, outage_id, draft.utility_id, draft.selection, draft.starts_at, draft.ends_at
         ):

@@ -12,6 +12,7 @@ from dispatch_tui.dialogs.search import SearchDialog
 from dispatch_tui.screens import network as network_screen
 from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outage_form import OutageFormScreen
+from dispatch_tui.screens.preview import PreviewScreen
 from dispatch_tui.storage import outages
 from dispatch_tui.widgets.network_tree import NetworkTree
 from tests.tui.conftest import make_app
@@ -177,3 +178,25 @@ async def test_edit_a_saved_draft_from_the_outages_list(tui_engine: Engine) -> N
     with tui_engine.connect() as conn:
         rows, total = outages.list_outages(conn)
     assert total == 1 and rows[0].title == "Popravljen osnutek" and rows[0].status == "draft"
+
+
+async def test_preview_from_the_form(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        tree.move_cursor(eg.children[0])
+        await pilot.press("space", "d")
+        await settle(app, pilot)
+        form = app.screen
+        form.query_one("#title", Input).value = "Zamenjava TP"
+        form.query_one("#reason", Input).value = "vzdrževalna dela"
+        form.query_one("#start", Input).value = "2031-04-01 08:00"
+        form.query_one("#end", Input).value = "2031-04-01 12:00"
+        await pilot.press("f6")
+        await settle(app, pilot)
+        assert isinstance(app.screen, PreviewScreen)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Načrtovan izklop" in text or "načrtovan" in text.lower()
+        assert "UCS-2" in text and "segment" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, OutageFormScreen)

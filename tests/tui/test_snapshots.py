@@ -88,3 +88,21 @@ def test_help_screen(snap_compare: Any, fixed_engine: Engine) -> None:
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
     assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    """Start in 2031: the schedule is the plain 5-day/1-day/day-of plan, whatever today is."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _expand_and_select(pilot)
+        await pilot.press("d")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+        screen = pilot.app.screen
+        screen.query_one("#title", Input).value = "Zamenjava TP"
+        screen.query_one("#reason", Input).value = "vzdrževalna dela"
+        screen.query_one("#start", Input).value = "2031-04-01 08:00"
+        screen.query_one("#end", Input).value = "2031-04-01 12:00"
+        await pilot.press("f6")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)

@@ -14,11 +14,15 @@ from textual.pilot import Pilot
 
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.config import load_settings
+from dispatch_tui.domain.selection import Selection
+from dispatch_tui.screens.outage_form import OutageFormScreen
+from dispatch_tui.screens.preview import PreviewScreen
 from dispatch_tui.storage.demo import BENCH_REGION_CODE, BIG_STATION_CODE
 from dispatch_tui.storage.search import SearchHit
 from dispatch_tui.storage.tables import metering_point, node
 from dispatch_tui.storage.users import get_operator
 from dispatch_tui.widgets.network_tree import NetworkTree
+from dispatch_tui.widgets.preview_panel import PreviewPanel
 
 SIZE = (100, 30)
 RUNS = 5
@@ -129,12 +133,6 @@ def expand(engine: Engine) -> Iterator[Result]:
 
 
 async def _preview(engine: Engine, region_id: int, utility_id: int) -> float:
-    from dispatch_tui.widgets.preview_panel import PreviewPanel
-
-    from dispatch_tui.domain.selection import Selection
-    from dispatch_tui.screens.outage_form import OutageFormScreen
-    from dispatch_tui.screens.preview import PreviewScreen
-
     app = _app(engine)
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: bool(app.screen.query(NetworkTree)))

@@ -110,3 +110,54 @@ def test_four_eyes_is_enforced_by_the_database(engine: Engine) -> None:
         conn.execute(insert(Outage.__table__), {**row, "approved_by": None})
     with engine.begin() as conn:
         conn.execute(insert(Outage.__table__), {**row, "approved_by": "bohdan"})
+
+
+def test_editing_any_field_of_any_audit_row_is_named(engine: Engine) -> None:
+    """Every column of every row is covered by the chain: change one, verify names that row."""
+    from datetime import UTC, datetime, timedelta
+
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    with write_transaction(engine) as conn:
+        for i in range(4):
+            audit.append(
+                conn,
+                actor=f"op{i}",
+                action="approve",
+                entity="outage",
+                entity_id=i,
+                detail={"n": i},
+                at=base + timedelta(minutes=i),
+            )
+    edits = {
+        "actor": "mallory",
+        "action": "reject",
+        "entity": "user",
+        "entity_id": "999",
+        "detail": {"n": -1},
+        "at": base - timedelta(days=1),
+        "prev_hash": "f" * 64,
+        "hash": "e" * 64,
+    }
+    with engine.connect() as conn:
+        rows = conn.execute(audit_log.select().order_by(audit_log.c.id)).all()
+    for row in rows:
+        for column, value in edits.items():
+            with engine.begin() as conn:
+                conn.execute(
+                    update(audit_log).where(audit_log.c.id == row.id).values({column: value})
+                )
+            with engine.connect() as conn:
+                result = audit.verify(conn)
+            expected = row.id + 1 if column == "hash" and row.id < rows[-1].id else row.id
+            if column == "hash" and row.id == rows[-1].id:
+                assert (result.ok, result.first_bad_id) == (False, row.id), column
+            else:
+                assert (result.ok, result.first_bad_id) == (False, expected), (row.id, column)
+            with engine.begin() as conn:
+                conn.execute(
+                    update(audit_log)
+                    .where(audit_log.c.id == row.id)
+                    .values({column: row._mapping[column]})
+                )
+    with engine.connect() as conn:
+        assert audit.verify(conn).ok

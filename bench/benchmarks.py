@@ -99,15 +99,13 @@ def demo_large() -> Iterator[Result]:
 RAW_COUNTS = """
 SELECT count(*), count(CASE WHEN priority THEN 1 END)
   FROM metering_point WHERE path >= :lo AND path < :hi;
-WITH s AS (SELECT DISTINCT sub.subscriber_id FROM subscription sub
-           JOIN metering_point m ON m.id = sub.mp_id WHERE m.path >= :lo AND m.path < :hi)
-SELECT count(*) FROM s;
-WITH s AS (SELECT DISTINCT sub.subscriber_id FROM subscription sub
-           JOIN metering_point m ON m.id = sub.mp_id WHERE m.path >= :lo AND m.path < :hi)
-SELECT c.channel, r.language, count(*) FROM s
-  JOIN subscriber r ON r.id = s.subscriber_id
-  JOIN contact c ON c.subscriber_id = s.subscriber_id
- WHERE c.consent = 'opted_in' GROUP BY c.channel, r.language;
+WITH s AS MATERIALIZED (
+    SELECT DISTINCT sub.subscriber_id FROM subscription sub
+      JOIN metering_point m ON m.id = sub.mp_id WHERE m.path >= :lo AND m.path < :hi)
+SELECT c.channel, r.language, count(c.id), (SELECT count(*) FROM s)
+  FROM s LEFT JOIN subscriber r ON r.id = s.subscriber_id
+  LEFT JOIN contact c ON c.subscriber_id = s.subscriber_id AND c.consent = 'opted_in'
+ GROUP BY c.channel, r.language;
 """
 
 
@@ -131,7 +129,7 @@ def preview() -> Iterator[Result]:
         return [raw.execute(sql, {"lo": lo, "hi": hi}).fetchall() for sql in statements]
 
     baseline = timed(by_hand)
-    assert by_hand()[1][0][0] == counts.subscribers
+    assert by_hand()[1][0][3] == counts.subscribers
     ratio = ours / baseline
     yield {
         "benchmark": "preview",

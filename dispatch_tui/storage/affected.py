@@ -112,21 +112,34 @@ def affected_counts(conn: Connection, selection: Selection) -> AffectedCounts:
         .join(mp, mp.c.id == subscription.c.mp_id)
         .where(condition)
         .cte("affected_subscribers")
+        .prefix_with("MATERIALIZED")
     )
-    subscriber_total = conn.execute(select(func.count()).select_from(subs)).scalar_one()
+    # One pass over the distinct subscribers gives both their number and
+    # their consenting contacts per (channel, language); the outer joins keep
+    # the subscribers as the driving side, which the planner cannot guess for
+    # a materialized set it has no statistics on.
+    total = select(func.count()).select_from(subs).scalar_subquery()
     rows = conn.execute(
-        select(contact.c.channel, subscriber.c.language, func.count())
-        .select_from(subs)
-        .join(subscriber, subscriber.c.id == subs.c.subscriber_id)
-        .join(contact, contact.c.subscriber_id == subs.c.subscriber_id)
-        .where(contact.c.consent == OPTED_IN)
+        select(contact.c.channel, subscriber.c.language, func.count(contact.c.id), total)
+        .select_from(
+            subs.outerjoin(subscriber, subscriber.c.id == subs.c.subscriber_id).outerjoin(
+                contact,
+                and_(
+                    contact.c.subscriber_id == subs.c.subscriber_id, contact.c.consent == OPTED_IN
+                ),
+            )
+        )
         .group_by(contact.c.channel, subscriber.c.language)
     ).all()
+    subscriber_total = rows[0][3] if rows else 0
+    contacts = {
+        (channel, language): count for channel, language, count, _ in rows if channel is not None
+    }
     return AffectedCounts(
         metering_points=mp_total,
         priority_metering_points=priority,
         subscribers=subscriber_total,
-        contacts={(channel, language): count for channel, language, count in rows},
+        contacts=contacts,
     )
 
 

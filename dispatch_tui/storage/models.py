@@ -195,6 +195,8 @@ class Contact(Base):
     __table_args__ = (
         UniqueConstraint("subscriber_id", "channel", "address"),
         Index("ix_contact_channel_address", "channel", "address"),
+        # Index-only lookup of a subscriber's consenting contacts (preview, fan-out).
+        Index("ix_contact_subscriber_consent", "subscriber_id", "consent", "channel"),
         CheckConstraint(_in("channel", CHANNELS), name="channel"),
         CheckConstraint(_in("consent", CONSENT_STATES), name="consent"),
     )

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from textual.screen import Screen
+from textual.widgets import Input
 
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.config import load_settings
@@ -49,3 +51,16 @@ def make_app(engine: Engine, login: str) -> DispatchApp:
         settings=load_settings(env={}, user_file=Path("/nonexistent")),
         login=login,
     )
+
+
+def fill_form(
+    screen: Screen[object],
+    *,
+    title: str = "Zamenjava TP",
+    reason: str = "vzdrževalna dela",
+    start: str = "2031-04-01 08:00",
+    end: str = "2031-04-01 12:00",
+) -> None:
+    """Type a whole draft into the drafting form (times are local)."""
+    for field, value in (("title", title), ("reason", reason), ("start", start), ("end", end)):
+        screen.query_one(f"#{field}", Input).value = value

@@ -15,7 +15,7 @@ from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.screens.preview import PreviewScreen
 from dispatch_tui.storage import outages
 from dispatch_tui.widgets.network_tree import NetworkTree
-from tests.tui.conftest import make_app
+from tests.tui.conftest import fill_form, make_app
 from tests.tui.test_app import settle
 
 
@@ -48,10 +48,7 @@ async def test_draft_and_submit(tui_engine: Engine) -> None:
         await settle(app, pilot)
         form = app.screen
         assert isinstance(form, OutageFormScreen)
-        form.query_one("#title", Input).value = "Zamenjava TP"
-        form.query_one("#reason", Input).value = "vzdrževalna dela"
-        form.query_one("#start", Input).value = "2031-03-30 02:30"
-        form.query_one("#end", Input).value = "2031-03-30 01:00"
+        fill_form(form, start="2031-03-30 02:30", end="2031-03-30 01:00")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         errors = str(form.query_one("#errors", Static).render())
@@ -159,10 +156,7 @@ async def test_edit_a_saved_draft_from_the_outages_list(tui_engine: Engine) -> N
         await pilot.press("space", "d")
         await settle(app, pilot)
         form = app.screen
-        form.query_one("#title", Input).value = "Prvi osnutek"
-        form.query_one("#reason", Input).value = "vzdrževalna dela"
-        form.query_one("#start", Input).value = "2031-04-01 08:00"
-        form.query_one("#end", Input).value = "2031-04-01 12:00"
+        fill_form(form, title="Prvi osnutek")
         await pilot.press("ctrl+s")
         await settle(app, pilot)
         await pilot.press("f3")
@@ -188,10 +182,7 @@ async def test_preview_from_the_form(tui_engine: Engine) -> None:
         await pilot.press("space", "d")
         await settle(app, pilot)
         form = app.screen
-        form.query_one("#title", Input).value = "Zamenjava TP"
-        form.query_one("#reason", Input).value = "vzdrževalna dela"
-        form.query_one("#start", Input).value = "2031-04-01 08:00"
-        form.query_one("#end", Input).value = "2031-04-01 12:00"
+        fill_form(form)
         await pilot.press("f6")
         await settle(app, pilot)
         assert isinstance(app.screen, PreviewScreen)

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 from textual.pilot import Pilot
-from textual.widgets import Input
 
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.widgets.network_tree import NetworkTree
-from tests.tui.conftest import make_app
+from tests.tui.conftest import fill_form, make_app
 from tests.tui.test_app import settle
 
 FIXED = Path("/tmp/dispatch-tui-snapshots/tui.sqlite")
@@ -63,9 +62,7 @@ def test_outage_form_with_errors(snap_compare: Any, fixed_engine: Engine) -> Non
         await pilot.press("d")
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
         screen = pilot.app.screen
-        screen.query_one("#title", Input).value = "Zamenjava TP"
-        screen.query_one("#start", Input).value = "2031-03-30 02:30"
-        screen.query_one("#end", Input).value = "soon"
+        fill_form(screen, reason="", start="2031-03-30 02:30", end="soon")
         await pilot.press("ctrl+s")
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
@@ -98,10 +95,7 @@ def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
         await pilot.press("d")
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
         screen = pilot.app.screen
-        screen.query_one("#title", Input).value = "Zamenjava TP"
-        screen.query_one("#reason", Input).value = "vzdrževalna dela"
-        screen.query_one("#start", Input).value = "2031-04-01 08:00"
-        screen.query_one("#end", Input).value = "2031-04-01 12:00"
+        fill_form(screen)
         await pilot.press("f6")
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 

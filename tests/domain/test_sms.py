@@ -264,3 +264,24 @@ def test_estimate_cost() -> None:
 def test_cost_is_linear_in_segments(segments: int, price: Decimal) -> None:
     assert estimate_cost(segments, price) == price * segments
     assert estimate_cost(segments + 1, price) >= estimate_cost(segments, price)
+
+
+def _reference(text: str) -> tuple[str, int, int, tuple[str, ...]]:
+    """The plain definition, piece by piece, for the fast path to agree with."""
+    from dispatch_tui.domain.sms import _gsm_costs, _pack, _ucs2_costs
+
+    non_gsm = tuple(dict.fromkeys(ch for ch in text if ch not in GSM7_BASIC | GSM7_EXTENSION))
+    costs = list(_ucs2_costs(text) if non_gsm else _gsm_costs(text))
+    single, multi = (70, 67) if non_gsm else (160, 153)
+    units = sum(costs)
+    segments = (1 if units else 0) if units <= single else _pack(costs, multi)
+    return ("UCS-2" if non_gsm else "GSM-7", units, segments, non_gsm)
+
+
+@given(
+    st.text(alphabet=st.sampled_from("ab €[čшй😀\ud83d\ude00-"), max_size=400)
+    | st.text(max_size=300)
+)
+def test_fast_path_agrees_with_the_definition(text: str) -> None:
+    info = analyse(text)
+    assert (info.encoding, info.units, info.segments, info.non_gsm) == _reference(text)

@@ -21,7 +21,7 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -497,10 +497,15 @@ def _aware(value: datetime, field: str) -> datetime:
     return value
 
 
+@lru_cache(maxsize=256)
 def _window(
     starts_at: datetime, ends_at: datetime, zone: ZoneInfo, locale: str, date_format: str
 ) -> tuple[str, str, str]:
-    """(date, start, end) in local time; the end carries its own date if it is another day."""
+    """(date, start, end) in local time; the end carries its own date if it is another day.
+
+    Cached: a fan-out renders tens of thousands of texts for one window, and
+    babel's formatting is most of each render.
+    """
     start = starts_at.astimezone(zone)
     end = ends_at.astimezone(zone)
 

@@ -22,8 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dispatch_tui.domain import sms, templates
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.outages import get_outage
-from dispatch_tui.storage.tables import contact, message, notice, outage, utility
+from dispatch_tui.storage.outages import get_outage, sendable_outage_ids
+from dispatch_tui.storage.tables import contact, message, notice, utility
 
 BATCH = 2000
 
@@ -39,17 +39,12 @@ def claim_notice(
     engine: Engine, notice_id: int, *, owner: str, now: datetime, lease: timedelta
 ) -> bool:
     """Take a due notice for fan-out; False if someone else has it or it is not due."""
-    approved = select(outage.c.id).where(
-        outage.c.status == "approved",
-        outage.c.approved_by.is_not(None),
-        outage.c.approved_by != outage.c.created_by,
-    )
     with write_transaction(engine) as conn:
         taken = conn.execute(
             update(notice)
             .where(
                 notice.c.id == notice_id,
-                notice.c.outage_id.in_(approved),
+                notice.c.outage_id.in_(sendable_outage_ids()),
                 or_(
                     and_(notice.c.status.in_(("scheduled", "due")), notice.c.due_at <= now),
                     and_(notice.c.status == "fanning_out", notice.c.lease_until < now),

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    Select,
     and_,
     delete,
     exists,
@@ -172,6 +173,18 @@ def _row(r: Row[Any]) -> OutageRow:
 
 def _base() -> Any:
     return select(*_COLUMNS).join(utility, utility.c.id == outage.c.utility_id)
+
+
+def sendable_outage_ids() -> Select[tuple[int]]:
+    """Rule 1 in SQL, as `domain.outage.can_send`: outages approved by someone
+    other than their author and their last amender. Every send path filters
+    on this, so nothing leaves for an outage the lifecycle would not send."""
+    return select(outage.c.id).where(
+        outage.c.status == "approved",
+        outage.c.approved_by.is_not(None),
+        outage.c.approved_by != outage.c.created_by,
+        or_(outage.c.amended_by.is_(None), outage.c.amended_by != outage.c.approved_by),
+    )
 
 
 def _notices_sent(conn: Connection, outage_id: int) -> bool:

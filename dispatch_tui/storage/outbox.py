@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
 
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.tables import delivery_event, message, notice, outage
+from dispatch_tui.storage.outages import sendable_outage_ids
+from dispatch_tui.storage.tables import delivery_event, message, notice
 
 FINAL_OR_WAITING = ("sent", "failed", "retry_wait", "unknown")
 
@@ -53,19 +54,6 @@ class Result:
     next_attempt_at: datetime | None = None
 
 
-def _sendable_notices() -> object:
-    return (
-        select(notice.c.id)
-        .join(outage, outage.c.id == notice.c.outage_id)
-        .where(
-            outage.c.status == "approved",
-            outage.c.approved_by.is_not(None),
-            outage.c.approved_by != outage.c.created_by,
-            or_(outage.c.amended_by.is_(None), outage.c.amended_by != outage.c.approved_by),
-        )
-    )
-
-
 def claim_batch(
     engine: Engine,
     *,
@@ -87,7 +75,9 @@ def claim_batch(
             due,
             message.c.channel.in_(list(channels)),
             message.c.expires_at > now,
-            message.c.notice_id.in_(_sendable_notices()),  # type: ignore[arg-type]
+            message.c.notice_id.in_(
+                select(notice.c.id).where(notice.c.outage_id.in_(sendable_outage_ids()))
+            ),
         )
         .order_by(message.c.next_attempt_at, message.c.id)
         .limit(limit)

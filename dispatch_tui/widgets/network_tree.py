@@ -133,6 +133,10 @@ class NetworkTree(ReportsWorkerErrors, Tree[NodeData]):
 
     @work(thread=True, group="tree-pages", exit_on_error=False)
     def load_page(self, node: TreeNode[NodeData], offset: int) -> None:
+        self._fetch_page(node, offset)
+
+    def _fetch_page(self, node: TreeNode[NodeData], offset: int) -> None:
+        """Blocking (worker threads only): read one page of `node` and add it."""
         data = node.data
         assert data is not None
         with self.engine.connect() as conn:
@@ -224,31 +228,17 @@ class NetworkTree(ReportsWorkerErrors, Tree[NodeData]):
             child = call(_Revealer.find, node, kind, target)
             while child is None:
                 offset = call(_Revealer.next_offset, node)
-                data = node.data
-                if offset is None or data is None:
+                if offset is None:
                     call(
                         self.post_message,
                         self.Refused(self, f"{hit.mp_id} is no longer in the network"),
                     )
                     return
-                with self.engine.connect() as conn:
-                    page = tree_queries.children(
-                        conn, data.utility_id, data.id, offset=offset, limit=PAGE
-                    )
-                call(self._add_page, node, page)
+                self._fetch_page(node, offset)
                 child = call(_Revealer.find, node, kind, target)
             if kind != "mp":
                 if child.data is not None and not child.data.loaded:
-                    offset = call(_Revealer.next_offset, child)  # marks it loaded
-                    with self.engine.connect() as conn:
-                        page = tree_queries.children(
-                            conn,
-                            child.data.utility_id,
-                            child.data.id,
-                            offset=offset or 0,
-                            limit=PAGE,
-                        )
-                    call(self._add_page, child, page)
+                    self._fetch_page(child, call(_Revealer.next_offset, child) or 0)
                 call(child.expand)
             node = child
         call(self.move_cursor, node)

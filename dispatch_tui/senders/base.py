@@ -40,6 +40,7 @@ class OutgoingMessage:
     address: str
     body: str
     subject: str | None = None
+    sender: str = ""
     segments: int = 1
     coding_ucs2: bool = False
 

@@ -5,7 +5,9 @@ lease), so exactly one process builds its messages; the unique key
 (notice, contact) makes a repeated fan-out a no-op all the same. The
 affected subscribers are resolved *now* (opt-outs at this moment win),
 streamed, and each subscriber gets one text per channel listing all their
-affected addresses. Identical texts are rendered once.
+affected addresses. Identical texts are rendered once. Amendment and
+cancellation notices go only to contacts an earlier notice of the outage
+reached or may have reached (`TOLD_STATES`), and only while still opted in.
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch_tui.domain import sms, templates
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.outages import get_outage, sendable_outage_ids
-from dispatch_tui.storage.tables import contact, message, notice, utility
+from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
+from dispatch_tui.storage.tables import contact, message, notice, outage, utility
 
 BATCH = 2000
+TOLD_STATES = ("sending", "sent", "delivered", "unknown")
+"""Message states after which the recipient may know of the outage."""
 
 
 @dataclass(frozen=True)
@@ -35,24 +39,95 @@ class FanoutResult:
     messages: int
 
 
+def _not_missed(now: datetime) -> ColumnElement[bool]:
+    """A timed notice is worth sending until the outage starts, a follow-up
+    until it ends; after that the notice is missed, never sent late."""
+    return or_(
+        and_(notice.c.kind.not_in(FOLLOW_UP_KINDS), outage.c.starts_at > now),
+        and_(notice.c.kind.in_(FOLLOW_UP_KINDS), outage.c.ends_at > now),
+    )
+
+
 def claim_notice(
     engine: Engine, notice_id: int, *, owner: str, now: datetime, lease: timedelta
 ) -> bool:
     """Take a due notice for fan-out; False if someone else has it or it is not due."""
+    claimable = (
+        select(notice.c.id)
+        .join(outage, outage.c.id == notice.c.outage_id)
+        .where(
+            notice.c.id == notice_id,
+            notice.c.id.in_(sendable_notice_ids()),
+            _not_missed(now),
+            or_(
+                and_(notice.c.status.in_(("scheduled", "due")), notice.c.due_at <= now),
+                and_(notice.c.status == "fanning_out", notice.c.lease_until < now),
+            ),
+        )
+    )
     with write_transaction(engine) as conn:
         taken = conn.execute(
             update(notice)
-            .where(
-                notice.c.id == notice_id,
-                notice.c.outage_id.in_(sendable_outage_ids()),
-                or_(
-                    and_(notice.c.status.in_(("scheduled", "due")), notice.c.due_at <= now),
-                    and_(notice.c.status == "fanning_out", notice.c.lease_until < now),
-                ),
-            )
+            .where(notice.c.id.in_(claimable.scalar_subquery()))
             .values(status="fanning_out", lease_owner=owner, lease_until=now + lease)
         ).rowcount
     return bool(taken)
+
+
+def skip_missed(engine: Engine, *, now: datetime) -> int:
+    """Mark notices whose moment has passed (the outage started, or ended for
+    follow-ups) as skipped, so a wake-up missed while nothing ran is never
+    sent late; returns how many."""
+    missed = (
+        select(notice.c.id)
+        .join(outage, outage.c.id == notice.c.outage_id)
+        .where(notice.c.status.in_(("scheduled", "due")), ~_not_missed(now))
+    )
+    with write_transaction(engine) as conn:
+        return int(
+            conn.execute(
+                update(notice)
+                .where(notice.c.id.in_(missed.scalar_subquery()))
+                .values(status="skipped")
+            ).rowcount
+        )
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    id: int
+    due_at: datetime
+
+
+def pending_notices(conn: Connection) -> list[PendingNotice]:
+    """Notices the scheduler should wake up for: not yet built (or whose
+    builder's lease may run out), of outages that may send."""
+    rows = conn.execute(
+        select(notice.c.id, notice.c.due_at, notice.c.status, notice.c.lease_until)
+        .where(
+            notice.c.status.in_(("scheduled", "due", "fanning_out")),
+            notice.c.id.in_(sendable_notice_ids()),
+        )
+        .order_by(notice.c.due_at, notice.c.id)
+    ).all()
+    return [
+        PendingNotice(r.id, r.lease_until if r.status == "fanning_out" else r.due_at) for r in rows
+    ]
+
+
+def _told_contacts(conn: Connection, outage_id: int, notice_id: int) -> set[int]:
+    """Contacts an earlier notice of this outage reached, or may have reached."""
+    return set(
+        conn.scalars(
+            select(message.c.contact_id)
+            .join(notice, notice.c.id == message.c.notice_id)
+            .where(
+                notice.c.outage_id == outage_id,
+                notice.c.id != notice_id,
+                message.c.status.in_(TOLD_STATES),
+            )
+        )
+    )
 
 
 def _batches(stream: Iterator[AffectedSubscriber]) -> Iterator[list[AffectedSubscriber]]:
@@ -95,6 +170,9 @@ def fan_out(
         ).one()
         detail = get_outage(reader, outage_id)
         row = detail.row
+        follow_up = kind in FOLLOW_UP_KINDS
+        told = _told_contacts(reader, outage_id, notice_id) if follow_up else set()
+        expires_at = row.ends_at if follow_up else row.starts_at
         name, phone = reader.execute(
             select(utility.c.name, utility.c.contact_phone).where(utility.c.id == row.utility_id)
         ).one()
@@ -102,7 +180,7 @@ def fan_out(
         @lru_cache(maxsize=4096)
         def text(
             language: str, channel: str, addresses: tuple[templates.Address, ...]
-        ) -> tuple[str, int]:
+        ) -> tuple[str | None, str, int]:
             ctx = templates.NoticeContext(
                 utility_name=name,
                 contact_phone=phone,
@@ -122,12 +200,8 @@ def fan_out(
                 max_sms_segments=max_sms_segments,
                 transliterate_sms=row.transliterate,
             )
-            body = (
-                rendered.body
-                if rendered.subject is None
-                else f"{rendered.subject}\n\n{rendered.body}"
-            )
-            return body, sms.analyse(rendered.body).segments if channel == "sms" else 1
+            segments = sms.analyse(rendered.body).segments if channel == "sms" else 1
+            return rendered.subject, rendered.body, segments
 
         subscribers = messages = 0
         for batch in _batches(iter_affected_subscribers(reader, detail.selection)):
@@ -143,11 +217,13 @@ def fan_out(
             ).all()
             rows = []
             for contact_id, subscriber_id, channel, address in contacts:
+                if follow_up and contact_id not in told:
+                    continue
                 who = by_id[subscriber_id]
                 addresses = tuple(
                     templates.Address(a.settlement, a.street, a.house) for a in who.addresses
                 )
-                body, segments = text(who.language, channel, addresses)
+                subject, body, segments = text(who.language, channel, addresses)
                 rows.append(
                     {
                         "notice_id": notice_id,
@@ -155,12 +231,13 @@ def fan_out(
                         "channel": channel,
                         "address": address,
                         "language": who.language,
+                        "subject": subject,
                         "body": body,
                         "segments": segments,
                         "status": "pending",
                         "attempts": 0,
                         "next_attempt_at": now,
-                        "expires_at": row.starts_at,
+                        "expires_at": expires_at,
                         "created_at": now,
                     }
                 )

@@ -78,7 +78,7 @@ CONSENT_STATES = ("opted_in", "pending", "opted_out")
 ROLES = ("dispatcher", "shift_lead", "admin", "viewer")
 OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
 NOTICE_KINDS = ("advance", "day_before", "day_of", "immediate", "amendment", "cancellation")
-NOTICE_STATES = ("scheduled", "due", "fanning_out", "done", "cancelled")
+NOTICE_STATES = ("scheduled", "due", "fanning_out", "done", "cancelled", "skipped")
 MESSAGE_STATES = (
     "pending",
     "sending",
@@ -330,6 +330,8 @@ class Message(Base):
         CheckConstraint(_in("status", MESSAGE_STATES), name="status"),
         Index("ix_message_claim", "status", "channel", "next_attempt_at"),
         Index("ix_message_gateway_ref", "gateway_ref"),
+        # Monitor counts per notice and channel, and cancelling what is pending.
+        Index("ix_message_notice_channel_status", "notice_id", "channel", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
@@ -337,6 +339,7 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer, default=1)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -362,6 +365,34 @@ class DeliveryEvent(Base):
     at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class EngineProcess(Base):
+    """A process that sends (app or headless engine) and its heartbeat.
+
+    Leases name their holder by this id, so the monitor can say which
+    process holds what and whether it is still alive.
+    """
+
+    __tablename__ = "engine_process"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    stopped_at: Mapped[datetime | None]
+
+
+class ChannelControl(Base):
+    """An operator's pause of a channel, shared by every sending process."""
+
+    __tablename__ = "channel_control"
+    __table_args__ = (CheckConstraint(_in("channel", CHANNELS), name="channel"),)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime]
 
 
 class AuditEntry(Base):

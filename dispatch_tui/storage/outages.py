@@ -43,8 +43,8 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.affected import affected_condition, affected_counts
 from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.tables import message, notice, outage, outage_selection, utility
 from dispatch_tui.storage.tables import metering_point as mp
-from dispatch_tui.storage.tables import notice, outage, outage_selection, utility
 from dispatch_tui.storage.users import get_operator
 
 CHANNELS = ("sms", "email", "telegram", "viber")
@@ -184,6 +184,31 @@ def sendable_outage_ids() -> Select[tuple[int]]:
         outage.c.approved_by.is_not(None),
         outage.c.approved_by != outage.c.created_by,
         or_(outage.c.amended_by.is_(None), outage.c.amended_by != outage.c.approved_by),
+    )
+
+
+FOLLOW_UP_KINDS = ("amendment", "cancellation")
+"""Notices that go only to those already told, until the outage ends."""
+
+
+def sendable_notice_ids() -> Select[tuple[int]]:
+    """Rule 1 per notice: a notice planned for the outage's current revision
+    while the outage is sendable, or the cancellation notice of a cancelled
+    outage. The cancellation goes only to contacts an approved revision
+    already told, so it needs no approval of its own; a notice of an older
+    revision never sends, whatever state its messages are in."""
+    return (
+        select(notice.c.id)
+        .join(outage, outage.c.id == notice.c.outage_id)
+        .where(
+            or_(
+                and_(
+                    outage.c.id.in_(sendable_outage_ids()),
+                    notice.c.outage_revision == outage.c.revision,
+                ),
+                and_(notice.c.kind == "cancellation", outage.c.status == "cancelled"),
+            )
+        )
     )
 
 
@@ -484,6 +509,14 @@ def follow_up_handler(
             update(notice)
             .where(notice.c.outage_id == row.id, notice.c.status.in_(("scheduled", "due")))
             .values(status="cancelled")
+        )
+        conn.execute(
+            update(message)
+            .where(
+                message.c.notice_id.in_(select(notice.c.id).where(notice.c.outage_id == row.id)),
+                message.c.status.in_(("pending", "retry_wait")),
+            )
+            .values(status="cancelled", lease_owner=None, lease_until=None)
         )
     if name == "amend" and follow_up is not None:
         conn.execute(update(outage).where(outage.c.id == row.id).values(follow_up=str(follow_up)))

@@ -8,8 +8,14 @@ network call ever happens inside these transactions: the caller sends
 between `claim_batch` and `record_results`.
 
 Rule 1 is enforced here too, not only by whoever created the messages: a
-message is claimable only while its outage is approved by someone other
-than its author (and its last amender).
+message is claimable only while its notice is sendable
+(`outages.sendable_notice_ids`).
+
+A message whose holder died mid-send (its lease ran out while `sending`)
+may or may not have reached the gateway, so it becomes `unknown`, not
+`pending`: a delivery report may still settle it, and only after
+`unknown_wait` without one is it sent again. Duplicates can therefore only
+come from `unknown` messages, and each resend is recorded as an event.
 """
 
 from __future__ import annotations
@@ -18,13 +24,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, or_, select, update
 
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.outages import sendable_outage_ids
-from dispatch_tui.storage.tables import delivery_event, message, notice
+from dispatch_tui.storage.outages import sendable_notice_ids
+from dispatch_tui.storage.tables import (
+    channel_control,
+    delivery_event,
+    message,
+    notice,
+    outage,
+    utility,
+)
 
-FINAL_OR_WAITING = ("sent", "failed", "retry_wait", "unknown")
+RESULT_STATES = ("sent", "failed", "retry_wait", "unknown")
+_RESULT_FROM = ("sending", "unknown")
+REPORT_STATES = ("delivered", "failed", "sent", "buffered")
 
 
 @dataclass(frozen=True)
@@ -33,10 +48,15 @@ class ClaimedMessage:
     notice_id: int
     channel: str
     address: str
+    subject: str | None
     body: str
     segments: int
     attempts: int
     expires_at: datetime
+    sender: str
+    """The utility's SMS sender id."""
+    previous_status: str
+    """"unknown" when this is a resend after an outcome nobody learned."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +64,8 @@ class Result:
     """What became of one claimed message.
 
     `status` is "sent", "failed", "retry_wait" (with `next_attempt_at`) or
-    "unknown" (the gateway may or may not have taken it).
+    "unknown" (the gateway may or may not have taken it; `next_attempt_at`
+    is when to resend if no delivery report settles it first).
     """
 
     message_id: int
@@ -54,6 +75,50 @@ class Result:
     next_attempt_at: datetime | None = None
 
 
+def _events(conn: Connection, rows: list[dict[str, object]]) -> None:
+    if rows:
+        conn.execute(insert(delivery_event), rows)
+
+
+def _reap_dead_leases(conn: Connection, now: datetime, unknown_wait: timedelta) -> int:
+    """`sending` rows whose holder stopped renewing become `unknown`."""
+    dead = conn.execute(
+        select(message.c.id, message.c.lease_owner)
+        .where(message.c.status == "sending", message.c.lease_until < now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not dead:
+        return 0
+    conn.execute(
+        update(message)
+        .where(message.c.id == bindparam("b_id"), message.c.status == "sending")
+        .values(
+            status="unknown",
+            lease_until=None,
+            next_attempt_at=now + unknown_wait,
+            last_error=bindparam("b_error"),
+        ),
+        [{"b_id": r.id, "b_error": f"{r.lease_owner} stopped during the send"} for r in dead],
+    )
+    _events(
+        conn,
+        [
+            {
+                "message_id": r.id,
+                "at": now,
+                "status": "unknown",
+                "detail": f"lease of {r.lease_owner} expired during the send",
+            }
+            for r in dead
+        ],
+    )
+    return len(dead)
+
+
+def paused_channels_query() -> Select[tuple[str]]:
+    return select(channel_control.c.channel).where(channel_control.c.paused.is_(True))
+
+
 def claim_batch(
     engine: Engine,
     *,
@@ -61,31 +126,28 @@ def claim_batch(
     channels: Sequence[str],
     limit: int = 200,
     lease: timedelta = timedelta(seconds=60),
+    unknown_wait: timedelta = timedelta(minutes=15),
     now: datetime | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to `limit` due messages of `channels` to `owner`."""
+    """Lease up to `limit` due messages of `channels` (not paused) to `owner`."""
     now = now or datetime.now(UTC)
-    due = or_(
-        and_(message.c.status.in_(("pending", "retry_wait")), message.c.next_attempt_at <= now),
-        and_(message.c.status == "sending", message.c.lease_until < now),
-    )
     candidates = (
-        select(message.c.id)
+        select(message.c.id, message.c.status)
         .where(
-            due,
+            message.c.status.in_(("pending", "retry_wait", "unknown")),
+            message.c.next_attempt_at <= now,
             message.c.channel.in_(list(channels)),
+            message.c.channel.not_in(paused_channels_query()),
             message.c.expires_at > now,
-            message.c.notice_id.in_(
-                select(notice.c.id).where(notice.c.outage_id.in_(sendable_outage_ids()))
-            ),
+            message.c.notice_id.in_(sendable_notice_ids()),
         )
         .order_by(message.c.next_attempt_at, message.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    stmt = (
+    take = (
         update(message)
-        .where(message.c.id.in_(candidates.scalar_subquery()))
+        .where(message.c.id.in_(bindparam("ids", expanding=True)))
         .values(
             status="sending",
             lease_owner=owner,
@@ -97,6 +159,7 @@ def claim_batch(
             message.c.notice_id,
             message.c.channel,
             message.c.address,
+            message.c.subject,
             message.c.body,
             message.c.segments,
             message.c.attempts,
@@ -104,8 +167,44 @@ def claim_batch(
         )
     )
     with write_transaction(engine) as conn:
-        rows = conn.execute(stmt).all()
-    return sorted((ClaimedMessage(*row) for row in rows), key=lambda m: m.id)
+        _reap_dead_leases(conn, now, unknown_wait)
+        before: dict[int, str] = {r.id: r.status for r in conn.execute(candidates)}
+        if not before:
+            return []
+        rows = conn.execute(take, {"ids": list(before)}).all()
+        senders = _senders(conn, {r.notice_id for r in rows})
+        _events(
+            conn,
+            [
+                {
+                    "message_id": message_id,
+                    "at": now,
+                    "status": "resend",
+                    "detail": "sent again: no report settled the unknown outcome",
+                }
+                for message_id, status in before.items()
+                if status == "unknown"
+            ],
+        )
+    return sorted(
+        (
+            ClaimedMessage(**r._asdict(), sender=senders[r.notice_id], previous_status=before[r.id])
+            for r in rows
+        ),
+        key=lambda m: m.id,
+    )
+
+
+def _senders(conn: Connection, notice_ids: set[int]) -> dict[int, str]:
+    if not notice_ids:
+        return {}
+    rows = conn.execute(
+        select(notice.c.id, utility.c.sms_sender)
+        .join(outage, outage.c.id == notice.c.outage_id)
+        .join(utility, utility.c.id == outage.c.utility_id)
+        .where(notice.c.id.in_(notice_ids))
+    )
+    return {r.id: r.sms_sender for r in rows}
 
 
 def record_results(
@@ -114,11 +213,17 @@ def record_results(
     """Store outcomes of messages this owner still holds; returns how many.
 
     A result for a message whose lease was taken over meanwhile is dropped:
-    the other process owns it now, and its record wins.
+    the other process owns it now, and its record wins. So is one for a
+    message a delivery report already settled (the report came first). A
+    late result for a message reaped as `unknown` but not yet resent is
+    kept: it is the answer nobody had.
     """
     if not results:
         return 0
     now = now or datetime.now(UTC)
+    for r in results:
+        if r.status not in RESULT_STATES:
+            raise ValueError(f"message {r.message_id}: {r.status!r} is not a send result")
     params = [
         {
             "b_id": r.message_id,
@@ -127,6 +232,8 @@ def record_results(
             "b_error": r.reason or None,
             "b_next": r.next_attempt_at or now,
             "b_sent": now if r.status == "sent" else None,
+            # An unknown outcome keeps its sender's name for the monitor and the late result.
+            "b_owner": owner if r.status == "unknown" else None,
         }
         for r in results
     ]
@@ -134,7 +241,7 @@ def record_results(
         update(message)
         .where(
             message.c.id == bindparam("b_id"),
-            message.c.status == "sending",
+            or_(*(message.c.status == state for state in _RESULT_FROM)),
             message.c.lease_owner == owner,
         )
         .values(
@@ -143,7 +250,7 @@ def record_results(
             last_error=bindparam("b_error"),
             next_attempt_at=bindparam("b_next"),
             sent_at=bindparam("b_sent"),
-            lease_owner=None,
+            lease_owner=bindparam("b_owner"),
             lease_until=None,
         )
     )
@@ -152,7 +259,7 @@ def record_results(
             conn.scalars(
                 select(message.c.id).where(
                     message.c.id.in_([r.message_id for r in results]),
-                    message.c.status == "sending",
+                    message.c.status.in_(_RESULT_FROM),
                     message.c.lease_owner == owner,
                 )
             )
@@ -160,8 +267,8 @@ def record_results(
         mine = [p for p in params if p["b_id"] in held]
         if mine:
             conn.execute(stmt, mine)
-            conn.execute(
-                insert(delivery_event),
+            _events(
+                conn,
                 [
                     {
                         "message_id": p["b_id"],
@@ -173,3 +280,101 @@ def record_results(
                 ],
             )
     return len(mine)
+
+
+def extend_leases(
+    engine: Engine, *, owner: str, lease: timedelta, now: datetime | None = None
+) -> int:
+    """Renew every lease `owner` holds: a slow batch (rate limit, backoff)
+    must not look like a dead process."""
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        return int(
+            conn.execute(
+                update(message)
+                .where(message.c.status == "sending", message.c.lease_owner == owner)
+                .values(lease_until=now + lease)
+            ).rowcount
+        )
+
+
+def expire_due(engine: Engine, *, now: datetime | None = None) -> int:
+    """Messages not sent before their deadline (the outage start) expire.
+
+    `unknown` ones stay unknown: they may have reached the person.
+    """
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        ids = list(
+            conn.scalars(
+                select(message.c.id)
+                .where(
+                    message.c.status.in_(("pending", "retry_wait")),
+                    message.c.expires_at <= now,
+                )
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            conn.execute(
+                update(message)
+                .where(message.c.id.in_(ids), message.c.status.in_(("pending", "retry_wait")))
+                .values(status="expired", lease_owner=None, lease_until=None)
+            )
+            _events(
+                conn,
+                [
+                    {"message_id": i, "at": now, "status": "expired", "detail": "outage started"}
+                    for i in ids
+                ],
+            )
+    return len(ids)
+
+
+# Which states a delivery report may move a message from. A report never
+# undoes "delivered", and a late "sent" never overrides a final answer.
+_REPORT_FROM: dict[str, tuple[str, ...]] = {
+    "delivered": ("sending", "sent", "unknown", "retry_wait", "failed", "expired"),
+    "failed": ("sending", "sent", "unknown"),
+    "sent": ("sending", "unknown"),
+    "buffered": (),
+}
+
+
+def apply_report(
+    engine: Engine,
+    message_id: int,
+    status: str,
+    detail: str = "",
+    *,
+    now: datetime | None = None,
+) -> bool:
+    """Apply a gateway's delivery report; False if no such message.
+
+    Idempotent: a report that would not change the state (repeated, or
+    late) changes nothing and records nothing.
+    """
+    if status not in REPORT_STATES:
+        raise ValueError(f"{status!r} is not a delivery report state")
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        current = conn.execute(
+            select(message.c.status).where(message.c.id == message_id)
+        ).scalar_one_or_none()
+        if current is None:
+            return False
+        if current not in _REPORT_FROM[status]:
+            return True
+        values: dict[str, object] = {"status": status, "lease_until": None}
+        if status == "delivered":
+            values["delivered_at"] = now
+        if status in ("delivered", "sent") and current in ("sending", "unknown"):
+            values["sent_at"] = now
+        if status == "failed":
+            values["last_error"] = detail or "the gateway reported the message undelivered"
+        conn.execute(update(message).where(message.c.id == message_id).values(**values))
+        _events(
+            conn,
+            [{"message_id": message_id, "at": now, "status": status, "detail": f"report {detail}"}],
+        )
+    return True

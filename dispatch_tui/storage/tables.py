@@ -8,8 +8,10 @@ from sqlalchemy import Table
 
 from dispatch_tui.storage.models import (
     AuditEntry,
+    ChannelControl,
     Contact,
     DeliveryEvent,
+    EngineProcess,
     Message,
     MeteringPoint,
     Node,
@@ -35,3 +37,5 @@ notice = cast(Table, Notice.__table__)
 message = cast(Table, Message.__table__)
 delivery_event = cast(Table, DeliveryEvent.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
+engine_process = cast(Table, EngineProcess.__table__)
+channel_control = cast(Table, ChannelControl.__table__)

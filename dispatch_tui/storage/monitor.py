@@ -1,0 +1,317 @@
+"""What the monitor screen shows and the operator's levers on delivery.
+
+Progress is counted per notice and channel in one GROUP BY over the
+outbox (index `ix_message_notice_channel_status`); throughput is what was
+sent in the last minute, and the estimated finish divides what is left by
+it. Retry, cancel and pause are decisions: role-checked and audited in the
+same transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, func, select, update
+
+from dispatch_tui.domain.roles import Action, PermissionDenied, require
+from dispatch_tui.storage import audit
+from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
+from dispatch_tui.storage.outbox import paused_channels_query
+from dispatch_tui.storage.tables import channel_control, message, notice, outage
+from dispatch_tui.storage.users import get_operator
+
+LEFT_STATES = ("pending", "sending", "retry_wait")
+"""States that still need work; the estimated finish is about these."""
+
+PROBLEM_STATES = ("failed", "retry_wait", "unknown")
+
+
+class MonitorError(Exception):
+    """An operator's request on delivery was refused; `str()` says why."""
+
+
+@dataclass(frozen=True)
+class ChannelProgress:
+    channel: str
+    counts: dict[str, int]
+    sent_last_minute: int
+    paused: bool
+    next_retry_at: datetime | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def left(self) -> int:
+        return sum(self.counts.get(s, 0) for s in LEFT_STATES)
+
+    @property
+    def per_second(self) -> float:
+        return self.sent_last_minute / 60.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds to finish at the last minute's pace; None when stalled or done."""
+        if not self.left or not self.sent_last_minute:
+            return None
+        return self.left / self.per_second
+
+
+@dataclass(frozen=True)
+class NoticeProgress:
+    notice_id: int
+    outage_id: int
+    outage_title: str
+    outage_status: str
+    kind: str
+    due_at: datetime
+    status: str
+    channels: list[ChannelProgress] = field(default_factory=list)
+
+
+def progress(
+    conn: Connection,
+    *,
+    now: datetime | None = None,
+    window: timedelta = timedelta(days=2),
+    limit: int = 100,
+) -> list[NoticeProgress]:
+    """Notices due within `window` either side of now, or still with work
+    left, newest first, with their per-channel counts."""
+    now = now or datetime.now(UTC)
+    busy = select(message.c.notice_id).where(message.c.status.in_(LEFT_STATES)).distinct()
+    rows = conn.execute(
+        select(
+            notice.c.id,
+            notice.c.outage_id,
+            outage.c.title,
+            outage.c.status.label("outage_status"),
+            notice.c.kind,
+            notice.c.due_at,
+            notice.c.status,
+            notice.c.channels,
+        )
+        .join(outage, outage.c.id == notice.c.outage_id)
+        .where(
+            notice.c.status != "cancelled",
+            (notice.c.due_at.between(now - window, now + window)) | notice.c.id.in_(busy),
+        )
+        .order_by(notice.c.due_at.desc(), notice.c.id.desc())
+        .limit(limit)
+    ).all()
+    ids = [r.id for r in rows]
+    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    recent: dict[tuple[int, str], int] = {}
+    retry_at: dict[tuple[int, str], datetime] = {}
+    paused = set(conn.scalars(paused_channels_query()))
+    if ids:
+        for notice_id, channel, status, count in conn.execute(
+            select(message.c.notice_id, message.c.channel, message.c.status, func.count())
+            .where(message.c.notice_id.in_(ids))
+            .group_by(message.c.notice_id, message.c.channel, message.c.status)
+        ):
+            counts[notice_id, channel][status] = count
+        for notice_id, channel, count in conn.execute(
+            select(message.c.notice_id, message.c.channel, func.count())
+            .where(message.c.notice_id.in_(ids), message.c.sent_at >= now - timedelta(minutes=1))
+            .group_by(message.c.notice_id, message.c.channel)
+        ):
+            recent[notice_id, channel] = count
+        for notice_id, channel, at in conn.execute(
+            select(message.c.notice_id, message.c.channel, func.min(message.c.next_attempt_at))
+            .where(message.c.notice_id.in_(ids), message.c.status == "retry_wait")
+            .group_by(message.c.notice_id, message.c.channel)
+        ):
+            retry_at[notice_id, channel] = _aware(at)
+    result = []
+    for r in rows:
+        channels = [
+            ChannelProgress(
+                channel,
+                {s: counts[r.id, channel].get(s, 0) for s in MESSAGE_STATES},
+                recent.get((r.id, channel), 0),
+                channel in paused,
+                retry_at.get((r.id, channel)),
+            )
+            for channel in r.channels
+        ]
+        result.append(
+            NoticeProgress(
+                r.id,
+                r.outage_id,
+                r.title,
+                r.outage_status,
+                r.kind,
+                r.due_at,
+                r.status,
+                channels,
+            )
+        )
+    return result
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates bypass the column type: SQLite's MIN() comes back naive (UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    message_id: int
+    channel: str
+    address: str
+    status: str
+    attempts: int
+    reason: str
+    next_attempt_at: datetime | None
+
+
+def problems(
+    conn: Connection, notice_id: int, *, limit: int = 200, offset: int = 0
+) -> list[ProblemRow]:
+    """Failed, backing-off and unknown messages of a notice, with the reason."""
+    rows = conn.execute(
+        select(
+            message.c.id,
+            message.c.channel,
+            message.c.address,
+            message.c.status,
+            message.c.attempts,
+            message.c.last_error,
+            message.c.next_attempt_at,
+        )
+        .where(message.c.notice_id == notice_id, message.c.status.in_(PROBLEM_STATES))
+        .order_by(message.c.status, message.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [
+        ProblemRow(
+            r.id,
+            r.channel,
+            r.address,
+            r.status,
+            r.attempts,
+            r.last_error or "",
+            r.next_attempt_at if r.status in ("retry_wait", "unknown") else None,
+        )
+        for r in rows
+    ]
+
+
+def _allowed(conn: Connection, actor: str, action: Action) -> None:
+    operator = get_operator(conn, actor)
+    if operator is None:
+        raise MonitorError(f"'{actor}' is not a dispatch-tui user; ask an admin to add you")
+    try:
+        require(operator.role, action)
+    except PermissionDenied as exc:
+        raise MonitorError(str(exc)) from exc
+
+
+def _channel(channel: str | None) -> None:
+    if channel is not None and channel not in CHANNELS:
+        raise MonitorError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+
+
+def retry_failed(
+    engine: Engine,
+    notice_id: int,
+    *,
+    actor: str,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue the failed messages of a notice again (not the delivered, not the
+    expired); returns how many."""
+    _channel(channel)
+    now = now or datetime.now(UTC)
+    where = and_(
+        message.c.notice_id == notice_id,
+        message.c.status == "failed",
+        message.c.expires_at > now,
+        *([message.c.channel == channel] if channel else []),
+    )
+    with write_transaction(engine) as conn:
+        _allowed(conn, actor, Action.RETRY)
+        count = conn.execute(
+            update(message).where(where).values(status="pending", next_attempt_at=now)
+        ).rowcount
+        audit.append(
+            conn,
+            actor=actor,
+            action="retry",
+            entity="notice",
+            entity_id=notice_id,
+            detail={"channel": channel or "all", "messages": count},
+            at=now,
+        )
+    return int(count)
+
+
+def cancel_pending(
+    engine: Engine,
+    notice_id: int,
+    *,
+    actor: str,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Stop what has not gone out yet; messages in flight finish."""
+    _channel(channel)
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        _allowed(conn, actor, Action.CANCEL)
+        count = conn.execute(
+            update(message)
+            .where(
+                message.c.notice_id == notice_id,
+                message.c.status.in_(("pending", "retry_wait")),
+                *([message.c.channel == channel] if channel else []),
+            )
+            .values(status="cancelled")
+        ).rowcount
+        audit.append(
+            conn,
+            actor=actor,
+            action="cancel_pending",
+            entity="notice",
+            entity_id=notice_id,
+            detail={"channel": channel or "all", "messages": count},
+            at=now,
+        )
+    return int(count)
+
+
+def set_paused(
+    engine: Engine, channel: str, paused: bool, *, actor: str, now: datetime | None = None
+) -> None:
+    """Pause or resume a channel for every sending process."""
+    _channel(channel)
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        _allowed(conn, actor, Action.PAUSE)
+        values = {"paused": paused, "changed_by": actor, "changed_at": now}
+        changed = conn.execute(
+            update(channel_control).where(channel_control.c.channel == channel).values(**values)
+        ).rowcount
+        if not changed:
+            conn.execute(channel_control.insert().values(channel=channel, **values))
+        audit.append(
+            conn,
+            actor=actor,
+            action="pause" if paused else "resume",
+            entity="channel",
+            entity_id=channel,
+            at=now,
+        )
+
+
+def paused_channels(conn: Connection) -> set[str]:
+    return set(conn.scalars(paused_channels_query()))

@@ -1,0 +1,121 @@
+"""Sending processes (apps with an embedded engine, headless engines).
+
+Each process registers under a unique id that is also the owner name on
+the leases it takes, and beats every few seconds, so the monitor can show
+who holds what and whether it is alive.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.tables import engine_process, message, notice
+
+ALIVE_WITHIN = timedelta(seconds=30)
+"""A process whose last beat is older than this is shown as gone."""
+
+
+def new_process_id(kind: str) -> str:
+    """`engine@host:pid:xxxx`; the random tail keeps a reused pid apart."""
+    return f"{kind}@{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
+
+
+def register(engine: Engine, process_id: str, kind: str, *, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            insert(engine_process).values(
+                id=process_id,
+                kind=kind,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=now,
+                heartbeat_at=now,
+            )
+        )
+
+
+def heartbeat(engine: Engine, process_id: str, *, now: datetime | None = None) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(engine_process)
+            .where(engine_process.c.id == process_id)
+            .values(heartbeat_at=now or datetime.now(UTC))
+        )
+
+
+def stopped(engine: Engine, process_id: str, *, now: datetime | None = None) -> None:
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(engine_process)
+            .where(engine_process.c.id == process_id)
+            .values(stopped_at=now or datetime.now(UTC))
+        )
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    id: str
+    kind: str
+    host: str
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+    messages_held: int
+    notices_held: int
+    alive: bool
+
+
+def list_processes(
+    conn: Connection, *, now: datetime | None = None, since: timedelta = timedelta(days=1)
+) -> list[ProcessRow]:
+    """Processes seen within `since`, and any that still hold a lease."""
+    now = now or datetime.now(UTC)
+    held_messages: dict[str, int] = {
+        owner: count
+        for owner, count in conn.execute(
+            select(message.c.lease_owner, func.count())
+            .where(message.c.status == "sending")
+            .group_by(message.c.lease_owner)
+        )
+    }
+    held_notices: dict[str, int] = {
+        owner: count
+        for owner, count in conn.execute(
+            select(notice.c.lease_owner, func.count())
+            .where(notice.c.status == "fanning_out")
+            .group_by(notice.c.lease_owner)
+        )
+    }
+    rows = conn.execute(
+        select(engine_process).order_by(engine_process.c.heartbeat_at.desc())
+    ).all()
+    found = []
+    for r in rows:
+        messages, notices = held_messages.get(r.id, 0), held_notices.get(r.id, 0)
+        if r.heartbeat_at < now - since and not (messages or notices):
+            continue
+        alive = r.stopped_at is None and r.heartbeat_at >= now - ALIVE_WITHIN
+        found.append(
+            ProcessRow(
+                r.id,
+                r.kind,
+                r.host,
+                r.pid,
+                r.started_at,
+                r.heartbeat_at,
+                r.stopped_at,
+                messages,
+                notices,
+                alive,
+            )
+        )
+    return found

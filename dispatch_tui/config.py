@@ -134,6 +134,14 @@ def _is_database_url(value: str) -> bool:
         return False
 
 
+def _is_http_url(value: str) -> bool:
+    return re.fullmatch(r"https?://[^\s/]+(/\S*)?", value) is not None
+
+
+def _mask(value: str) -> str:
+    return "***" if value else ""
+
+
 SCHEMA: tuple[Setting, ...] = (
     Setting(
         "database.url",
@@ -182,6 +190,123 @@ SCHEMA: tuple[Setting, ...] = (
         maximum=10,
     ),
     Setting("sms.currency", str, "EUR", "Currency of sms.price_per_segment, as shown."),
+    Setting(
+        "sms.kannel_url",
+        str,
+        "http://127.0.0.1:13013/cgi-bin/sendsms",
+        "Kannel's sendsms URL (smsbox).",
+        check=_is_http_url,
+        expects="an http:// or https:// URL",
+    ),
+    Setting("sms.kannel_username", str, "dispatch", "Kannel sendsms-user username."),
+    Setting("sms.kannel_password", str, "", "Kannel sendsms-user password.", show=_mask),
+    Setting(
+        "sms.rate",
+        float,
+        50.0,
+        "Most SMS handed to the gateway per second.",
+        minimum=0.1,
+        maximum=10_000,
+    ),
+    Setting(
+        "email.gateway",
+        str,
+        "sandbox",
+        "Where e-mail goes: sandbox records it, smtp sends it.",
+        choices=("sandbox", "smtp"),
+    ),
+    Setting("email.smtp_host", str, "localhost", "SMTP server host name."),
+    Setting("email.smtp_port", int, 587, "SMTP server port.", minimum=1, maximum=65535),
+    Setting(
+        "email.smtp_security",
+        str,
+        "starttls",
+        "How the SMTP connection is protected.",
+        choices=("starttls", "tls", "none"),
+    ),
+    Setting("email.smtp_username", str, "", "SMTP login; empty for none."),
+    Setting("email.smtp_password", str, "", "SMTP password.", show=_mask),
+    Setting(
+        "email.from_address",
+        str,
+        "dispatch-tui <noreply@localhost>",
+        'From: of notices, e.g. "Elektro Ljubljana <obvestila@example.si>".',
+    ),
+    Setting(
+        "email.rate", float, 10.0, "Most e-mails sent per second.", minimum=0.1, maximum=10_000
+    ),
+    Setting(
+        "engine.listen_host",
+        str,
+        "127.0.0.1",
+        "Address the headless engine listens on for delivery reports.",
+    ),
+    Setting(
+        "engine.listen_port",
+        int,
+        8787,
+        "Port of the delivery-report listener (0: any free port).",
+        minimum=0,
+        maximum=65535,
+    ),
+    Setting(
+        "engine.public_url",
+        str,
+        "",
+        "Base URL at which Kannel reaches the listener; empty: http://listen_host:listen_port.",
+        check=lambda v: v == "" or _is_http_url(v),
+        expects="empty or an http:// or https:// URL",
+    ),
+    Setting(
+        "engine.report_token",
+        str,
+        "",
+        "Secret in the delivery-report URL; set the same one on every engine. Empty: random.",
+        show=_mask,
+    ),
+    Setting(
+        "delivery.batch", int, 200, "Messages claimed per transaction.", minimum=1, maximum=5000
+    ),
+    Setting(
+        "delivery.concurrency",
+        int,
+        50,
+        "Sends in flight per channel and process.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Setting(
+        "delivery.lease_seconds",
+        int,
+        60,
+        "How long a claim lasts without renewal before another process takes over.",
+        minimum=5,
+        maximum=3600,
+    ),
+    Setting(
+        "delivery.unknown_resend_seconds",
+        int,
+        900,
+        "Wait this long for a delivery report before resending a message of unknown outcome.",
+        minimum=1,
+        maximum=86_400,
+    ),
+    Setting(
+        "delivery.retry_base_seconds",
+        float,
+        5.0,
+        "First retry delay after a transient error; doubles per attempt, with jitter.",
+        minimum=0.1,
+        maximum=3600,
+    ),
+    Setting(
+        "delivery.retry_cap_seconds",
+        float,
+        900.0,
+        "Longest retry delay.",
+        minimum=1,
+        maximum=86_400,
+    ),
 )
 
 
@@ -196,6 +321,28 @@ class Settings:
     sms_max_segments: int
     sms_price_per_segment: float
     sms_currency: str
+    sms_kannel_url: str
+    sms_kannel_username: str
+    sms_kannel_password: str
+    sms_rate: float
+    email_gateway: str
+    email_smtp_host: str
+    email_smtp_port: int
+    email_smtp_security: str
+    email_smtp_username: str
+    email_smtp_password: str
+    email_from_address: str
+    email_rate: float
+    engine_listen_host: str
+    engine_listen_port: int
+    engine_public_url: str
+    engine_report_token: str
+    delivery_batch: int
+    delivery_concurrency: int
+    delivery_lease_seconds: int
+    delivery_unknown_resend_seconds: int
+    delivery_retry_base_seconds: float
+    delivery_retry_cap_seconds: float
     sources: Mapping[str, str] = field(hash=False)
 
 

@@ -107,13 +107,15 @@ class RenderedNotice:
     """A finished text; `subject` is set for e-mail only.
 
     `addresses_shown < addresses_total` means the list was cut and ends with
-    "and N more".
+    "and N more". `segments` is the SMS segment count (1 for other channels),
+    known anyway from fitting the text, so fan-out need not count again.
     """
 
     subject: str | None
     body: str
     addresses_shown: int
     addresses_total: int
+    segments: int = 1
 
 
 # --- templates ------------------------------------------------------------------------
@@ -613,16 +615,23 @@ def render(
         shown = min(total, LIST_LIMIT)
         return RenderedNotice(None, short.body(shown), shown, total)
 
+    counted: dict[str, int] = {}
+
     def fits(text: str) -> bool:
-        return sms.analyse(text).segments <= max_sms_segments
+        counted[text] = sms.analyse(text).segments
+        return counted[text] <= max_sms_segments
+
+    def sms_notice(body: str, shown: int) -> RenderedNotice:
+        segments = counted[body] if body in counted else sms.analyse(body).segments
+        return RenderedNotice(None, body, shown, total, segments)
 
     full = short.body(total)
     if fits(full):
-        return RenderedNotice(None, full, total, total)
+        return sms_notice(full, total)
     best_shown, best = 1, short.body(1)
     if not fits(best):
         shortest, shown = short.shortest()
-        return RenderedNotice(None, shortest, shown, total)
+        return sms_notice(shortest, shown)
     # Longer prefixes only add characters (a house number outweighs the digit
     # or plural ending "N more" may lose), so the first miss ends the search.
     for shown in range(2, total):
@@ -630,7 +639,7 @@ def render(
         if not fits(candidate):
             break
         best_shown, best = shown, candidate
-    return RenderedNotice(None, best, best_shown, total)
+    return sms_notice(best, best_shown)
 
 
 class _ShortText:

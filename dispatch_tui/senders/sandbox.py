@@ -22,8 +22,10 @@ __all__ = ["ReportCallback", "SandboxSender"]
 
 log = logging.getLogger(__name__)
 
-ReportCallback = Callable[[str, str], Awaitable[None]]
-"""`on_report(gateway_ref, status)` with status "delivered" or "failed"."""
+ReportCallback = Callable[[int, str], Awaitable[None]]
+"""`on_report(message_id, status)` with status "delivered" or "failed"; by
+message id, like Kannel's dlr-url, because a report may arrive before the
+engine has stored the gateway's reference."""
 
 
 def _check_rate(name: str, value: float) -> None:
@@ -94,19 +96,19 @@ class SandboxSender:
         ref = f"sandbox-{self._run}-{next(self._counter)}"
         if self._on_report is not None:
             status = "failed" if self._rng.random() < self.report_failure_rate else "delivered"
-            task = asyncio.create_task(self._report(self._on_report, ref, status))
+            task = asyncio.create_task(self._report(self._on_report, message.id, status))
             self._reports.add(task)
             task.add_done_callback(self._reports.discard)
         return SendOutcome.sent(ref)
 
-    async def _report(self, callback: ReportCallback, ref: str, status: str) -> None:
+    async def _report(self, callback: ReportCallback, message_id: int, status: str) -> None:
         if self.report_delay > 0:
             await asyncio.sleep(self.report_delay)
         try:
-            await callback(ref, status)
+            await callback(message_id, status)
         except Exception:
             # A failing consumer must not turn into "Task exception was never retrieved".
-            log.exception("sandbox delivery report for %s failed", ref)
+            log.exception("sandbox delivery report for message %s failed", message_id)
 
     async def close(self) -> None:
         """Cancel reports not yet delivered; further sends raise `SenderError`."""

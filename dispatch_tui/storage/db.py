@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, insert
+from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -83,20 +84,42 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    *,
+    unless_conflict: Sequence[str] = (),
 ) -> None:
-    """Bulk INSERT of plain values (str, int, bool, None: no type conversion).
+    """Bulk INSERT of plain values (str, int, bool, None: no type conversion;
+    pass other values through `db_value` first).
 
     On SQLite the rows go straight to the driver's executemany: SQLAlchemy's
     per-row parameter processing costs nearly as much as SQLite's own
     insert. PostgreSQL goes through SQLAlchemy, whose multi-row VALUES
-    batching beats the driver's executemany there.
+    batching beats the driver's executemany there. With `unless_conflict`
+    (the columns of a unique key), rows already present are skipped.
     """
     if not rows:
         return
     if is_sqlite(conn):
         marks = ", ".join("?" * len(columns))
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+        if unless_conflict:
+            sql += f" ON CONFLICT ({', '.join(unless_conflict)}) DO NOTHING"
         conn.exec_driver_sql(sql, list(rows))
-    else:
-        conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    stmt = postgresql.insert(table)
+    if unless_conflict:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(unless_conflict))
+    conn.execute(stmt, [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def db_value(conn: Connection, column: ColumnElement[Any], value: Any) -> Any:
+    """`value` as the driver wants it for `column` (e.g. a UTC timestamp on
+    SQLite), converted once for rows handed to `insert_rows`. PostgreSQL
+    rows still go through SQLAlchemy, so they keep the Python value."""
+    if not is_sqlite(conn):
+        return value
+    process = column.type.bind_processor(conn.dialect)
+    return process(value) if process else value

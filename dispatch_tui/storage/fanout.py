@@ -16,14 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from dispatch_tui.domain import sms, templates
+from dispatch_tui.domain import templates
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
-from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
 from dispatch_tui.storage.tables import contact, message, notice, outage, utility
 
@@ -141,12 +139,21 @@ def _batches(stream: Iterator[AffectedSubscriber]) -> Iterator[list[AffectedSubs
         yield batch
 
 
-def _insert_ignoring_duplicates(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        dialect_insert(message).on_conflict_do_nothing(index_elements=["notice_id", "contact_id"]),
-        rows,
-    )
+MESSAGE_COLUMNS = (
+    "notice_id",
+    "contact_id",
+    "channel",
+    "address",
+    "language",
+    "subject",
+    "body",
+    "segments",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "expires_at",
+    "created_at",
+)
 
 
 def fan_out(
@@ -173,6 +180,8 @@ def fan_out(
         follow_up = kind in FOLLOW_UP_KINDS
         told = _told_contacts(reader, outage_id, notice_id) if follow_up else set()
         expires_at = row.ends_at if follow_up else row.starts_at
+        stamp_now = db_value(reader, message.c.created_at, now)
+        stamp_expires = db_value(reader, message.c.expires_at, expires_at)
         name, phone = reader.execute(
             select(utility.c.name, utility.c.contact_phone).where(utility.c.id == row.utility_id)
         ).one()
@@ -200,8 +209,7 @@ def fan_out(
                 max_sms_segments=max_sms_segments,
                 transliterate_sms=row.transliterate,
             )
-            segments = sms.analyse(rendered.body).segments if channel == "sms" else 1
-            return rendered.subject, rendered.body, segments
+            return rendered.subject, rendered.body, rendered.segments
 
         subscribers = messages = 0
         for batch in _batches(iter_affected_subscribers(reader, detail.selection)):
@@ -215,7 +223,7 @@ def fan_out(
                     contact.c.channel.in_(list(channels)),
                 )
             ).all()
-            rows = []
+            rows: list[tuple[object, ...]] = []
             for contact_id, subscriber_id, channel, address in contacts:
                 if follow_up and contact_id not in told:
                     continue
@@ -225,25 +233,30 @@ def fan_out(
                 )
                 subject, body, segments = text(who.language, channel, addresses)
                 rows.append(
-                    {
-                        "notice_id": notice_id,
-                        "contact_id": contact_id,
-                        "channel": channel,
-                        "address": address,
-                        "language": who.language,
-                        "subject": subject,
-                        "body": body,
-                        "segments": segments,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "expires_at": expires_at,
-                        "created_at": now,
-                    }
+                    (
+                        notice_id,
+                        contact_id,
+                        channel,
+                        address,
+                        who.language,
+                        subject,
+                        body,
+                        segments,
+                        "pending",
+                        0,
+                        stamp_now,
+                        stamp_expires,
+                    )
                 )
             if rows:
                 with write_transaction(engine) as conn:
-                    _insert_ignoring_duplicates(conn, rows)
+                    insert_rows(
+                        conn,
+                        message,
+                        MESSAGE_COLUMNS,
+                        [(*r, stamp_now) for r in rows],
+                        unless_conflict=("notice_id", "contact_id"),
+                    )
             subscribers += len(batch)
             messages += len(rows)
     with write_transaction(engine) as conn:

@@ -61,10 +61,10 @@ async def test_same_seed_same_statuses() -> None:
 
 
 async def test_reports_arrive_for_sent_messages() -> None:
-    reports: list[tuple[str, str]] = []
+    reports: list[tuple[int, str]] = []
 
-    async def on_report(ref: str, status: str) -> None:
-        reports.append((ref, status))
+    async def on_report(message_id: int, status: str) -> None:
+        reports.append((message_id, status))
 
     sender = SandboxSender(
         "sms",
@@ -74,10 +74,10 @@ async def test_reports_arrive_for_sent_messages() -> None:
         report_failure_rate=0.3,
         failure_rate=0.2,
     )
-    outcomes = [await sender.send(msg(i)) for i in range(200)]
+    outcomes = {i: await sender.send(msg(i)) for i in range(200)}
     await asyncio.sleep(0.1)
-    sent_refs = {o.gateway_ref for o in outcomes if o.status == "sent"}
-    assert {ref for ref, _ in reports} == sent_refs
+    sent = {i for i, o in outcomes.items() if o.status == "sent"}
+    assert {message_id for message_id, _ in reports} == sent
     statuses = Counter(status for _, status in reports)
     assert set(statuses) == {"delivered", "failed"}
     assert 0.15 < statuses["failed"] / len(reports) < 0.45
@@ -86,7 +86,7 @@ async def test_reports_arrive_for_sent_messages() -> None:
 
 
 async def test_report_callback_errors_are_contained(caplog: pytest.LogCaptureFixture) -> None:
-    async def broken(ref: str, status: str) -> None:
+    async def broken(message_id: int, status: str) -> None:
         raise RuntimeError("db down")
 
     sender = SandboxSender("sms", on_report=broken)
@@ -97,10 +97,10 @@ async def test_report_callback_errors_are_contained(caplog: pytest.LogCaptureFix
 
 
 async def test_close_cancels_pending_reports() -> None:
-    reports: list[str] = []
+    reports: list[int] = []
 
-    async def on_report(ref: str, status: str) -> None:
-        reports.append(ref)
+    async def on_report(message_id: int, status: str) -> None:
+        reports.append(message_id)
 
     sender = SandboxSender("sms", on_report=on_report, report_delay=10.0)
     for i in range(5):

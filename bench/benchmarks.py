@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bench import tui
+from bench import delivery, tui
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -68,6 +68,11 @@ def large_engine() -> Engine:
         for suffix in ("-wal", "-shm"):
             Path(f"{partial}{suffix}").unlink(missing_ok=True)
     return create_db_engine(f"sqlite:///{LARGE}")
+
+
+def _large_path() -> Path:
+    large_engine().dispose()
+    return LARGE
 
 
 def demo_large() -> Iterator[Result]:
@@ -309,4 +314,6 @@ REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
     "tui-startup": lambda: tui.startup(large_engine()),
     "tui-expand": lambda: tui.expand(large_engine()),
     "tui-preview": lambda: tui.preview(large_engine()),
+    "fanout": lambda: delivery.fanout_bench(_large_path()),
+    "deliver": delivery.deliver_bench,
 }

@@ -14,6 +14,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from dispatch_tui.config import Settings, load_settings
+from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
 from dispatch_tui.screens.help import HelpScreen
@@ -58,7 +59,10 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.identity = Identity(login or "", None)
         self.database = engine.url.render_as_string(hide_password=True)
         self.sandbox = sandbox
-        self.engine_state = "engine: not running"
+        self.delivery: DeliveryEngine | None = None
+        self.engine_state = (
+            "engine: starting" if self.settings.engine_embedded else "engine: off (edit only)"
+        )
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
@@ -81,6 +85,26 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
             self.push_screen(UnknownUserScreen(identity.login, self.database))
             return
         self.switch_mode("network")
+        if self.settings.engine_embedded:
+            self.start_delivery()
+
+    @work(exit_on_error=False, group="delivery")
+    async def start_delivery(self) -> None:
+        """The embedded engine shares this event loop; its database work runs in threads."""
+        self.delivery = DeliveryEngine(self.engine, self.settings, kind="app")
+        try:
+            await self.delivery.start()
+        except Exception as exc:
+            self.engine_state = f"engine: failed ({exc})"
+            self.delivery = None
+            self._set_subtitle()
+            raise
+        self.engine_state = self.delivery.describe()
+        self._set_subtitle()
+
+    async def on_unmount(self) -> None:
+        if self.delivery is not None:
+            await self.delivery.stop()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """An operator without a role can only quit."""

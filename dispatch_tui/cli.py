@@ -12,6 +12,7 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,13 +99,32 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     """Planned-outage notices for electricity distribution control rooms."""
     ctx.obj = Context(config_path)
     if ctx.invoked_subcommand is None:
-        run_app(ctx.obj.ready_engine(), sandbox_label=ctx.obj.settings.sms_gateway == "sandbox")
+        run_app(ctx.obj.ready_engine(), ctx.obj.settings)
 
 
-def run_app(engine: Engine, *, sandbox_label: bool) -> None:
+def run_app(engine: Engine, settings: Settings) -> None:
     from dispatch_tui.app import DispatchApp
 
-    DispatchApp(engine, sandbox=sandbox_label).run()
+    DispatchApp(engine, sandbox=settings.sms_gateway == "sandbox", settings=settings).run()
+
+
+@main.command("engine")
+@click.option("-v", "--verbose", is_flag=True, help="Log every fan-out and report (DEBUG).")
+@click.pass_obj
+def engine_command(obj: Context, verbose: bool) -> None:
+    """Run the delivery engine without a screen (for a server), with the
+    delivery-report listener; stops cleanly on SIGTERM or Ctrl+C."""
+    import asyncio
+    import logging
+
+    from dispatch_tui.engine.headless import run_headless
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    asyncio.run(run_headless(obj.ready_engine(), obj.settings))
 
 
 @main.command()
@@ -249,7 +269,8 @@ def demo(
         engine = obj.ready_engine(url)
         out.print(f"demo database {path} (use --rebuild for a fresh one)", highlight=False)
     if not no_app:
-        run_app(engine, sandbox_label=True)
+        # A demo never reaches real people, whatever the config says.
+        run_app(engine, replace(obj.settings, sms_gateway="sandbox", email_gateway="sandbox"))
 
 
 @main.group()

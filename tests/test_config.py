@@ -335,5 +335,5 @@ def test_secrets_are_masked_in_config_show(no_user_file: Path) -> None:
 
 
 def test_gateway_urls_are_checked(no_user_file: Path) -> None:
-    with pytest.raises(ConfigError, match="sms.kannel_url .*must be an http"):
+    with pytest.raises(ConfigError, match=r"sms.kannel_url .*must be an http"):
         load(no_user_file, env={"DISPATCH_TUI_SMS_KANNEL_URL": "localhost:13013"})

@@ -170,10 +170,14 @@ def fan_out(
     if not claim_notice(engine, notice_id, owner=owner, now=now, lease=lease):
         return None
     with engine.connect() as reader:
-        kind, channels, outage_id = reader.execute(
-            select(notice.c.kind, notice.c.channels, notice.c.outage_id).where(
-                notice.c.id == notice_id
-            )
+        kind, channels, outage_id, previous_start, previous_end = reader.execute(
+            select(
+                notice.c.kind,
+                notice.c.channels,
+                notice.c.outage_id,
+                notice.c.previous_starts_at,
+                notice.c.previous_ends_at,
+            ).where(notice.c.id == notice_id)
         ).one()
         detail = get_outage(reader, outage_id)
         row = detail.row
@@ -199,6 +203,8 @@ def fan_out(
                 reason=row.reason,
                 title=row.title,
                 kind=kind,
+                previous_starts_at=previous_start,
+                previous_ends_at=previous_end,
                 extra_text=row.texts.get(language, ""),
             )
             rendered = templates.render(

@@ -278,6 +278,10 @@ class Outage(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     amended_by: Mapped[str | None] = mapped_column(String(64))
     follow_up: Mapped[str | None] = mapped_column(String(16))
+    # The window customers were last told, kept from the first amendment
+    # until the amendment notice is planned (it says "was ..., now ...").
+    told_starts_at: Mapped[datetime | None]
+    told_ends_at: Mapped[datetime | None]
     """A notice owed after the next approval (an amendment to those already told)."""
     affected_mps: Mapped[int] = mapped_column(Integer, default=0)
     affected_subscribers: Mapped[int] = mapped_column(Integer, default=0)
@@ -316,6 +320,8 @@ class Notice(Base):
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     outage_revision: Mapped[int] = mapped_column(Integer, default=1)
+    previous_starts_at: Mapped[datetime | None]
+    previous_ends_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime]

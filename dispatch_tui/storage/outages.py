@@ -519,7 +519,19 @@ def follow_up_handler(
             .values(status="cancelled", lease_owner=None, lease_until=None)
         )
     if name == "amend" and follow_up is not None:
-        conn.execute(update(outage).where(outage.c.id == row.id).values(follow_up=str(follow_up)))
+        told = conn.execute(
+            select(outage.c.told_starts_at, outage.c.told_ends_at).where(outage.c.id == row.id)
+        ).one()
+        conn.execute(
+            update(outage)
+            .where(outage.c.id == row.id)
+            .values(
+                follow_up=str(follow_up),
+                # A second amendment before approval: customers still know the first window.
+                told_starts_at=told.told_starts_at or row.starts_at,
+                told_ends_at=told.told_ends_at or row.ends_at,
+            )
+        )
     groups = {channel_group(c) for c in row.channels}
     planned = []
     if name == "cancel" and follow_up is not None:
@@ -532,9 +544,15 @@ def follow_up_handler(
             before=row.starts_at if now < row.starts_at else None,
             groups=groups,
         )
+    previous: dict[str, Any] = {"previous_starts_at": None, "previous_ends_at": None}
     if name == "approve":
-        owed = conn.execute(select(outage.c.follow_up).where(outage.c.id == row.id)).scalar()
+        owed, told_start, told_end = conn.execute(
+            select(outage.c.follow_up, outage.c.told_starts_at, outage.c.told_ends_at).where(
+                outage.c.id == row.id
+            )
+        ).one()
         if owed:
+            previous = {"previous_starts_at": told_start, "previous_ends_at": told_end}
             planned += plan_follow_up(
                 NoticeKind(owed),
                 now,
@@ -544,7 +562,11 @@ def follow_up_handler(
                 before=state.starts_at,
                 groups=groups,
             )
-            conn.execute(update(outage).where(outage.c.id == row.id).values(follow_up=None))
+            conn.execute(
+                update(outage)
+                .where(outage.c.id == row.id)
+                .values(follow_up=None, told_starts_at=None, told_ends_at=None)
+            )
         wanted = set(row.notice_kinds) | {"immediate"}
         planned += [
             p
@@ -568,6 +590,11 @@ def follow_up_handler(
             "status": "scheduled",
             "outage_revision": state.revision,
             "created_at": now,
+            **(
+                previous
+                if p.kind == NoticeKind.AMENDMENT
+                else {"previous_starts_at": None, "previous_ends_at": None}
+            ),
         }
         for p in planned
     ]

@@ -95,9 +95,7 @@ def list_processes(
             .group_by(notice.c.lease_owner)
         )
     }
-    rows = conn.execute(
-        select(engine_process).order_by(engine_process.c.heartbeat_at.desc())
-    ).all()
+    rows = conn.execute(select(engine_process).order_by(engine_process.c.heartbeat_at.desc())).all()
     found = []
     for r in rows:
         messages, notices = held_messages.get(r.id, 0), held_notices.get(r.id, 0)

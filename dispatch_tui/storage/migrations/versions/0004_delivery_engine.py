@@ -1,4 +1,4 @@
-"""delivery engine: e-mail subject, monitor index, skipped notices, processes, channel pauses
+"""delivery engine: e-mail subject, monitor index, skipped notices, amended windows, processes
 
 Revision ID: 0004
 Revises: 0003
@@ -27,6 +27,11 @@ def upgrade() -> None:
     with op.batch_alter_table("notice", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notice_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_notice_status"), _NEW_NOTICE_STATES)
+        batch_op.add_column(sa.Column("previous_starts_at", sa.DateTime(timezone=True)))
+        batch_op.add_column(sa.Column("previous_ends_at", sa.DateTime(timezone=True)))
+    with op.batch_alter_table("outage", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("told_starts_at", sa.DateTime(timezone=True)))
+        batch_op.add_column(sa.Column("told_ends_at", sa.DateTime(timezone=True)))
     op.create_table(
         "engine_process",
         sa.Column("id", sa.String(length=128), nullable=False),
@@ -55,7 +60,12 @@ def downgrade() -> None:
     op.drop_table("channel_control")
     op.drop_table("engine_process")
     op.execute("UPDATE notice SET status = 'cancelled' WHERE status = 'skipped'")
+    with op.batch_alter_table("outage", schema=None) as batch_op:
+        batch_op.drop_column("told_ends_at")
+        batch_op.drop_column("told_starts_at")
     with op.batch_alter_table("notice", schema=None) as batch_op:
+        batch_op.drop_column("previous_ends_at")
+        batch_op.drop_column("previous_starts_at")
         batch_op.drop_constraint(op.f("ck_notice_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_notice_status"), _OLD_NOTICE_STATES)
     with op.batch_alter_table("message", schema=None) as batch_op:

@@ -1,0 +1,195 @@
+"""Delivery benchmarks: fan-out of a 100k-subscriber notice on the large demo
+database, and the engine's send loop against a fast local gateway beside a
+raw aiohttp client sending the same count to the same gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import Engine, func, insert, select
+
+from dispatch_tui.config import load_settings
+from dispatch_tui.engine.delivery import DeliveryTuning
+from dispatch_tui.engine.runner import DeliveryEngine
+from dispatch_tui.senders.kannel import KannelSender
+from dispatch_tui.storage import fanout, migrate
+from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.tables import node, notice, outage, outage_selection
+from tests.engine.factory import make_outbox
+
+Result = dict[str, Any]
+HERE = Path(__file__).resolve().parent
+
+
+def fanout_bench(large: Path, target: int = 100_000) -> Iterator[Result]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fanout.sqlite"
+        shutil.copyfile(large, path)
+        engine = create_db_engine(f"sqlite:///{path}")
+        migrate.init_database(engine)
+        notice_id, subscribers = _big_notice(engine, target)
+        start = time.perf_counter()
+        result = fanout.fan_out(engine, notice_id, owner="bench")
+        seconds = time.perf_counter() - start
+        assert result is not None
+        again = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(notice.update().values(status="scheduled"))
+        repeat = fanout.fan_out(engine, notice_id, owner="bench")
+        repeat_seconds = time.perf_counter() - again
+        engine.dispose()
+    yield {
+        "benchmark": "fanout",
+        "subscribers": result.subscribers,
+        "messages": result.messages,
+        "seconds": round(seconds, 2),
+        "repeat_seconds_all_conflicting": round(repeat_seconds, 2),
+        "repeat_new_messages": 0 if repeat is None else repeat.messages - result.messages,
+        "goal_seconds": 10,
+        "ok": seconds <= 10 and subscribers >= target * 0.95,
+    }
+
+
+def _big_notice(engine: Engine, target: int) -> tuple[int, int]:
+    """An approved outage on substations of one utility adding up to ~`target` subscribers."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        regions = conn.execute(
+            select(node.c.id, node.c.utility_id, node.c.subscriber_count)
+            .where(node.c.kind == "substation")
+            .order_by(node.c.utility_id, node.c.subscriber_count.desc())
+        ).all()
+        best = max(
+            {r.utility_id for r in regions},
+            key=lambda u: sum(r.subscriber_count for r in regions if r.utility_id == u),
+        )
+        chosen, total = [], 0
+        for r in regions:
+            if r.utility_id == best and total < target:
+                chosen.append(r.id)
+                total += r.subscriber_count
+        oid = conn.execute(
+            insert(outage).returning(outage.c.id),
+            {
+                "utility_id": best,
+                "title": "bench",
+                "reason": "planned maintenance",
+                "starts_at": now + timedelta(days=3),
+                "ends_at": now + timedelta(days=3, hours=4),
+                "status": "approved",
+                "channels": ["sms", "email", "telegram", "viber"],
+                "plan": {},
+                "texts": {},
+                "created_by": "ana",
+                "approved_by": "bohdan",
+                "created_at": now,
+                "updated_at": now,
+                "approved_at": now,
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(outage_selection),
+            [{"outage_id": oid, "node_id": n, "exclude": False} for n in chosen],
+        )
+        nid = conn.execute(
+            insert(notice).returning(notice.c.id),
+            {
+                "outage_id": oid,
+                "kind": "advance",
+                "channels": ["sms", "email", "telegram", "viber"],
+                "due_at": now,
+                "status": "scheduled",
+                "outage_revision": 1,
+                "created_at": now,
+            },
+        ).scalar_one()
+    return int(nid), total
+
+
+def _start_gateway(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port_file = tmp / "port"
+    proc = subprocess.Popen([sys.executable, str(HERE / "gateway.py"), str(port_file)])
+    deadline = time.monotonic() + 10
+    while not port_file.exists() or not port_file.read_text():
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("bench gateway did not start")
+        time.sleep(0.05)
+    return proc, f"http://127.0.0.1:{port_file.read_text()}/cgi-bin/sendsms"
+
+
+async def _raw_client(url: str, count: int, in_flight: int) -> float:
+    """The baseline: aiohttp GETs of the same shape, `in_flight` at a time, no database."""
+    params = {"username": "u", "password": "p", "from": "ELEKTRO", "to": "+38640111222"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=in_flight)) as session:
+        queue = iter(range(count))
+
+        async def worker() -> None:
+            for i in queue:
+                async with session.get(url, params={**params, "text": f"m{i}"}) as response:
+                    assert response.status == 202
+                    await response.read()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(in_flight)))
+        return time.perf_counter() - start
+
+
+async def _engine_run(db: Engine, url: str, count: int, tuning: DeliveryTuning) -> float:
+    settings = load_settings(env={"DISPATCH_TUI_SMS_RATE": "1000000"}, user_file=Path("/none"))
+    sender = KannelSender(url=url, username="u", password="p", dlr_url=None)
+    engine = DeliveryEngine(db, settings, senders={"sms": sender}, tuning=tuning)
+    start = time.perf_counter()
+    await engine.start()
+    worker = engine.workers["sms"]
+    while worker.sent < count:
+        await asyncio.sleep(0.01)
+    seconds = time.perf_counter() - start
+    await engine.stop()
+    return seconds
+
+
+def deliver_bench(count: int = 20_000) -> Iterator[Result]:
+    tuning = DeliveryTuning(batch=200, concurrency=50, pipelines=2, idle=0.05)
+    with tempfile.TemporaryDirectory() as tmp:
+        gateway, url = _start_gateway(Path(tmp))
+        try:
+            raw_seconds = asyncio.run(_raw_client(url, count, tuning.concurrency))
+            db = create_db_engine(f"sqlite:///{tmp}/deliver.sqlite")
+            migrate.init_database(db)
+            notice_id = make_outbox(db, count)
+            ours = asyncio.run(_engine_run(db, url, count, tuning))
+            with db.connect() as conn:
+                from dispatch_tui.storage.tables import message
+
+                sent = conn.execute(
+                    select(func.count()).where(
+                        message.c.notice_id == notice_id, message.c.status == "sent"
+                    )
+                ).scalar_one()
+            db.dispose()
+        finally:
+            gateway.terminate()
+            gateway.wait(10)
+    rate, raw_rate = count / ours, count / raw_seconds
+    yield {
+        "benchmark": "deliver",
+        "messages": count,
+        "recorded_sent": sent,
+        "msg_per_s": round(rate),
+        "raw_aiohttp_msg_per_s": round(raw_rate),
+        "ratio_to_raw": round(rate / raw_rate, 2),
+        "goal_msg_per_s": 1000,
+        "goal_ratio": 0.5,
+        "ok": rate >= 1000 and rate / raw_rate >= 0.5 and sent == count,
+    }

@@ -1,0 +1,200 @@
+"""The delivery engine: scheduler, fan-out, one worker per channel, and
+(headless) the delivery-report listener, on one event loop.
+
+The same class runs inside the app (`engine.embedded`) and as
+`dispatch-tui engine`. Every process registers itself and beats; its id is
+the owner name on the leases it takes, so any number of them can share a
+database and each message still goes out once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from dispatch_tui.config import Settings
+from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
+from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
+from dispatch_tui.engine.listener import DeliveryReport, Listener
+from dispatch_tui.engine.scheduler import NoticeScheduler
+from dispatch_tui.senders.base import Sender
+from dispatch_tui.senders.rate_limit import TokenBucket
+from dispatch_tui.storage import fanout, monitor, outbox, processes
+
+log = logging.getLogger(__name__)
+
+
+def tuning_from(settings: Settings) -> DeliveryTuning:
+    return DeliveryTuning(
+        batch=settings.delivery_batch,
+        concurrency=settings.delivery_concurrency,
+        lease=timedelta(seconds=settings.delivery_lease_seconds),
+        unknown_wait=timedelta(seconds=settings.delivery_unknown_resend_seconds),
+        retry_base=settings.delivery_retry_base_seconds,
+        retry_cap=settings.delivery_retry_cap_seconds,
+    )
+
+
+class DeliveryEngine:
+    """Start with `await start()`, stop with `await stop()`; `wake()` after a change."""
+
+    def __init__(
+        self,
+        db: Engine,
+        settings: Settings,
+        *,
+        kind: str = "engine",
+        listen: bool = False,
+        senders: dict[str, Sender] | None = None,
+        tuning: DeliveryTuning | None = None,
+        sync_seconds: float = 2.0,
+        expire_seconds: float = 10.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.kind = kind
+        self.id = processes.new_process_id(kind)
+        self.tuning = tuning or tuning_from(settings)
+        self.clock = clock
+        self.listener: Listener | None = None
+        if listen:
+            self.listener = Listener(
+                host=settings.engine_listen_host,
+                port=settings.engine_listen_port,
+                token=settings.engine_report_token or secrets.token_urlsafe(24),
+                on_report=self._kannel_report,
+            )
+        self._given_senders = senders
+        self.senders: dict[str, Sender] = {}
+        self.workers: dict[str, ChannelWorker] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sync_seconds = sync_seconds
+        self._expire_seconds = expire_seconds
+        self._paused: set[str] = set()
+        self.scheduler = NoticeScheduler(db, self._fan_out, clock=clock)
+        self.running = False
+
+    async def start(self) -> None:
+        await asyncio.to_thread(processes.register, self.db, self.id, self.kind, now=self.clock())
+        report_url = None
+        if self.listener is not None:
+            await self.listener.start()
+            report_url = self.listener.report_url(self.settings.engine_public_url or None)
+        self.senders = self._given_senders or build_senders(
+            self.settings, report_url=report_url, on_sandbox_report=self._sandbox_report
+        )
+        for channel, sender in self.senders.items():
+            rate = channel_rate(self.settings, channel)
+            bucket = TokenBucket(rate, burst=max(1, int(rate)))
+            worker = ChannelWorker(
+                self.db, sender, bucket, owner=self.id, tuning=self.tuning, clock=self.clock
+            )
+            self.workers[channel] = worker
+            self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{channel}"))
+        beat = max(1.0, self.tuning.lease.total_seconds() / 3)
+        self.scheduler.every("heartbeat", beat, self._heartbeat)
+        self.scheduler.every("expire", self._expire_seconds, self._expire)
+        self.scheduler.every("sync", self._sync_seconds, self._sync)
+        await self.scheduler.start()
+        self.running = True
+        log.info(
+            "engine %s running: %s",
+            self.id,
+            ", ".join(s.label for s in self.senders.values()) or "no senders",
+        )
+
+    async def stop(self) -> None:
+        """Stop claiming, let sends in flight finish and be recorded, then leave."""
+        self.running = False
+        self.scheduler.shutdown()
+        for worker in self.workers.values():
+            worker.stop()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=30)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for sender in self.senders.values():
+            with contextlib.suppress(Exception):
+                await sender.close()
+        if self.listener is not None:
+            await self.listener.close()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(processes.stopped, self.db, self.id, now=self.clock())
+
+    def wake(self) -> None:
+        """Something changed: rebuild the wake-ups and claim again."""
+        asyncio.get_running_loop().create_task(self.scheduler.sync())
+        for worker in self.workers.values():
+            worker.wake()
+
+    def describe(self) -> str:
+        """A few words for the header; the monitor shows each channel's gateway."""
+        if not self.running:
+            return "engine: stopped"
+        return "engine: running"
+
+    async def _fan_out(self, notice_id: int) -> None:
+        result = await asyncio.to_thread(
+            fanout.fan_out,
+            self.db,
+            notice_id,
+            owner=self.id,
+            now=self.clock(),
+            max_sms_segments=self.settings.sms_max_segments,
+        )
+        if result is not None:
+            log.info(
+                "notice %d: %d messages for %d subscribers",
+                notice_id,
+                result.messages,
+                result.subscribers,
+            )
+            for worker in self.workers.values():
+                worker.wake()
+
+    async def _sync(self) -> None:
+        await self.scheduler.sync()
+        paused = await asyncio.to_thread(self._paused_channels)
+        for channel in self._paused - paused:
+            if channel in self.workers:
+                self.workers[channel].bucket.resume()
+                self.workers[channel].wake()
+        for channel in paused - self._paused:
+            if channel in self.workers:
+                self.workers[channel].bucket.pause()
+        self._paused = paused
+
+    def _paused_channels(self) -> set[str]:
+        with self.db.connect() as conn:
+            return monitor.paused_channels(conn)
+
+    async def _expire(self) -> None:
+        await asyncio.to_thread(outbox.expire_due, self.db, now=self.clock())
+
+    async def _heartbeat(self) -> None:
+        now = self.clock()
+        await asyncio.to_thread(processes.heartbeat, self.db, self.id, now=now)
+        await asyncio.to_thread(
+            outbox.extend_leases, self.db, owner=self.id, lease=self.tuning.lease, now=now
+        )
+
+    async def _sandbox_report(self, message_id: int, status: str) -> None:
+        await asyncio.to_thread(outbox.apply_report, self.db, message_id, status, "sandbox")
+
+    async def _kannel_report(self, report: DeliveryReport) -> bool:
+        state = KANNEL_DLR_STATES.get(report.status)
+        if state is None:
+            log.warning("message %d: Kannel DLR type %d ignored", report.message_id, report.status)
+            return True
+        detail = f"kannel {report.status} {report.detail}".strip()
+        return await asyncio.to_thread(
+            outbox.apply_report, self.db, report.message_id, state, detail, now=self.clock()
+        )

@@ -1,0 +1,127 @@
+"""A ready outbox for engine tests: an approved outage whose notice has
+`count` pending messages, one per contact, built with set-based inserts so
+10,000 rows take a moment on either backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, func, insert, select
+
+from dispatch_tui.storage.tables import contact, message, notice, outage, subscriber, utility
+
+
+def make_outbox(
+    engine: Engine,
+    count: int,
+    *,
+    channel: str = "sms",
+    starts_in: timedelta = timedelta(days=3),
+    body: str = "Načrtovan izklop {i}",
+) -> int:
+    """Returns the notice id; message bodies carry their index."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        uid = conn.execute(
+            insert(utility).returning(utility.c.id),
+            {
+                "code": f"T{now.timestamp():.0f}",
+                "name": "Elektro Test",
+                "country": "SI",
+                "timezone": "Europe/Ljubljana",
+                "language": "sl",
+                "contact_phone": "080 21 00",
+                "sms_sender": "ELEKTRO",
+            },
+        ).scalar_one()
+        conn.execute(
+            insert(subscriber),
+            [
+                {"utility_id": uid, "account": f"{i:08d}", "language": "sl", "created_at": now}
+                for i in range(count)
+            ],
+        )
+        subscribers = conn.execute(
+            select(subscriber.c.id).where(subscriber.c.utility_id == uid).order_by(subscriber.c.id)
+        ).scalars()
+        conn.execute(
+            insert(contact),
+            [
+                {
+                    "subscriber_id": sid,
+                    "channel": channel,
+                    "address": f"+3864{i:07d}" if channel == "sms" else f"s{i}@example.si",
+                    "consent": "opted_in",
+                    "consent_at": now,
+                    "consent_source": "test",
+                }
+                for i, sid in enumerate(subscribers)
+            ],
+        )
+        oid = conn.execute(
+            insert(outage).returning(outage.c.id),
+            {
+                "utility_id": uid,
+                "title": "test",
+                "reason": "test",
+                "starts_at": now + starts_in,
+                "ends_at": now + starts_in + timedelta(hours=2),
+                "status": "approved",
+                "channels": [channel],
+                "plan": {},
+                "texts": {},
+                "created_by": "ana",
+                "approved_by": "bohdan",
+                "created_at": now,
+                "updated_at": now,
+                "approved_at": now,
+            },
+        ).scalar_one()
+        nid = conn.execute(
+            insert(notice).returning(notice.c.id),
+            {
+                "outage_id": oid,
+                "kind": "advance",
+                "channels": [channel],
+                "due_at": now,
+                "status": "done",
+                "outage_revision": 1,
+                "created_at": now,
+            },
+        ).scalar_one()
+        contacts = conn.execute(
+            select(contact.c.id, contact.c.address)
+            .join(subscriber, subscriber.c.id == contact.c.subscriber_id)
+            .where(subscriber.c.utility_id == uid)
+            .order_by(contact.c.id)
+        ).all()
+        conn.execute(
+            insert(message),
+            [
+                {
+                    "notice_id": nid,
+                    "contact_id": cid,
+                    "channel": channel,
+                    "address": address,
+                    "language": "sl",
+                    "subject": "Izklop" if channel == "email" else None,
+                    "body": body.format(i=i),
+                    "segments": 1,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now - timedelta(seconds=1),
+                    "expires_at": now + starts_in,
+                    "created_at": now,
+                }
+                for i, (cid, address) in enumerate(contacts)
+            ],
+        )
+    return int(nid)
+
+
+def message_states(engine: Engine, notice_id: int | None = None) -> dict[str, int]:
+    query = select(message.c.status, func.count()).group_by(message.c.status)
+    if notice_id is not None:
+        query = query.where(message.c.notice_id == notice_id)
+    with engine.connect() as conn:
+        return {status: count for status, count in conn.execute(query)}

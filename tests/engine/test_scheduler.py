@@ -1,0 +1,161 @@
+"""The scheduler: jobs mirror the database, missed wake-ups fire once at
+start (never for an outage that started, ended or was cancelled), and a
+job that raises never stops the others."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+
+from dispatch_tui.domain.selection import Selection
+from dispatch_tui.engine.scheduler import NoticeScheduler
+from dispatch_tui.storage import outages, users
+from dispatch_tui.storage.tables import node, notice, outage, utility
+from tests.storage.csvdata import load_all
+
+
+@pytest.fixture
+def approved(engine: Engine, tmp_path: Path) -> int:
+    load_all(engine, tmp_path)
+    users.bootstrap_admin(engine, "root", actor="root")
+    users.add_operator(engine, "ana", "dispatcher", actor="root")
+    users.add_operator(engine, "bohdan", "shift_lead", actor="root")
+    with engine.connect() as conn:
+        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
+        uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
+    draft = outages.OutageDraft(
+        utility_id=uid,
+        title="t",
+        reason="r",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        selection=Selection(nodes=frozenset({region})),
+    )
+    oid = outages.create_draft(engine, draft, actor="ana")
+    outages.submit(engine, oid, actor="ana")
+    outages.approve(engine, oid, actor="bohdan")
+    return oid
+
+
+def scheduled(engine: Engine, outage_id: int) -> dict[int, datetime]:
+    with engine.connect() as conn:
+        return {
+            r.id: r.due_at
+            for r in conn.execute(
+                select(notice.c.id, notice.c.due_at).where(
+                    notice.c.outage_id == outage_id, notice.c.status == "scheduled"
+                )
+            )
+        }
+
+
+async def test_jobs_mirror_the_database(engine: Engine, approved: int) -> None:
+    fired: list[int] = []
+
+    async def fan_out(notice_id: int) -> None:
+        fired.append(notice_id)
+
+    scheduler = NoticeScheduler(engine, fan_out)
+    await scheduler.start()
+    try:
+        wanted = scheduled(engine, approved)
+        assert wanted and scheduler.notice_jobs() == wanted
+        outages.cancel(engine, approved, actor="ana")
+        await scheduler.sync()
+        assert scheduler.notice_jobs() == {}
+        assert fired == []
+    finally:
+        scheduler.shutdown()
+
+
+async def test_a_missed_wake_up_fires_at_start(engine: Engine, approved: int) -> None:
+    fired: list[int] = []
+
+    async def fan_out(notice_id: int) -> None:
+        fired.append(notice_id)
+
+    first = min(scheduled(engine, approved), key=lambda i: scheduled(engine, approved)[i])
+    with engine.begin() as conn:
+        conn.execute(
+            update(notice)
+            .where(notice.c.id == first)
+            .values(due_at=datetime.now(UTC) - timedelta(hours=3))
+        )
+    scheduler = NoticeScheduler(engine, fan_out)
+    await scheduler.start()
+    try:
+        for _ in range(100):
+            if fired:
+                break
+            await asyncio.sleep(0.02)
+        assert fired == [first]
+    finally:
+        scheduler.shutdown()
+
+
+@pytest.mark.parametrize("how", ["started", "ended", "cancelled"])
+async def test_no_late_notice_for_an_outage_that_started_ended_or_was_cancelled(
+    engine: Engine, approved: int, how: str
+) -> None:
+    now = datetime.now(UTC)
+    past = now - timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(update(notice).values(due_at=now - timedelta(days=1)))
+        if how == "started":
+            conn.execute(update(outage).values(starts_at=past))
+        if how == "ended":
+            conn.execute(update(outage).values(starts_at=past - timedelta(hours=3), ends_at=past))
+    if how == "cancelled":
+        outages.cancel(engine, approved, actor="ana")
+    fired: list[int] = []
+
+    async def fan_out(notice_id: int) -> None:
+        fired.append(notice_id)
+
+    scheduler = NoticeScheduler(engine, fan_out)
+    await scheduler.start()
+    try:
+        await asyncio.sleep(0.2)
+        assert fired == []
+        assert scheduler.notice_jobs() == {}
+    finally:
+        scheduler.shutdown()
+    with engine.connect() as conn:
+        states = set(
+            conn.execute(select(notice.c.status).where(notice.c.outage_id == approved)).scalars()
+        )
+    assert states == ({"cancelled"} if how == "cancelled" else {"skipped"})
+
+
+async def test_a_job_that_raises_never_stops_the_scheduler(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticks: list[int] = []
+
+    async def boom() -> None:
+        raise RuntimeError("database went away")
+
+    async def tick() -> None:
+        ticks.append(1)
+
+    async def fan_out(notice_id: int) -> None:
+        raise AssertionError("no notices here")
+
+    scheduler = NoticeScheduler(engine, fan_out)
+    scheduler.every("boom", 0.05, boom)
+    scheduler.every("tick", 0.05, tick)
+    with caplog.at_level(logging.ERROR):
+        await scheduler.start()
+        try:
+            await asyncio.sleep(0.4)
+        finally:
+            scheduler.shutdown()
+    assert len(ticks) >= 3
+    assert "scheduled job boom failed" in caplog.text
+    assert "database went away" in caplog.text

@@ -146,7 +146,7 @@ async def _raw_client(url: str, count: int, in_flight: int) -> float:
 
 
 async def _engine_run(db: Engine, url: str, count: int, tuning: DeliveryTuning) -> float:
-    settings = load_settings(env={"DISPATCH_TUI_SMS_RATE": "1000000"}, user_file=Path("/none"))
+    settings = load_settings(env={"DISPATCH_TUI_SMS_RATE": "10000"}, user_file=Path("/none"))
     sender = KannelSender(url=url, username="u", password="p", dlr_url=None)
     engine = DeliveryEngine(db, settings, senders={"sms": sender}, tuning=tuning)
     start = time.perf_counter()

@@ -17,7 +17,6 @@ import urllib.parse
 
 import aiohttp
 
-from dispatch_tui.domain import sms
 from dispatch_tui.senders.base import OutgoingMessage, SendOutcome
 
 __all__ = ["KannelSender"]
@@ -73,7 +72,7 @@ class KannelSender:
             "text": message.body,
             "charset": "UTF-8",
         }
-        if message.coding_ucs2 or sms.analyse(message.body).encoding != "GSM-7":
+        if message.coding_ucs2:
             params["coding"] = "2"
         if self.dlr_url:
             params["dlr-mask"] = str(self.dlr_mask)

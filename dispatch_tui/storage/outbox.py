@@ -20,13 +20,14 @@ come from `unknown` messages, and each resend is recorded as an event.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Select, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
 
-from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.tables import (
     channel_control,
@@ -186,13 +187,12 @@ def claim_batch(
                 if status == "unknown"
             ],
         )
-    return sorted(
-        (
-            ClaimedMessage(**r._asdict(), sender=senders[r.notice_id], previous_status=before[r.id])
-            for r in rows
-        ),
-        key=lambda m: m.id,
-    )
+    claimed = [
+        ClaimedMessage(*r[:9], sender=senders[r[1]], previous_status=before[r[0]])  # type: ignore[misc]
+        for r in rows
+    ]
+    claimed.sort(key=lambda m: m.id)
+    return claimed
 
 
 def _senders(conn: Connection, notice_ids: set[int]) -> dict[int, str]:
@@ -217,69 +217,50 @@ def record_results(
     message a delivery report already settled (the report came first). A
     late result for a message reaped as `unknown` but not yet resent is
     kept: it is the answer nobody had.
+
+    Results that say the same thing (typically "sent", no reference) are
+    written with one UPDATE each; this is the send loop's hottest statement.
     """
     if not results:
         return 0
     now = now or datetime.now(UTC)
+    groups: dict[tuple[str, str | None, str, datetime], list[int]] = defaultdict(list)
     for r in results:
         if r.status not in RESULT_STATES:
             raise ValueError(f"message {r.message_id}: {r.status!r} is not a send result")
-    params = [
-        {
-            "b_id": r.message_id,
-            "b_status": r.status,
-            "b_ref": r.gateway_ref,
-            "b_error": r.reason or None,
-            "b_next": r.next_attempt_at or now,
-            "b_sent": now if r.status == "sent" else None,
-            # An unknown outcome keeps its sender's name for the monitor and the late result.
-            "b_owner": owner if r.status == "unknown" else None,
-        }
-        for r in results
-    ]
-    stmt = (
-        update(message)
-        .where(
-            message.c.id == bindparam("b_id"),
-            or_(*(message.c.status == state for state in _RESULT_FROM)),
-            message.c.lease_owner == owner,
-        )
-        .values(
-            status=bindparam("b_status"),
-            gateway_ref=bindparam("b_ref"),
-            last_error=bindparam("b_error"),
-            next_attempt_at=bindparam("b_next"),
-            sent_at=bindparam("b_sent"),
-            lease_owner=bindparam("b_owner"),
-            lease_until=None,
-        )
-    )
+        key = (r.status, r.gateway_ref, r.reason, r.next_attempt_at or now)
+        groups[key].append(r.message_id)
+    recorded: list[tuple[int, str, str]] = []
     with write_transaction(engine) as conn:
-        held = set(
-            conn.scalars(
-                select(message.c.id).where(
-                    message.c.id.in_([r.message_id for r in results]),
+        for (status, ref, reason, next_at), ids in groups.items():
+            held = conn.execute(
+                update(message)
+                .where(
+                    message.c.id.in_(ids),
                     message.c.status.in_(_RESULT_FROM),
                     message.c.lease_owner == owner,
                 )
-            )
+                .values(
+                    status=status,
+                    gateway_ref=ref,
+                    last_error=reason or None,
+                    next_attempt_at=next_at,
+                    sent_at=now if status == "sent" else None,
+                    # An unknown outcome keeps its sender's name for the monitor and a late result.
+                    lease_owner=owner if status == "unknown" else None,
+                    lease_until=None,
+                )
+                .returning(message.c.id)
+            ).scalars()
+            recorded += [(i, status, reason or ref or "") for i in held]
+        stamp = db_value(conn, delivery_event.c.at, now)
+        insert_rows(
+            conn,
+            delivery_event,
+            ("message_id", "at", "status", "detail"),
+            [(i, stamp, status, detail) for i, status, detail in recorded],
         )
-        mine = [p for p in params if p["b_id"] in held]
-        if mine:
-            conn.execute(stmt, mine)
-            _events(
-                conn,
-                [
-                    {
-                        "message_id": p["b_id"],
-                        "at": now,
-                        "status": p["b_status"],
-                        "detail": p["b_error"] or p["b_ref"] or "",
-                    }
-                    for p in mine
-                ],
-            )
-    return len(mine)
+    return len(recorded)
 
 
 def extend_leases(

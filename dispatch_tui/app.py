@@ -18,6 +18,7 @@ from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
 from dispatch_tui.screens.help import HelpScreen
+from dispatch_tui.screens.monitor import MonitorScreen
 from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outages import OutagesScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
@@ -34,12 +35,14 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         "outages": OutagesScreen,
         "approvals": ApprovalsScreen,
         "audit": AuditScreen,
+        "monitor": MonitorScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "switch_mode('network')", "Network", id="mode.network"),
         Binding("f3", "switch_mode('outages')", "Outages", id="mode.outages"),
         Binding("f4", "switch_mode('approvals')", "Approvals", id="mode.approvals"),
         Binding("f5", "switch_mode('audit')", "Audit", id="mode.audit"),
+        Binding("f6", "switch_mode('monitor')", "Monitor", id="mode.monitor"),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
     ]

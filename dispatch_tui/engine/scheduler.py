@@ -67,6 +67,8 @@ class NoticeScheduler:
 
     @staticmethod
     def _on_error(event: JobExecutionEvent) -> None:
+        if isinstance(event.exception, asyncio.CancelledError):
+            return  # a job cut short by shutdown
         log.error("scheduled job %s raised %r", event.job_id, event.exception)
 
     def every(self, name: str, seconds: float, job: Job) -> None:

@@ -20,7 +20,7 @@ from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
 from dispatch_tui.storage.outbox import paused_channels_query
-from dispatch_tui.storage.tables import channel_control, message, notice, outage
+from dispatch_tui.storage.tables import channel_control, message, notice, outage, utility
 from dispatch_tui.storage.users import get_operator
 
 LEFT_STATES = ("pending", "sending", "retry_wait")
@@ -67,6 +67,7 @@ class NoticeProgress:
     outage_id: int
     outage_title: str
     outage_status: str
+    timezone: str
     kind: str
     due_at: datetime
     status: str
@@ -90,12 +91,14 @@ def progress(
             notice.c.outage_id,
             outage.c.title,
             outage.c.status.label("outage_status"),
+            utility.c.timezone,
             notice.c.kind,
             notice.c.due_at,
             notice.c.status,
             notice.c.channels,
         )
         .join(outage, outage.c.id == notice.c.outage_id)
+        .join(utility, utility.c.id == outage.c.utility_id)
         .where(
             notice.c.status != "cancelled",
             (notice.c.due_at.between(now - window, now + window)) | notice.c.id.in_(busy),
@@ -145,6 +148,7 @@ def progress(
                 r.outage_id,
                 r.title,
                 r.outage_status,
+                r.timezone,
                 r.kind,
                 r.due_at,
                 r.status,

@@ -4,6 +4,7 @@ listener and updates the message."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,7 @@ async def test_notices_arrive_intact_and_reports_come_back(engine: Engine, kanne
     delivery = DeliveryEngine(engine, settings(**env), listen=True, tuning=FAST, sync_seconds=0.2)
     await delivery.start()
     try:
-        handsets = kannel.wait_for_mt(3)
+        handsets = await asyncio.to_thread(kannel.wait_for_mt, 3)
         assert sorted(h.text for h in handsets) == sorted(TEXTS)
         assert {h.sender for h in handsets} == {"ELEKTRO"}
         await until(

@@ -44,11 +44,14 @@ def tui_engine(tui_template: Path, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def make_app(engine: Engine, login: str) -> DispatchApp:
+def make_app(engine: Engine, login: str, *, embedded: bool = False) -> DispatchApp:
+    """The app on test settings; the delivery engine only where a test asks for it,
+    so that screens are tested against data that does not change under them."""
+    env = {"DISPATCH_TUI_ENGINE_EMBEDDED": "true" if embedded else "false"}
     return DispatchApp(
         engine,
         sandbox=True,
-        settings=load_settings(env={}, user_file=Path("/nonexistent")),
+        settings=load_settings(env=env, user_file=Path("/nonexistent")),
         login=login,
     )
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select, update
 from textual.widgets import DataTable
 
 from dispatch_tui.screens.monitor import MonitorScreen
-from dispatch_tui.storage.tables import channel_control, message
+from dispatch_tui.storage.tables import channel_control, engine_process, message
 from tests.engine.factory import make_outbox, message_states
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
@@ -100,3 +100,25 @@ async def test_a_viewer_is_refused_and_an_empty_monitor_changes_nothing(
     with tui_engine.connect() as conn:
         assert conn.execute(select(channel_control)).all() == []
     assert message_states(tui_engine, notice_id)["failed"] == 3
+
+
+async def test_the_embedded_engine_sends_and_says_so(tui_engine: Engine) -> None:
+    notice_id = make_outbox(tui_engine, 5)
+    app = make_app(tui_engine, "ana", embedded=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        assert "engine: running" in app.sub_title
+        for _ in range(200):
+            if set(message_states(tui_engine, notice_id)) <= {
+                "sent",
+                "delivered",
+                "failed",
+                "unknown",
+            }:
+                break
+            await pilot.pause(0.05)
+        states = message_states(tui_engine, notice_id)
+        assert sum(states.values()) == 5 and not {"pending", "sending"} & set(states)
+    with tui_engine.connect() as conn:
+        stopped = conn.execute(select(engine_process.c.stopped_at)).scalars().all()
+    assert len(stopped) == 1 and stopped[0] is not None

@@ -13,15 +13,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, select, update
 
-from dispatch_tui.domain.roles import Action, PermissionDenied, require
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
 from dispatch_tui.storage.outbox import paused_channels_query
 from dispatch_tui.storage.tables import channel_control, message, notice, outage, utility
-from dispatch_tui.storage.users import get_operator
+from dispatch_tui.storage.users import refusal_for
 
 LEFT_STATES = ("pending", "sending", "retry_wait")
 """States that still need work; the estimated finish is about these."""
@@ -210,18 +210,51 @@ def problems(
 
 
 def _allowed(conn: Connection, actor: str, action: Action) -> None:
-    operator = get_operator(conn, actor)
-    if operator is None:
-        raise MonitorError(f"'{actor}' is not a dispatch-tui user; ask an admin to add you")
-    try:
-        require(operator.role, action)
-    except PermissionDenied as exc:
-        raise MonitorError(str(exc)) from exc
+    refusal = refusal_for(conn, actor, action)
+    if refusal:
+        raise MonitorError(refusal)
 
 
 def _channel(channel: str | None) -> None:
     if channel is not None and channel not in CHANNELS:
         raise MonitorError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+
+
+def _change_messages(
+    engine: Engine,
+    notice_id: int,
+    *,
+    actor: str,
+    action: Action,
+    name: str,
+    where: list[ColumnElement[bool]],
+    values: dict[str, object],
+    channel: str | None,
+    now: datetime,
+) -> int:
+    """One operator decision on a notice's messages: checked, applied, audited."""
+    _channel(channel)
+    with write_transaction(engine) as conn:
+        _allowed(conn, actor, action)
+        count = conn.execute(
+            update(message)
+            .where(
+                message.c.notice_id == notice_id,
+                *where,
+                *([message.c.channel == channel] if channel else []),
+            )
+            .values(**values)
+        ).rowcount
+        audit.append(
+            conn,
+            actor=actor,
+            action=name,
+            entity="notice",
+            entity_id=notice_id,
+            detail={"channel": channel or "all", "messages": count},
+            at=now,
+        )
+    return int(count)
 
 
 def retry_failed(
@@ -234,29 +267,18 @@ def retry_failed(
 ) -> int:
     """Queue the failed messages of a notice again (not the delivered, not the
     expired); returns how many."""
-    _channel(channel)
     now = now or datetime.now(UTC)
-    where = and_(
-        message.c.notice_id == notice_id,
-        message.c.status == "failed",
-        message.c.expires_at > now,
-        *([message.c.channel == channel] if channel else []),
+    return _change_messages(
+        engine,
+        notice_id,
+        actor=actor,
+        action=Action.RETRY,
+        name="retry",
+        where=[message.c.status == "failed", message.c.expires_at > now],
+        values={"status": "pending", "next_attempt_at": now},
+        channel=channel,
+        now=now,
     )
-    with write_transaction(engine) as conn:
-        _allowed(conn, actor, Action.RETRY)
-        count = conn.execute(
-            update(message).where(where).values(status="pending", next_attempt_at=now)
-        ).rowcount
-        audit.append(
-            conn,
-            actor=actor,
-            action="retry",
-            entity="notice",
-            entity_id=notice_id,
-            detail={"channel": channel or "all", "messages": count},
-            at=now,
-        )
-    return int(count)
 
 
 def cancel_pending(
@@ -268,29 +290,17 @@ def cancel_pending(
     now: datetime | None = None,
 ) -> int:
     """Stop what has not gone out yet; messages in flight finish."""
-    _channel(channel)
-    now = now or datetime.now(UTC)
-    with write_transaction(engine) as conn:
-        _allowed(conn, actor, Action.CANCEL)
-        count = conn.execute(
-            update(message)
-            .where(
-                message.c.notice_id == notice_id,
-                message.c.status.in_(("pending", "retry_wait")),
-                *([message.c.channel == channel] if channel else []),
-            )
-            .values(status="cancelled")
-        ).rowcount
-        audit.append(
-            conn,
-            actor=actor,
-            action="cancel_pending",
-            entity="notice",
-            entity_id=notice_id,
-            detail={"channel": channel or "all", "messages": count},
-            at=now,
-        )
-    return int(count)
+    return _change_messages(
+        engine,
+        notice_id,
+        actor=actor,
+        action=Action.CANCEL,
+        name="cancel_pending",
+        where=[message.c.status.in_(("pending", "retry_wait"))],
+        values={"status": "cancelled"},
+        channel=channel,
+        now=now or datetime.now(UTC),
+    )
 
 
 def set_paused(

@@ -37,7 +37,7 @@ from dispatch_tui.domain.notice_plan import (
     plan_follow_up,
     plan_notices,
 )
-from dispatch_tui.domain.roles import Action, PermissionDenied, require
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage import audit
@@ -45,7 +45,7 @@ from dispatch_tui.storage.affected import affected_condition, affected_counts
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import message, notice, outage, outage_selection, utility
 from dispatch_tui.storage.tables import metering_point as mp
-from dispatch_tui.storage.users import get_operator
+from dispatch_tui.storage.users import refusal_for
 
 CHANNELS = ("sms", "email", "telegram", "viber")
 NOTICE_KINDS = ("advance", "day_before", "day_of")
@@ -294,13 +294,9 @@ def pending_approvals(conn: Connection) -> list[OutageRow]:
 
 
 def _operator_role(conn: Connection, actor: str, action: Action) -> None:
-    operator = get_operator(conn, actor)
-    if operator is None:
-        raise OutageError(f"'{actor}' is not a dispatch-tui user; ask an admin to add you")
-    try:
-        require(operator.role, action)
-    except PermissionDenied as exc:
-        raise OutageError(str(exc)) from exc
+    refusal = refusal_for(conn, actor, action)
+    if refusal:
+        raise OutageError(refusal)
 
 
 def _validate_draft(draft: OutageDraft) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from dispatch_tui.domain.roles import Action, PermissionDenied, require
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import ROLES
@@ -34,6 +35,21 @@ class Operator:
 def get_operator(conn: Connection, username: str) -> Operator | None:
     role = conn.execute(select(users.c.role).where(users.c.username == username)).scalar()
     return Operator(username, role) if role else None
+
+
+def refusal_for(conn: Connection, actor: str, action: Action) -> str | None:
+    """Why `actor` may not do `action` (a sentence for a person), or None if they may.
+
+    Checked inside the caller's transaction, so a role changed a moment ago counts.
+    """
+    operator = get_operator(conn, actor)
+    if operator is None:
+        return f"'{actor}' is not a dispatch-tui user; ask an admin to add you"
+    try:
+        require(operator.role, action)
+    except PermissionDenied as exc:
+        return str(exc)
+    return None
 
 
 def list_operators(conn: Connection) -> list[Operator]:

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from dispatch_tui.domain.selection import Selection
-from dispatch_tui.storage import fanout, outages, outbox, users
-from dispatch_tui.storage.tables import message, node, notice, utility
+from dispatch_tui.storage import fanout, outages, outbox
+from dispatch_tui.storage.tables import message, notice
 from tests.engine.conftest import Recording, running, until
 from tests.engine.factory import message_states
-from tests.storage.csvdata import load_all
+from tests.factories import approved_outage
 
 START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
 
@@ -26,25 +25,7 @@ def half_told(engine: Engine, tmp_path: Path) -> tuple[int, set[int]]:
 
     Returns the outage id and the contact ids told.
     """
-    load_all(engine, tmp_path)
-    users.bootstrap_admin(engine, "root", actor="root")
-    users.add_operator(engine, "ana", "dispatcher", actor="root")
-    users.add_operator(engine, "bohdan", "shift_lead", actor="root")
-    with engine.connect() as conn:
-        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
-        uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
-    draft = outages.OutageDraft(
-        utility_id=uid,
-        title="Zamenjava TP",
-        reason="vzdrževalna dela",
-        starts_at=START,
-        ends_at=START + timedelta(hours=3),
-        selection=Selection(nodes=frozenset({region})),
-        channels=("sms", "email"),
-    )
-    oid = outages.create_draft(engine, draft, actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    oid = approved_outage(engine, tmp_path, starts_at=START, channels=("sms", "email"))
     now = datetime.now(UTC)
     with engine.begin() as conn:
         first = (

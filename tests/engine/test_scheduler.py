@@ -12,35 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from dispatch_tui.domain.selection import Selection
 from dispatch_tui.engine.scheduler import NoticeScheduler
-from dispatch_tui.storage import outages, users
-from dispatch_tui.storage.tables import node, notice, outage, utility
-from tests.storage.csvdata import load_all
+from dispatch_tui.storage import outages
+from dispatch_tui.storage.tables import notice, outage
+from tests.factories import approved_outage
 
 
 @pytest.fixture
 def approved(engine: Engine, tmp_path: Path) -> int:
-    load_all(engine, tmp_path)
-    users.bootstrap_admin(engine, "root", actor="root")
-    users.add_operator(engine, "ana", "dispatcher", actor="root")
-    users.add_operator(engine, "bohdan", "shift_lead", actor="root")
-    with engine.connect() as conn:
-        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
-        uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
-    draft = outages.OutageDraft(
-        utility_id=uid,
-        title="t",
-        reason="r",
-        starts_at=start,
-        ends_at=start + timedelta(hours=2),
-        selection=Selection(nodes=frozenset({region})),
-    )
-    oid = outages.create_draft(engine, draft, actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
-    return oid
+    return approved_outage(engine, tmp_path)
 
 
 def scheduled(engine: Engine, outage_id: int) -> dict[int, datetime]:

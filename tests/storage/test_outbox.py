@@ -9,19 +9,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from dispatch_tui.domain.selection import Selection
-from dispatch_tui.storage import outages, outbox, users
+from dispatch_tui.storage import outbox
 from dispatch_tui.storage.tables import (
     channel_control,
     contact,
     delivery_event,
     message,
-    node,
     notice,
     outage,
-    utility,
 )
-from tests.storage.csvdata import load_all
+from tests.factories import approved_outage
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -29,24 +26,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 @pytest.fixture
 def approved(engine: Engine, tmp_path: Path) -> int:
     """An approved outage with one notice; returns the notice id."""
-    load_all(engine, tmp_path)
-    users.bootstrap_admin(engine, "root", actor="root")
-    users.add_operator(engine, "ana", "dispatcher", actor="root")
-    users.add_operator(engine, "bohdan", "shift_lead", actor="root")
-    with engine.connect() as conn:
-        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
-        uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
-    draft = outages.OutageDraft(
-        utility_id=uid,
-        title="t",
-        reason="r",
-        starts_at=NOW + timedelta(days=9),
-        ends_at=NOW + timedelta(days=9, hours=2),
-        selection=Selection(nodes=frozenset({region})),
-    )
-    oid = outages.create_draft(engine, draft, actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    oid = approved_outage(engine, tmp_path, starts_at=NOW + timedelta(days=9))
     with engine.connect() as conn:
         return int(
             conn.execute(select(notice.c.id).where(notice.c.outage_id == oid)).scalars().first()

@@ -328,7 +328,12 @@ class Notice(Base):
 
 
 class Message(Base):
-    """The outbox: one row per (notice, contact), created once."""
+    """The outbox: one row per (notice, contact), created once.
+
+    Replies to inbound SMS have no notice (and maybe no contact: an unknown
+    number still gets its one help text); `sender` is then the number the
+    person wrote to, so the reply comes from where they expect it.
+    """
 
     __tablename__ = "message"
     __table_args__ = (
@@ -340,11 +345,12 @@ class Message(Base):
         Index("ix_message_notice_channel_status", "notice_id", "channel", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id"))
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(8))
+    sender: Mapped[str | None] = mapped_column(String(32))
     subject: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     segments: Mapped[int] = mapped_column(Integer, default=1)
@@ -371,6 +377,28 @@ class DeliveryEvent(Base):
     at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class InboundMessage(Base):
+    """Every SMS that reached us, and what was done about it (evidence, and
+    the counts behind the reply limits)."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        Index("ix_inbound_message_sender_received", "sender", "received_at"),
+        Index("ix_inbound_message_received", "received_at", "replied"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime]
+    sender: Mapped[str] = mapped_column(String(32))
+    receiver: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    gateway_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    command: Mapped[str | None] = mapped_column(String(32))
+    identifier: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(300))
+    replied: Mapped[bool] = mapped_column(Boolean, default=False)
+    reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
 
 
 class EngineProcess(Base):

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Select, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Select, bindparam, insert, or_, select, update
 
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
@@ -46,7 +46,7 @@ REPORT_STATES = ("delivered", "failed", "sent", "buffered")
 @dataclass(frozen=True)
 class ClaimedMessage:
     id: int
-    notice_id: int
+    notice_id: int | None
     channel: str
     address: str
     subject: str | None
@@ -55,7 +55,7 @@ class ClaimedMessage:
     attempts: int
     expires_at: datetime
     sender: str
-    """The utility's SMS sender id."""
+    """The utility's SMS sender id, or for a reply the number the person wrote to."""
     previous_status: str
     """"unknown" when this is a resend after an outcome nobody learned."""
 
@@ -140,7 +140,8 @@ def claim_batch(
             message.c.channel.in_(list(channels)),
             message.c.channel.not_in(paused_channels_query()),
             message.c.expires_at > now,
-            message.c.notice_id.in_(sendable_notice_ids()),
+            # Replies to inbound SMS have no notice and no outage to approve.
+            or_(message.c.notice_id.is_(None), message.c.notice_id.in_(sendable_notice_ids())),
         )
         .order_by(message.c.next_attempt_at, message.c.id)
         .limit(limit)
@@ -165,6 +166,7 @@ def claim_batch(
             message.c.segments,
             message.c.attempts,
             message.c.expires_at,
+            message.c.sender,
         )
     )
     with write_transaction(engine) as conn:
@@ -173,7 +175,7 @@ def claim_batch(
         if not before:
             return []
         rows = conn.execute(take, {"ids": list(before)}).all()
-        senders = _senders(conn, {r.notice_id for r in rows})
+        senders = _senders(conn, {r.notice_id for r in rows if r.sender is None})
         _events(
             conn,
             [
@@ -188,7 +190,11 @@ def claim_batch(
             ],
         )
     claimed = [
-        ClaimedMessage(*r[:9], sender=senders[r[1]], previous_status=before[r[0]])  # type: ignore[misc]
+        ClaimedMessage(
+            *r[:9],  # type: ignore[misc]
+            sender=r.sender or senders[r.notice_id],
+            previous_status=before[r.id],
+        )
         for r in rows
     ]
     claimed.sort(key=lambda m: m.id)

@@ -12,6 +12,7 @@ from dispatch_tui.storage.models import (
     Contact,
     DeliveryEvent,
     EngineProcess,
+    InboundMessage,
     Message,
     MeteringPoint,
     Node,
@@ -39,3 +40,4 @@ delivery_event = cast(Table, DeliveryEvent.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 engine_process = cast(Table, EngineProcess.__table__)
 channel_control = cast(Table, ChannelControl.__table__)
+inbound_message = cast(Table, InboundMessage.__table__)

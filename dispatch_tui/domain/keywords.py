@@ -1,0 +1,169 @@
+"""Inbound SMS commands: sign up and leave by keyword, as the utilities do it.
+
+Seed 000 (Elektro Gorenjska): "<metering point> PRIJAVA" / "<metering point>
+ODJAVA". Seed 002 (Bulgaria): the 12-digit client number alone signs up;
+we add "СТОП <number>" to leave. Ukrainian: "<9-digit account> СТАРТ" or
+"ПІДПИСКА" / "СТОП" or "ВІДПИСКА". Anywhere: "STOP" or "START" alone, for
+every subscription of the sending phone.
+
+People type on phones: any case, extra or missing spaces, a missing dash
+in the metering point id, Cyrillic letters that look Latin (and the other
+way round), a keyword one typing slip away. The parser folds all of that;
+anything still unclear is `None`, which gets one short help reply.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+__all__ = ["Command", "IdKind", "Intent", "parse"]
+
+
+class Intent(StrEnum):
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+    STOP_ALL = "stop_all"
+    START_ALL = "start_all"
+
+
+class IdKind(StrEnum):
+    SI_METERING_POINT = "si_metering_point"
+    BG_CLIENT = "bg_client"
+    UA_ACCOUNT = "ua_account"
+
+
+@dataclass(frozen=True)
+class Command:
+    intent: Intent
+    id_kind: IdKind | None = None
+    identifier: str | None = None
+    language: str | None = None
+    """The language the keyword was written in, for the reply when no subscriber is known."""
+
+
+# Letters that look alike in Latin and Cyrillic, folded to one Latin skeleton.
+_LOOKALIKES: Final = str.maketrans(
+    {
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "Х": "X",
+        "І": "I",
+        "Ј": "J",
+        "У": "Y",
+        "Ѕ": "S",
+        "Ї": "I",
+        "Ё": "E",
+    }
+)
+_DASHES: Final = str.maketrans({c: "-" for c in "‐‑‒–—―−"})
+
+# keyword skeleton → (intent, language)
+_KEYWORDS: Final[dict[str, tuple[Intent, str | None]]] = {}
+
+
+def _add(words: tuple[str, ...], intent: Intent, language: str | None) -> None:
+    for word in words:
+        _KEYWORDS[_skeleton(word)] = (intent, language)
+
+
+def _skeleton(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).upper().translate(_LOOKALIKES)
+
+
+_add(("PRIJAVA", "PRIJAVI"), Intent.SUBSCRIBE, "sl")
+_add(("ODJAVA", "ODJAVI"), Intent.UNSUBSCRIBE, "sl")
+_add(("СТАРТ", "ПІДПИСКА", "ПІДПИСАТИСЯ", "ПІДПИСАТИСЬ"), Intent.SUBSCRIBE, "uk")
+_add(("ВІДПИСКА", "ВІДПИСАТИСЯ", "ВІДПИСАТИСЬ"), Intent.UNSUBSCRIBE, "uk")
+_add(("СТОП",), Intent.UNSUBSCRIBE, None)
+_add(("STOP",), Intent.UNSUBSCRIBE, "en")
+_add(("START",), Intent.SUBSCRIBE, "en")
+
+_SI_MP: Final = re.compile(r"([1-9])\s?-?\s?([0-9]{6})")
+_DIGITS: Final = re.compile(r"[0-9][0-9 ]*[0-9]|[0-9]")
+
+
+def _near(word: str, known: str) -> bool:
+    """One slip: a letter missing, extra, wrong, or two neighbours swapped."""
+    if abs(len(word) - len(known)) > 1 or min(len(word), len(known)) < 4:
+        return False
+    if len(word) == len(known):
+        diffs = [i for i, (a, b) in enumerate(zip(word, known, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and word[diffs[0]] == known[diffs[1]]
+            and word[diffs[1]] == known[diffs[0]]
+        )
+    short, long_ = sorted((word, known), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _keyword(word: str) -> tuple[Intent, str | None] | None:
+    skeleton = _skeleton(word)
+    if skeleton in _KEYWORDS:
+        return _KEYWORDS[skeleton]
+    close = {v for k, v in _KEYWORDS.items() if _near(skeleton, k)}
+    return close.pop() if len(close) == 1 else None
+
+
+def _identifier(text: str) -> tuple[IdKind, str] | None:
+    """The one identifier in `text`, or None (none, or ambiguous)."""
+    si = _SI_MP.fullmatch(text)
+    if si:
+        return IdKind.SI_METERING_POINT, f"{si[1]}-{si[2]}"
+    digits = text.replace(" ", "")
+    if digits.isascii() and digits.isdigit():
+        if len(digits) == 12:
+            return IdKind.BG_CLIENT, digits
+        if len(digits) == 9:
+            return IdKind.UA_ACCOUNT, digits
+    return None
+
+
+_NOISE: Final = re.compile(r"[.,;:!?\"'«»„“”()]+")
+
+
+def parse(text: str) -> Command | None:
+    """The command in an inbound SMS, or None when it is not one."""
+    folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    folded = _NOISE.sub(" ", folded).strip()
+    if not folded or len(folded) > 80:
+        return None
+    words = folded.split()
+    found = [(i, _keyword(w)) for i, w in enumerate(words)]
+    keywords = [(i, k) for i, k in found if k is not None]
+    if len(keywords) > 1:
+        return None
+    rest = " ".join(w for i, w in enumerate(words) if not keywords or i != keywords[0][0])
+    ident = _identifier(rest) if rest else None
+    if rest and ident is None:
+        return None
+    if not keywords:
+        if ident and ident[0] is IdKind.BG_CLIENT:
+            return Command(Intent.SUBSCRIBE, ident[0], ident[1], "bg")
+        return None
+    intent, language = keywords[0][1]
+    if ident is None:
+        if intent is Intent.SUBSCRIBE and language in ("en", "uk"):
+            return Command(Intent.START_ALL, language=language)
+        if intent is Intent.UNSUBSCRIBE and language in (None, "en"):
+            return Command(Intent.STOP_ALL, language=language)
+        return None
+    kind, value = ident
+    if language is None:
+        language = {IdKind.BG_CLIENT: "bg", IdKind.UA_ACCOUNT: "uk"}.get(kind, "sl")
+    return Command(intent, kind, value, language)

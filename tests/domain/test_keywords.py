@@ -1,0 +1,121 @@
+"""The inbound SMS keyword parser: a corpus of how people really type, and
+properties over generated spellings."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
+
+SI_IN = Command(Intent.SUBSCRIBE, IdKind.SI_METERING_POINT, "6-123456", "sl")
+SI_OUT = Command(Intent.UNSUBSCRIBE, IdKind.SI_METERING_POINT, "6-123456", "sl")
+BG_IN = Command(Intent.SUBSCRIBE, IdKind.BG_CLIENT, "300012345678", "bg")
+BG_OUT = Command(Intent.UNSUBSCRIBE, IdKind.BG_CLIENT, "300012345678", "bg")
+UA_IN = Command(Intent.SUBSCRIBE, IdKind.UA_ACCOUNT, "123456789", "uk")
+UA_OUT = Command(Intent.UNSUBSCRIBE, IdKind.UA_ACCOUNT, "123456789", "uk")
+
+CORPUS = [
+    ("6-123456 PRIJAVA", SI_IN),
+    ("6-123456 prijava", SI_IN),
+    ("6123456 PRIJAVA", SI_IN),
+    ("6 123456 Prijava", SI_IN),
+    ("6 - 123456   PRIJAVA", SI_IN),
+    ("6–123456 PRIJAVA", SI_IN),
+    ("PRIJAVA 6-123456", SI_IN),
+    ("6-123456 PRJAVA", SI_IN),
+    ("6-123456 PRIJVA", SI_IN),
+    ("6-123456 PRIAJVA", SI_IN),
+    ("6-123456 PRIJAVAA", SI_IN),
+    ("6-123456 prijavi", SI_IN),
+    ("6-123456 РRIJAVA", SI_IN),  # Cyrillic Р from a Serbian keyboard
+    ("6-123456 PRIJAVA.", SI_IN),
+    ("  6-123456 PRIJAVA\n", SI_IN),
+    ("6-123456 ODJAVA", SI_OUT),
+    ("6-123456 odjava", SI_OUT),
+    ("6-123456 ODJVA", SI_OUT),
+    ("6-123456 0DJAVA", SI_OUT),
+    ("300012345678", BG_IN),
+    ("3000 1234 5678", BG_IN),
+    (" 300012345678 ", BG_IN),
+    ("СТОП 300012345678", BG_OUT),
+    ("300012345678 стоп", BG_OUT),
+    ("300012345678 CTOП", BG_OUT),  # Latin C and T
+    ("123456789 СТАРТ", UA_IN),
+    ("123 456 789 старт", UA_IN),
+    ("123456789 ПІДПИСКА", UA_IN),
+    ("123456789 ПIДПИСКА", UA_IN),  # Latin I
+    ("123456789 ВІДПИСКА", UA_OUT),
+    ("123456789 СТОП", UA_OUT),
+    ("STOP", Command(Intent.STOP_ALL, language="en")),
+    ("stop", Command(Intent.STOP_ALL, language="en")),
+    ("Stop.", Command(Intent.STOP_ALL, language="en")),
+    ("СТОП", Command(Intent.STOP_ALL)),
+    ("START", Command(Intent.START_ALL, language="en")),
+    ("старт", Command(Intent.START_ALL, language="uk")),
+]
+
+NOT_COMMANDS = [
+    "",
+    "   ",
+    "hello",
+    "6-123456",
+    "PRIJAVA",
+    "ODJAVA",
+    "6-123456 PRIJAVA ODJAVA",
+    "6-12345 PRIJAVA",
+    "0-123456 PRIJAVA",
+    "30001234567",
+    "6-123456 PRIJAVA 300012345678",
+    "kdaj bo elektrika?",
+    "STOP STOP",
+    "x" * 500,
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CORPUS)
+def test_real_world_spellings(text: str, expected: Command) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text", NOT_COMMANDS)
+def test_what_is_not_a_command(text: str) -> None:
+    assert parse(text) is None
+
+
+@given(
+    digit=st.integers(1, 9),
+    serial=st.integers(0, 999_999),
+    dash=st.sampled_from(["-", "", " - ", " ", "–", "—"]),
+    keyword=st.sampled_from(["PRIJAVA", "ODJAVA"]),
+    case=st.sampled_from([str.upper, str.lower, str.title]),
+    gap=st.sampled_from([" ", "  ", "\t"]),
+    keyword_first=st.booleans(),
+)
+def test_slovene_commands_in_any_spelling(
+    digit: int, serial: int, dash: str, keyword: str, case: object, gap: str, keyword_first: bool
+) -> None:
+    ident = f"{digit}{dash}{serial:06d}"
+    word = case(keyword)  # type: ignore[operator]
+    text = f"{word}{gap}{ident}" if keyword_first else f"{ident}{gap}{word}"
+    command = parse(text)
+    assert command is not None
+    assert command.identifier == f"{digit}-{serial:06d}"
+    assert command.intent is (Intent.SUBSCRIBE if keyword == "PRIJAVA" else Intent.UNSUBSCRIBE)
+
+
+@given(st.text(max_size=200))
+def test_any_text_parses_or_is_refused_without_error(text: str) -> None:
+    command = parse(text)
+    if command is not None and command.identifier is not None:
+        assert command.id_kind is not None
+        assert command.identifier.replace("-", "").isdigit()
+
+
+@given(number=st.integers(0, 10**12 - 1), stop=st.booleans())
+def test_bulgarian_client_numbers(number: int, stop: bool) -> None:
+    text = f"{number:012d}" + (" СТОП" if stop else "")
+    command = parse(text)
+    assert command is not None and command.identifier == f"{number:012d}"
+    assert command.intent is (Intent.UNSUBSCRIBE if stop else Intent.SUBSCRIBE)

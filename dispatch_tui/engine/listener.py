@@ -32,6 +32,18 @@ ReportHandler = Callable[[DeliveryReport], Awaitable[bool]]
 """Applies a report; False when the message id is unknown."""
 
 
+@dataclass(frozen=True)
+class InboundSms:
+    sender: str
+    receiver: str
+    text: str
+    gateway_id: str
+
+
+InboundHandler = Callable[[InboundSms], Awaitable[None]]
+"""Handles an inbound SMS; raises ValueError for input that is not one."""
+
+
 def _int_param(request: web.Request, name: str) -> int:
     raw = request.query.get(name, "")
     try:
@@ -52,6 +64,7 @@ class Listener:
         port: int,
         token: str,
         on_report: ReportHandler,
+        on_inbound: InboundHandler | None = None,
         max_body: int = 16_384,
     ) -> None:
         if not token:
@@ -60,10 +73,13 @@ class Listener:
         self._port = port
         self._token = token
         self._on_report = on_report
+        self._on_inbound = on_inbound
         self.app = web.Application(client_max_size=max_body)
         """Routes may be added before `start()` (inbound SMS will be)."""
         self.app.router.add_get("/health", self._health)
         self.app.router.add_route("*", "/dlr/{token}", self._dlr)
+        if on_inbound is not None:
+            self.app.router.add_route("*", "/mo/{token}", self._mo)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -73,6 +89,11 @@ class Listener:
     def report_url(self, public_base: str | None = None) -> str:
         base = (public_base or f"http://{self.host}:{self.port}").rstrip("/")
         return f"{base}/dlr/{self._token}?id={{id}}&status=%d&smsc=%i&reply=%A"
+
+    def inbound_url(self, public_base: str | None = None) -> str:
+        """Kannel's sms-service `get-url` for inbound SMS."""
+        base = (public_base or f"http://{self.host}:{self.port}").rstrip("/")
+        return f"{base}/mo/{self._token}?from=%p&to=%P&text=%a&id=%I"
 
     def token_ok(self, token: str) -> bool:
         return hmac.compare_digest(token.encode(), self._token.encode())
@@ -92,12 +113,35 @@ class Listener:
     async def _health(self, _request: web.Request) -> web.Response:
         return web.Response(text="ok")
 
-    async def _dlr(self, request: web.Request) -> web.Response:
+    async def _checked(self, request: web.Request, what: str) -> None:
         if not self.token_ok(request.match_info["token"]):
-            log.warning("delivery report with a wrong token from %s", request.remote)
+            log.warning("%s with a wrong token from %s", what, request.remote)
             raise web.HTTPForbidden(text="wrong token")
         if request.can_read_body:
             await request.read()  # bounded by client_max_size: 413 beyond it
+
+    async def _mo(self, request: web.Request) -> web.Response:
+        """Kannel's get-url for inbound SMS; the empty answer is not sent back as SMS
+        (sms-service max-messages = 0): replies go through the outbox."""
+        await self._checked(request, "inbound SMS")
+        assert self._on_inbound is not None
+        query = request.query
+        missing = [name for name in ("from", "text") if name not in query]
+        if missing:
+            raise web.HTTPBadRequest(text=f"missing parameter {missing[0]!r}")
+        sms = InboundSms(query["from"], query.get("to", ""), query["text"], query.get("id", ""))
+        try:
+            await self._on_inbound(sms)
+        except ValueError as exc:
+            log.warning("inbound SMS refused: %s", exc)
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        except Exception:
+            log.exception("handling an inbound SMS from %s failed", sms.sender)
+            raise web.HTTPInternalServerError(text="not handled") from None
+        return web.Response(text="")
+
+    async def _dlr(self, request: web.Request) -> web.Response:
+        await self._checked(request, "delivery report")
         report = DeliveryReport(
             message_id=_int_param(request, "id"),
             status=_int_param(request, "status"),

@@ -21,11 +21,11 @@ from sqlalchemy import Engine
 from dispatch_tui.config import Settings
 from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
 from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
-from dispatch_tui.engine.listener import DeliveryReport, Listener
+from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
 from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
-from dispatch_tui.storage import fanout, monitor, outbox, processes
+from dispatch_tui.storage import fanout, inbound, monitor, outbox, processes
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class DeliveryEngine:
                 port=settings.engine_listen_port,
                 token=settings.engine_report_token or secrets.token_urlsafe(24),
                 on_report=self._kannel_report,
+                on_inbound=self._inbound,
             )
         self._given_senders = senders
         self.senders: dict[str, Sender] = {}
@@ -188,6 +189,20 @@ class DeliveryEngine:
 
     async def _sandbox_report(self, message_id: int, status: str) -> None:
         await asyncio.to_thread(outbox.apply_report, self.db, message_id, status, "sandbox")
+
+    async def _inbound(self, sms: InboundSms) -> None:
+        result = await asyncio.to_thread(
+            inbound.handle_inbound,
+            self.db,
+            sender=sms.sender,
+            receiver=sms.receiver,
+            text=sms.text,
+            gateway_id=sms.gateway_id or None,
+            now=self.clock(),
+        )
+        log.info("inbound SMS %d: %s", result.inbound_id, result.outcome)
+        if result.reply is not None and "sms" in self.workers:
+            self.workers["sms"].wake()
 
     async def _kannel_report(self, report: DeliveryReport) -> bool:
         state = KANNEL_DLR_STATES.get(report.status)

@@ -14,10 +14,11 @@ from sqlalchemy import Engine, select, update
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.senders.base import OutgoingMessage
 from dispatch_tui.senders.kannel import KannelSender
-from dispatch_tui.storage.tables import delivery_event, message
+from dispatch_tui.storage.tables import contact, delivery_event, inbound_message, message
 from tests.engine.conftest import FAST, settings, until
 from tests.engine.factory import make_outbox, message_states
-from tests.gateways import Kannel, start_kannel
+from tests.gateways import Kannel, free_port, start_kannel
+from tests.storage.csvdata import load_all
 
 TEXTS = [
     "Načrtovan izklop: Ljubljana, Šišenska cesta 12, 3.12. 8:00–12:00",
@@ -83,3 +84,49 @@ async def test_gateway_answers_are_classified(kannel: Kannel, tmp_path: Path) ->
     assert refused_credentials.status == "retry"
     assert "credentials" in refused_credentials.reason
     assert kannel.wait_for_mt(1)[0].text == "Test"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
+    engine: Engine, tmp_path: Path
+) -> None:
+    load_all(engine, tmp_path)
+    port = free_port()
+    get_url = f"http://127.0.0.1:{port}/mo/tok?from=%p&to=%P&text=%a&id=%I"
+    run = tmp_path / "kannel"
+    run.mkdir()
+    kannel_run = start_kannel(run, get_url=get_url)
+    kannel = next(kannel_run)
+    env = {
+        "sms_gateway": "kannel",
+        "sms_kannel_url": kannel.sendsms_url,
+        "sms_kannel_username": kannel.username,
+        "sms_kannel_password": kannel.password,
+        "engine_listen_port": str(port),
+        "engine_report_token": "tok",
+    }
+    delivery = DeliveryEngine(engine, settings(**env), listen=True, tuning=FAST, sync_seconds=0.2)
+    await delivery.start()
+    try:
+        kannel.smsc.inject_mo("+38640999888", "041997400", "6-100001 prijava")
+        kannel.smsc.inject_mo("+380501112233", "5555", "100000002 старт")
+        replies = await asyncio.to_thread(kannel.wait_for_mt, 2)
+    finally:
+        await delivery.stop()
+        for _ in kannel_run:
+            pass
+    by_receiver = {h.receiver.lstrip("+"): h for h in replies}
+    slovene = by_receiver["38640999888"]
+    assert slovene.sender == "041997400" and "Prijava za 6-100001" in slovene.text
+    assert "Рахунок 100000002 підписано" in by_receiver["380501112233"].text
+    with engine.connect() as conn:
+        consents = dict(
+            conn.execute(
+                select(contact.c.address, contact.c.consent).where(
+                    contact.c.address.in_(["+38640999888", "+380501112233"])
+                )
+            ).all()
+        )
+        texts = set(conn.execute(select(inbound_message.c.text)).scalars())
+    assert consents == {"+38640999888": "opted_in", "+380501112233": "opted_in"}
+    assert texts == {"6-100001 prijava", "100000002 старт"}

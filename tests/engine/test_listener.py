@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from dispatch_tui.engine.listener import DeliveryReport, Listener
+from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
 
 
 @pytest.fixture
@@ -59,3 +59,33 @@ async def test_reports_need_the_token_and_valid_parameters(
     assert "unknown message 404" in caplog.text
     assert await get(server, "/health") == (200, "ok")
     assert "s3cret" not in caplog.text
+
+
+async def test_inbound_sms_route() -> None:
+    seen: list[InboundSms] = []
+
+    async def on_inbound(sms: InboundSms) -> None:
+        if sms.sender == "bad":
+            raise ValueError("sender 'bad' is not a phone number")
+        seen.append(sms)
+
+    async def on_report(report: DeliveryReport) -> bool:
+        return True
+
+    server = Listener(
+        host="127.0.0.1", port=0, token="s3cret", on_report=on_report, on_inbound=on_inbound
+    )
+    await server.start()
+    try:
+        path = server.inbound_url().split(str(server.port), 1)[1]
+        assert path.startswith("/mo/s3cret?")
+        ok = "/mo/s3cret?from=%2B38640111222&to=1234&text=6-123456+PRIJAVA&id=k-1"
+        assert await get(server, ok) == (200, "")
+        assert seen == [InboundSms("+38640111222", "1234", "6-123456 PRIJAVA", "k-1")]
+        assert (await get(server, ok.replace("s3cret", "x")))[0] == 403
+        status, text = await get(server, "/mo/s3cret?from=1")
+        assert status == 400 and "'text'" in text
+        status, text = await get(server, "/mo/s3cret?from=bad&text=x")
+        assert status == 400 and "not a phone number" in text
+    finally:
+        await server.close()

@@ -154,6 +154,15 @@ class ChannelWorker:
                     now=self.clock(),
                 )
                 self.sent += sum(r.status == "sent" for r in results)
+                gone = [r for r in results if r.contact_gone]
+                if gone:
+                    await asyncio.to_thread(
+                        outbox.disable_contacts,
+                        self.db,
+                        [r.message_id for r in gone],
+                        f"{self.sender.label}: {gone[0].reason}",
+                        now=self.clock(),
+                    )
                 return
             except Exception:
                 log.exception("%s: recording %d results failed", self.owner, len(results))
@@ -201,7 +210,9 @@ class ChannelWorker:
         if outcome.status == "sent":
             return outbox.Result(message.id, "sent", outcome.gateway_ref)
         if outcome.status == "failed":
-            return outbox.Result(message.id, "failed", reason=outcome.reason)
+            return outbox.Result(
+                message.id, "failed", reason=outcome.reason, contact_gone=outcome.contact_gone
+            )
         if outcome.status == "unknown":
             return outbox.Result(
                 message.id,

@@ -58,6 +58,8 @@ class SendOutcome:
     gateway_ref: str | None = None
     reason: str = ""
     retry_after: float | None = None
+    contact_gone: bool = False
+    """The address can never be reached again (the user blocked the bot)."""
 
     @classmethod
     def sent(cls, ref: str | None) -> SendOutcome:
@@ -68,6 +70,11 @@ class SendOutcome:
     def permanent(cls, reason: str) -> SendOutcome:
         """The gateway refused for good (bad number, blocked bot...): do not retry."""
         return cls("failed", reason=reason)
+
+    @classmethod
+    def gone(cls, reason: str) -> SendOutcome:
+        """Permanent, and the contact itself is dead: stop messaging it (opt-out wins)."""
+        return cls("failed", reason=reason, contact_gone=True)
 
     @classmethod
     def transient(cls, reason: str, retry_after: float | None = None) -> SendOutcome:

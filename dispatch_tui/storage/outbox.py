@@ -31,6 +31,7 @@ from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.tables import (
     channel_control,
+    contact,
     delivery_event,
     message,
     notice,
@@ -74,6 +75,8 @@ class Result:
     gateway_ref: str | None = None
     reason: str = ""
     next_attempt_at: datetime | None = None
+    contact_gone: bool = False
+    """The gateway says the address is dead for good (see `disable_contacts`)."""
 
 
 def _events(conn: Connection, rows: list[dict[str, object]]) -> None:
@@ -365,3 +368,37 @@ def apply_report(
             [{"message_id": message_id, "at": now, "status": status, "detail": f"report {detail}"}],
         )
     return True
+
+
+def disable_contacts(
+    engine: Engine, message_ids: Sequence[int], reason: str, *, now: datetime | None = None
+) -> int:
+    """Opt out the contacts behind these messages (a user blocked the bot): they
+    are never messaged again, and what still waits for them is cancelled."""
+    if not message_ids:
+        return 0
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        contacts = [
+            c
+            for c in conn.scalars(
+                select(message.c.contact_id).where(message.c.id.in_(list(message_ids)))
+            )
+            if c is not None
+        ]
+        if not contacts:
+            return 0
+        conn.execute(
+            update(contact)
+            .where(contact.c.id.in_(contacts), contact.c.consent != "opted_out")
+            .values(consent="opted_out", consent_at=now, consent_source=reason[:200])
+        )
+        conn.execute(
+            update(message)
+            .where(
+                message.c.contact_id.in_(contacts),
+                message.c.status.in_(("pending", "retry_wait")),
+            )
+            .values(status="cancelled")
+        )
+    return len(contacts)

@@ -50,7 +50,9 @@ def make_outbox(
                 {
                     "subscriber_id": sid,
                     "channel": channel,
-                    "address": f"+3864{i:07d}" if channel == "sms" else f"s{i}@example.si",
+                    "address": {"sms": f"+3864{i:07d}", "email": f"s{i}@example.si"}.get(
+                        channel, f"{i:09d}"
+                    ),
                     "consent": "opted_in",
                     "consent_at": now,
                     "consent_source": "test",

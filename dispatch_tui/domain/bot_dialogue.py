@@ -1,0 +1,188 @@
+"""The chat-bot conversation (seed 001): link accounts only after proof.
+
+A chat adds a personal account (9 digits), then proves it with the meter
+number or the last 5 characters of the EIC; until then nothing personal
+(no address) is shown. A chat may link several accounts, list and remove
+them, choose its language, and stop. The function is pure: lookups come
+through `AccountBook`, and the changes to make come back as actions, so
+Telegram and Viber share it and tests need no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Final, Protocol
+
+__all__ = ["Account", "AccountBook", "Action", "ChatState", "Link", "Reply", "respond"]
+
+MAX_ATTEMPTS = 3
+"""Wrong proofs in a row before the pending account is dropped (no guessing)."""
+
+
+class Step(StrEnum):
+    IDLE = "idle"
+    ACCOUNT = "account"
+    PROOF = "proof"
+
+
+@dataclass(frozen=True)
+class ChatState:
+    step: Step = Step.IDLE
+    language: str = "uk"
+    pending: str | None = None
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class Account:
+    number: str
+    meter_numbers: frozenset[str]
+    eic_tails: frozenset[str]
+    addresses: tuple[str, ...]
+
+
+class AccountBook(Protocol):
+    def find(self, number: str) -> Account | None: ...
+
+
+@dataclass(frozen=True)
+class Link:
+    account: str
+
+
+@dataclass(frozen=True)
+class Unlink:
+    account: str
+
+
+@dataclass(frozen=True)
+class StopAll:
+    pass
+
+
+Action = Link | Unlink | StopAll
+
+
+@dataclass(frozen=True)
+class Reply:
+    state: ChatState
+    texts: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+
+LANGUAGES: Final = ("uk", "sl", "bg", "en")
+
+_T: Final[dict[str, dict[str, str]]] = {
+    "uk": {
+        "welcome": "Вітаємо! Команди: /add — додати рахунок, /list, /remove N, /lang, /stop.",
+        "ask_account": "Введіть номер особового рахунку (9 цифр).",
+        "bad_account": "Номер рахунку має 9 цифр. Спробуйте ще раз.",
+        "ask_proof": "Підтвердіть: номер лічильника або останні 5 символів EIC-коду.",
+        "linked": "Рахунок {n} додано. Адреса: {a}",
+        "wrong_proof": "Дані не збігаються. Залишилось спроб: {k}.",
+        "too_many": "Забагато спроб. Почніть знову: /add.",
+        "list": "Ваші рахунки:\n{items}",
+        "none": "Рахунків ще немає. Додайте: /add.",
+        "removed": "Рахунок {n} видалено.",
+        "not_linked": "Рахунок {n} не додано до цього чату.",
+        "lang": "Мову змінено.",
+        "lang_ask": "Оберіть мову: /lang uk, /lang sl, /lang bg, /lang en.",
+        "stopped": "Повідомлення вимкнено, рахунки відв'язано.",
+        "help": "Не зрозуміло. Команди: /add, /list, /remove N, /lang, /stop.",
+    },
+    "en": {
+        "welcome": "Welcome! Commands: /add an account, /list, /remove N, /lang, /stop.",
+        "ask_account": "Enter your personal account number (9 digits).",
+        "bad_account": "An account number has 9 digits. Please try again.",
+        "ask_proof": "To confirm, enter the meter number or the last 5 characters of the EIC.",
+        "linked": "Account {n} added. Address: {a}",
+        "wrong_proof": "That does not match. Attempts left: {k}.",
+        "too_many": "Too many attempts. Start again with /add.",
+        "list": "Your accounts:\n{items}",
+        "none": "No accounts yet. Add one with /add.",
+        "removed": "Account {n} removed.",
+        "not_linked": "Account {n} is not linked to this chat.",
+        "lang": "Language changed.",
+        "lang_ask": "Choose a language: /lang uk, /lang sl, /lang bg, /lang en.",
+        "stopped": "Notices are off and your accounts are unlinked.",
+        "help": "Sorry, I did not understand. Commands: /add, /list, /remove N, /lang, /stop.",
+    },
+}
+_T["sl"] = _T["en"]
+_T["bg"] = _T["en"]
+
+_ACCOUNT: Final = re.compile(r"[0-9]{9}")
+
+
+def _say(state: ChatState, key: str, **values: object) -> str:
+    return _T.get(state.language, _T["en"])[key].format(**values)
+
+
+def _proof_ok(account: Account, text: str) -> bool:
+    proof = text.strip().upper().replace(" ", "")
+    return bool(proof) and (
+        proof in {m.upper() for m in account.meter_numbers}
+        or proof in {t.upper() for t in account.eic_tails}
+    )
+
+
+def respond(state: ChatState, text: str, book: AccountBook, linked: Sequence[Account]) -> Reply:
+    """The bot's answer to one message in a chat with `linked` accounts."""
+    words = text.strip().split()
+    command = words[0].lower().split("@")[0] if words and words[0].startswith("/") else None
+    if command == "/start":
+        return Reply(ChatState(language=state.language), [_say(state, "welcome")])
+    if command == "/add":
+        return Reply(
+            replace(state, step=Step.ACCOUNT, pending=None, attempts=0),
+            [_say(state, "ask_account")],
+        )
+    if command == "/list":
+        if not linked:
+            return Reply(state, [_say(state, "none")])
+        items = "\n".join(
+            f"{i}. {a.number}: {'; '.join(a.addresses)}" for i, a in enumerate(linked, 1)
+        )
+        return Reply(state, [_say(state, "list", items=items)])
+    if command == "/remove":
+        target = words[1] if len(words) > 1 else ""
+        chosen = next(
+            (a for i, a in enumerate(linked, 1) if target in (str(i), a.number)),
+            None,
+        )
+        if chosen is None:
+            return Reply(state, [_say(state, "not_linked", n=target or "?")])
+        return Reply(state, [_say(state, "removed", n=chosen.number)], [Unlink(chosen.number)])
+    if command == "/lang":
+        if len(words) > 1 and words[1].lower() in LANGUAGES:
+            new = replace(state, language=words[1].lower())
+            return Reply(new, [_say(new, "lang")])
+        return Reply(state, [_say(state, "lang_ask")])
+    if command == "/stop":
+        return Reply(ChatState(language=state.language), [_say(state, "stopped")], [StopAll()])
+    if state.step is Step.ACCOUNT:
+        number = text.strip().replace(" ", "")
+        if not _ACCOUNT.fullmatch(number):
+            return Reply(state, [_say(state, "bad_account")])
+        # Whether the account exists is not revealed before the proof.
+        return Reply(
+            replace(state, step=Step.PROOF, pending=number, attempts=0), [_say(state, "ask_proof")]
+        )
+    if state.step is Step.PROOF and state.pending is not None:
+        account = book.find(state.pending)
+        if account is not None and _proof_ok(account, text):
+            done = replace(state, step=Step.IDLE, pending=None, attempts=0)
+            return Reply(
+                done,
+                [_say(state, "linked", n=account.number, a="; ".join(account.addresses))],
+                [Link(account.number)],
+            )
+        attempts = state.attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            return Reply(ChatState(language=state.language), [_say(state, "too_many")])
+        left = MAX_ATTEMPTS - attempts
+        return Reply(replace(state, attempts=attempts), [_say(state, "wrong_proof", k=left)])
+    return Reply(state, [_say(state, "help")])

@@ -35,6 +35,29 @@ class ChatState:
     pending: str | None = None
     attempts: int = 0
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "step": str(self.step),
+            "language": self.language,
+            "pending": self.pending,
+            "attempts": self.attempts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> ChatState:
+        """A stored state; anything unreadable starts the chat afresh."""
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            return cls(
+                Step(data.get("step", "idle")),
+                str(data.get("language", "uk")),
+                data.get("pending") if isinstance(data.get("pending"), str) else None,
+                int(data.get("attempts", 0)),
+            )
+        except (ValueError, TypeError):
+            return cls()
+
 
 @dataclass(frozen=True)
 class Account:

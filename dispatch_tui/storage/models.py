@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -399,6 +400,22 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(300))
     replied: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+
+
+class BotChat(Base):
+    """Where a Telegram or Viber chat is in the conversation (domain/bot_dialogue)."""
+
+    __tablename__ = "bot_chat"
+    __table_args__ = (
+        UniqueConstraint("channel", "chat_id"),
+        CheckConstraint(_in("channel", ("telegram", "viber")), name="channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
 
 
 class EngineProcess(Base):

@@ -8,6 +8,7 @@ from sqlalchemy import Table
 
 from dispatch_tui.storage.models import (
     AuditEntry,
+    BotChat,
     ChannelControl,
     Contact,
     DeliveryEvent,
@@ -41,3 +42,4 @@ audit_log = cast(Table, AuditEntry.__table__)
 engine_process = cast(Table, EngineProcess.__table__)
 channel_control = cast(Table, ChannelControl.__table__)
 inbound_message = cast(Table, InboundMessage.__table__)
+bot_chat = cast(Table, BotChat.__table__)

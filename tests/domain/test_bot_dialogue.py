@@ -11,6 +11,7 @@ from dispatch_tui.domain.bot_dialogue import (
     Account,
     ChatState,
     Link,
+    Step,
     StopAll,
     Unlink,
     respond,
@@ -91,3 +92,10 @@ def test_nothing_personal_before_a_link(messages: list[str]) -> None:
         elif not linked:
             assert not any("Минайська" in t for t in reply.texts)
         state = reply.state
+
+
+def test_stored_state_round_trips_and_junk_starts_afresh() -> None:
+    state = ChatState(Step.PROOF, "en", "100000001", 2)
+    assert ChatState.from_dict(state.to_dict()) == state
+    for junk in (None, [], {"step": "dancing"}, {"attempts": "many"}):
+        assert ChatState.from_dict(junk) == ChatState()

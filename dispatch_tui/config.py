@@ -235,6 +235,23 @@ SCHEMA: tuple[Setting, ...] = (
     Setting(
         "email.rate", float, 10.0, "Most e-mails sent per second.", minimum=0.1, maximum=10_000
     ),
+    Setting("telegram.token", str, "", "Telegram bot token; empty: no Telegram.", show=_mask),
+    Setting(
+        "telegram.updates",
+        str,
+        "polling",
+        "How the headless engine gets chat messages: long polling, or the listener's webhook.",
+        choices=("polling", "webhook"),
+    ),
+    Setting(
+        "telegram.webhook_secret",
+        str,
+        "",
+        "secret_token given to setWebhook; checked on every webhook call.",
+        show=_mask,
+    ),
+    Setting("viber.token", str, "", "Viber bot auth token; empty: no Viber.", show=_mask),
+    Setting("viber.sender_name", str, "dispatch-tui", "Sender name on Viber messages (28 max)."),
     Setting(
         "engine.listen_host",
         str,
@@ -333,6 +350,11 @@ class Settings:
     email_smtp_password: str
     email_from_address: str
     email_rate: float
+    telegram_token: str
+    telegram_updates: str
+    telegram_webhook_secret: str
+    viber_token: str
+    viber_sender_name: str
     engine_listen_host: str
     engine_listen_port: int
     engine_public_url: str

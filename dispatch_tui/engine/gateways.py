@@ -1,9 +1,9 @@
 """Which sender serves each channel, from the settings.
 
 The sandbox serves every channel of a demo (labelled SANDBOX wherever it
-shows). With real gateways configured, Telegram and Viber have no sender
-yet (the self-service issue adds them): their messages wait, visibly, in
-the monitor instead of being pretended sent.
+shows). A bot channel with a token gets its real sender; without one, and
+outside a demo, its messages wait, visibly, in the monitor instead of
+being pretended sent.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.kannel import KannelSender
 from dispatch_tui.senders.sandbox import ReportCallback, SandboxSender
 from dispatch_tui.senders.smtp import SmtpSender
+from dispatch_tui.senders.telegram import TelegramSender
+from dispatch_tui.senders.viber import ViberSender
 
 BOT_RATE = 25.0
 """Messages per second for bot channels: under Telegram's ~30/s per bot."""
@@ -65,9 +67,16 @@ def build_senders(
             password=settings.email_smtp_password,
             from_address=settings.email_from_address,
         )
-    if demo:
-        for channel in ("telegram", "viber"):
-            senders[channel] = _sandbox(channel, on_sandbox_report)
+    if settings.telegram_token:
+        senders["telegram"] = TelegramSender(token=settings.telegram_token)
+    elif demo:
+        senders["telegram"] = _sandbox("telegram", on_sandbox_report)
+    if settings.viber_token:
+        senders["viber"] = ViberSender(
+            token=settings.viber_token, sender_name=settings.viber_sender_name
+        )
+    elif demo:
+        senders["viber"] = _sandbox("viber", on_sandbox_report)
     return senders
 
 

@@ -11,11 +11,15 @@ smsbox fires callbacks over many parallel connections (recipe gotcha 6).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
+
+from dispatch_tui.domain.bot_updates import telegram_update, viber_event, viber_signature_ok
+from dispatch_tui.engine.bots import ChatHandler
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ class Listener:
         token: str,
         on_report: ReportHandler,
         on_inbound: InboundHandler | None = None,
+        on_chat: ChatHandler | None = None,
+        telegram_secret: str = "",
+        viber_token: str = "",
         max_body: int = 16_384,
     ) -> None:
         if not token:
@@ -74,12 +81,19 @@ class Listener:
         self._token = token
         self._on_report = on_report
         self._on_inbound = on_inbound
+        self._on_chat = on_chat
+        self._telegram_secret = telegram_secret
+        self._viber_token = viber_token
         self.app = web.Application(client_max_size=max_body)
         """Routes may be added before `start()` (inbound SMS will be)."""
         self.app.router.add_get("/health", self._health)
         self.app.router.add_route("*", "/dlr/{token}", self._dlr)
         if on_inbound is not None:
             self.app.router.add_route("*", "/mo/{token}", self._mo)
+        if on_chat is not None:
+            self.app.router.add_post("/telegram/{token}", self._telegram)
+            if viber_token:
+                self.app.router.add_post("/viber/{token}", self._viber)
         self._runner: web.AppRunner | None = None
 
     @property
@@ -138,6 +152,37 @@ class Listener:
         except Exception:
             log.exception("handling an inbound SMS from %s failed", sms.sender)
             raise web.HTTPInternalServerError(text="not handled") from None
+        return web.Response(text="")
+
+    async def _json(self, body: bytes) -> object:
+        try:
+            return json.loads(body)
+        except ValueError:
+            return None
+
+    async def _telegram(self, request: web.Request) -> web.Response:
+        """Telegram's webhook; it retries non-2xx answers, so junk is answered 200."""
+        await self._checked(request, "Telegram update")
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if self._telegram_secret and not hmac.compare_digest(secret, self._telegram_secret):
+            log.warning("Telegram update with a wrong secret from %s", request.remote)
+            raise web.HTTPForbidden(text="wrong secret")
+        text = telegram_update(await self._json(await request.read()))
+        if text is not None and self._on_chat is not None:
+            await self._on_chat("telegram", text)
+        return web.Response(text="")
+
+    async def _viber(self, request: web.Request) -> web.Response:
+        """Viber's webhook; the signature is checked on the raw body before parsing."""
+        await self._checked(request, "Viber callback")
+        body = await request.read()
+        signature = request.headers.get("X-Viber-Content-Signature")
+        if not viber_signature_ok(body, self._viber_token, signature):
+            log.warning("Viber callback with a bad signature from %s", request.remote)
+            raise web.HTTPForbidden(text="bad signature")
+        text = viber_event(await self._json(body))
+        if text is not None and self._on_chat is not None:
+            await self._on_chat("viber", text)
         return web.Response(text="")
 
     async def _dlr(self, request: web.Request) -> web.Response:

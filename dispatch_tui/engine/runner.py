@@ -19,13 +19,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from dispatch_tui.config import Settings
+from dispatch_tui.domain.bot_updates import ChatText
+from dispatch_tui.engine.bots import TelegramPoller
 from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
 from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
 from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
 from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
-from dispatch_tui.storage import fanout, inbound, monitor, outbox, processes
+from dispatch_tui.storage import bot_chats, fanout, inbound, monitor, outbox, processes
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,9 @@ class DeliveryEngine:
                 token=settings.engine_report_token or secrets.token_urlsafe(24),
                 on_report=self._kannel_report,
                 on_inbound=self._inbound,
+                on_chat=self._chat,
+                telegram_secret=settings.telegram_webhook_secret,
+                viber_token=settings.viber_token,
             )
         self._given_senders = senders
         self.senders: dict[str, Sender] = {}
@@ -79,6 +84,7 @@ class DeliveryEngine:
         self._sync_seconds = sync_seconds
         self._expire_seconds = expire_seconds
         self._paused: set[str] = set()
+        self._poller: TelegramPoller | None = None
         self.scheduler = NoticeScheduler(db, self._fan_out, clock=clock)
         self.running = False
 
@@ -99,6 +105,11 @@ class DeliveryEngine:
             )
             self.workers[channel] = worker
             self._tasks.append(asyncio.create_task(worker.run(), name=f"deliver-{channel}"))
+        token = self.settings.telegram_token
+        if self.listener is not None and token and self.settings.telegram_updates == "polling":
+            # One poller per bot: only the headless engine (with the listener) polls.
+            self._poller = TelegramPoller(token=token, on_text=self._chat)
+            self._tasks.append(asyncio.create_task(self._poller.run(), name="telegram-poll"))
         beat = max(1.0, self.tuning.lease.total_seconds() / 3)
         self.scheduler.every("heartbeat", beat, self._heartbeat)
         self.scheduler.every("expire", self._expire_seconds, self._expire)
@@ -117,6 +128,11 @@ class DeliveryEngine:
         self.scheduler.shutdown()
         for worker in self.workers.values():
             worker.stop()
+        for task in self._tasks:
+            if task.get_name() == "telegram-poll":
+                task.cancel()
+        if self._poller is not None:
+            await self._poller.close()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=30)
             for task in late:
@@ -203,6 +219,19 @@ class DeliveryEngine:
         log.info("inbound SMS %d: %s", result.inbound_id, result.outcome)
         if result.reply is not None and "sms" in self.workers:
             self.workers["sms"].wake()
+
+    async def _chat(self, channel: str, text: ChatText) -> None:
+        replies = await asyncio.to_thread(
+            bot_chats.handle_chat_message,
+            self.db,
+            channel,
+            text.chat_id,
+            text.text,
+            update_id=text.update_id,
+            now=self.clock(),
+        )
+        if replies and channel in self.workers:
+            self.workers[channel].wake()
 
     async def _kannel_report(self, report: DeliveryReport) -> bool:
         state = KANNEL_DLR_STATES.get(report.status)

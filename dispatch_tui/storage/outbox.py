@@ -195,7 +195,7 @@ def claim_batch(
     claimed = [
         ClaimedMessage(
             *r[:9],  # type: ignore[misc]
-            sender=r.sender or senders[r.notice_id],
+            sender=r.sender or senders.get(r.notice_id, ""),
             previous_status=before[r.id],
         )
         for r in rows

@@ -21,6 +21,7 @@ from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.monitor import MonitorScreen
 from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outages import OutagesScreen
+from dispatch_tui.screens.subscribers import SubscribersScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets.identity import Identity, resolve
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -36,6 +37,7 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         "approvals": ApprovalsScreen,
         "audit": AuditScreen,
         "monitor": MonitorScreen,
+        "subscribers": SubscribersScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "switch_mode('network')", "Network", id="mode.network"),
@@ -43,6 +45,7 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         Binding("f4", "switch_mode('approvals')", "Approvals", id="mode.approvals"),
         Binding("f5", "switch_mode('audit')", "Audit", id="mode.audit"),
         Binding("f6", "switch_mode('monitor')", "Monitor", id="mode.monitor"),
+        Binding("f8", "switch_mode('subscribers')", "Subscribers", id="mode.subscribers"),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
     ]

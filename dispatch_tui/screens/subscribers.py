@@ -1,0 +1,179 @@
+"""Subscribers: who is calling, how we reach them, what we sent them, and
+their opt-out recorded on request (audited)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.storage import subscribers
+from dispatch_tui.storage.subscribers import SubscriberDetail, SubscriberError, SubscriberHit
+from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dispatch_tui.app import DispatchApp
+
+SEARCH_DELAY = 0.3
+
+
+def stamp(value: object) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else str(value)
+
+
+class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
+    """Search on top; the highlighted subscriber's contacts, places and history below."""
+
+    BINDING_GROUP_TITLE = "Subscribers"
+    DEFAULT_CSS = """
+    SubscribersScreen #results { height: 1fr; }
+    SubscribersScreen #contacts { height: auto; max-height: 8; }
+    SubscribersScreen #places { height: auto; padding: 0 1; }
+    SubscribersScreen #history { height: 1fr; }
+    SubscribersScreen .title { background: $boost; text-style: bold; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_search", "Search", id="subscribers.search"),
+        Binding("o", "opt_out", "Record opt-out", id="subscribers.opt_out"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits: list[SubscriberHit] = []
+        self.detail: SubscriberDetail | None = None
+        self._timer: Timer | None = None
+
+    @property
+    def engine(self) -> Engine:
+        return cast("DispatchApp", self.app).engine
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="customer number, phone, e-mail or address", id="search")
+        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Static("Contacts and consent", classes="title")
+        yield DataTable(id="contacts", cursor_type="row")
+        yield Static(id="places")
+        yield Static("Messages (newest first)", classes="title")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#results", DataTable).add_columns(
+            "utility", "customer", "name", "language", "found by"
+        )
+        self.query_one("#contacts", DataTable).add_columns(
+            "channel", "address", "consent", "since", "how"
+        )
+        self.query_one("#history", DataTable).add_columns(
+            "created", "channel", "address", "state", "notice", "outage", "error"
+        )
+        self.query_one("#search", Input).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(SEARCH_DELAY, partial(self._search, event.value))
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self._search(event.value)
+        self.query_one("#results", DataTable).focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="subscribers-search")
+    def _search(self, text: str) -> None:
+        with self.engine.connect() as conn:
+            hits = subscribers.find_subscribers(conn, text)
+        self.app.call_from_thread(self._show_hits, hits)
+
+    def _show_hits(self, hits: list[SubscriberHit]) -> None:
+        self.hits = hits
+        table = self.query_one("#results", DataTable)
+        table.clear()
+        for hit in hits:
+            table.add_row(
+                hit.utility, hit.account, hit.name, hit.language, hit.matched_on, key=str(hit.id)
+            )
+        if hits:
+            self._load(hits[0].id)
+        else:
+            self._show_detail(None)
+
+    @on(DataTable.RowHighlighted, "#results")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self._load(int(event.row_key.value))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="subscribers-detail")
+    def _load(self, subscriber_id: int) -> None:
+        with self.engine.connect() as conn:
+            detail = subscribers.subscriber_detail(conn, subscriber_id)
+        self.app.call_from_thread(self._show_detail, detail)
+
+    def _show_detail(self, detail: SubscriberDetail | None) -> None:
+        self.detail = detail
+        contacts = self.query_one("#contacts", DataTable)
+        history = self.query_one("#history", DataTable)
+        contacts.clear()
+        history.clear()
+        if detail is None:
+            self.query_one("#places", Static).update("")
+            return
+        for c in detail.contacts:
+            contacts.add_row(
+                c.channel,
+                c.address,
+                c.consent,
+                stamp(c.consent_at),
+                c.consent_source,
+                key=str(c.id),
+            )
+        self.query_one("#places", Static).update("\n".join(detail.addresses) or "no places")
+        for h in detail.history:
+            history.add_row(
+                stamp(h.created_at), h.channel, h.address, h.status, h.kind, h.outage, h.error
+            )
+
+    def action_opt_out(self) -> None:
+        table = self.query_one("#contacts", DataTable)
+        if self.detail is None or not table.row_count:
+            self.notify("No contact is highlighted; nothing was changed.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        chosen = next(c for c in self.detail.contacts if str(c.id) == key)
+        prompt = (
+            f"Record that {self.detail.hit.name} wants no more notices on "
+            f"{chosen.channel} {chosen.address}. Why (e.g. asked by phone)?"
+        )
+        self.app.push_screen(
+            ReasonDialog(prompt, action="Record opt-out"), partial(self._answered, chosen.id)
+        )
+
+    def _answered(self, contact_id: int, reason: str | None) -> None:
+        if reason:
+            self._opt_out(contact_id, reason)
+
+    @work(thread=True, exit_on_error=False, group="subscribers-change")
+    def _opt_out(self, contact_id: int, reason: str) -> None:
+        actor = cast("DispatchApp", self.app).identity.login
+        try:
+            subscribers.record_opt_out(self.engine, contact_id, actor=actor, reason=reason)
+        except SubscriberError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Opt-out recorded.")
+        if self.detail is not None:
+            self.app.call_from_thread(self._load, self.detail.hit.id)

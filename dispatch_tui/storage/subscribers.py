@@ -1,0 +1,257 @@
+"""The subscribers screen's questions: who is this caller, how do we reach
+them, what did we send them; and the customer's opt-out by phone.
+
+Finding works the way a caller identifies themselves: customer number,
+phone, e-mail, or an address (through the metering-point search).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from dispatch_tui.domain.roles import Action
+from dispatch_tui.storage import audit
+from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.search import search_metering_points
+from dispatch_tui.storage.tables import (
+    contact,
+    message,
+    metering_point,
+    notice,
+    outage,
+    subscriber,
+    subscription,
+    utility,
+)
+from dispatch_tui.storage.users import refusal_for
+
+HISTORY = 50
+
+
+class SubscriberError(Exception):
+    """A request on a subscriber was refused; `str()` says why."""
+
+
+@dataclass(frozen=True)
+class SubscriberHit:
+    id: int
+    utility: str
+    account: str
+    name: str
+    language: str
+    matched_on: str
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    id: int
+    channel: str
+    address: str
+    consent: str
+    consent_at: datetime
+    consent_source: str
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    created_at: datetime
+    channel: str
+    address: str
+    status: str
+    kind: str
+    outage: str
+    error: str
+
+
+@dataclass(frozen=True)
+class SubscriberDetail:
+    hit: SubscriberHit
+    contacts: list[ContactRow]
+    addresses: list[str]
+    history: list[HistoryRow]
+
+
+def _hits(conn: Connection, where: object, label: str, limit: int) -> list[SubscriberHit]:
+    rows = conn.execute(
+        select(
+            subscriber.c.id,
+            utility.c.code,
+            subscriber.c.account,
+            subscriber.c.name,
+            subscriber.c.language,
+        )
+        .join(utility, utility.c.id == subscriber.c.utility_id)
+        .where(where)  # type: ignore[arg-type]
+        .order_by(subscriber.c.account)
+        .limit(limit)
+    )
+    return [SubscriberHit(*r, matched_on=label) for r in rows]
+
+
+def find_subscribers(conn: Connection, text: str, *, limit: int = 50) -> list[SubscriberHit]:
+    """Subscribers matching a customer number, phone, e-mail or address."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    found: dict[int, SubscriberHit] = {}
+
+    def add(hits: list[SubscriberHit]) -> None:
+        for hit in hits:
+            found.setdefault(hit.id, hit)
+
+    compact = text.replace(" ", "")
+    if "@" in text:
+        owners = select(contact.c.subscriber_id).where(
+            contact.c.channel == "email", func.lower(contact.c.address) == text.lower()
+        )
+        add(_hits(conn, subscriber.c.id.in_(owners), "e-mail", limit))
+    digits = re.sub(r"[^0-9]", "", text)
+    if re.fullmatch(r"\+?[0-9 ()/-]{6,}", text) and digits:
+        # Numbers are stored in E.164; callers give them nationally or with the code.
+        owners = select(contact.c.subscriber_id).where(
+            contact.c.channel.in_(("sms", "viber")),
+            func.substr(contact.c.address, func.length(contact.c.address) - 7) == digits[-8:],
+        )
+        add(_hits(conn, subscriber.c.id.in_(owners), "phone", limit))
+    if compact.isdigit():
+        upper = compact + "\uffff"
+        add(
+            _hits(
+                conn,
+                (subscriber.c.account >= compact) & (subscriber.c.account < upper),
+                "customer number",
+                limit,
+            )
+        )
+    if len(found) < limit and not compact.isdigit() and "@" not in text:
+        mps = [hit.id for hit in search_metering_points(conn, text, limit=limit)]
+        if mps:
+            owners = select(subscription.c.subscriber_id).where(subscription.c.mp_id.in_(mps))
+            add(_hits(conn, subscriber.c.id.in_(owners), "address", limit))
+    return list(found.values())[:limit]
+
+
+def subscriber_detail(conn: Connection, subscriber_id: int) -> SubscriberDetail:
+    hits = _hits(conn, subscriber.c.id == subscriber_id, "", 1)
+    if not hits:
+        raise SubscriberError(f"subscriber {subscriber_id} does not exist")
+    hit = hits[0]
+    contacts = [
+        ContactRow(*r)
+        for r in conn.execute(
+            select(
+                contact.c.id,
+                contact.c.channel,
+                contact.c.address,
+                contact.c.consent,
+                contact.c.consent_at,
+                contact.c.consent_source,
+            )
+            .where(contact.c.subscriber_id == subscriber_id)
+            .order_by(contact.c.channel, contact.c.address)
+        )
+    ]
+    addresses = [
+        f"{r.mp_id}: {r.street} {r.house}, {r.settlement}"
+        for r in conn.execute(
+            select(
+                metering_point.c.mp_id,
+                metering_point.c.street,
+                metering_point.c.house,
+                metering_point.c.settlement,
+            )
+            .join(subscription, subscription.c.mp_id == metering_point.c.id)
+            .where(subscription.c.subscriber_id == subscriber_id)
+            .order_by(metering_point.c.mp_id)
+        )
+    ]
+    history = [
+        HistoryRow(
+            r.created_at,
+            r.channel,
+            r.address,
+            r.status,
+            r.kind or "reply",
+            r.title or "",
+            r.last_error or "",
+        )
+        for r in conn.execute(
+            select(
+                message.c.created_at,
+                message.c.channel,
+                message.c.address,
+                message.c.status,
+                notice.c.kind,
+                outage.c.title,
+                message.c.last_error,
+            )
+            .join(notice, notice.c.id == message.c.notice_id, isouter=True)
+            .join(outage, outage.c.id == notice.c.outage_id, isouter=True)
+            .where(
+                message.c.contact_id.in_(
+                    select(contact.c.id).where(contact.c.subscriber_id == subscriber_id)
+                )
+            )
+            .order_by(message.c.created_at.desc(), message.c.id.desc())
+            .limit(HISTORY)
+        )
+    ]
+    return SubscriberDetail(hit, contacts, addresses, history)
+
+
+def record_opt_out(
+    engine: Engine, contact_id: int, *, actor: str, reason: str, now: datetime | None = None
+) -> None:
+    """The customer asked (by phone, at the desk) to get no more notices here.
+
+    Cancelling messages is what a dispatcher may do (Action.CANCEL); the
+    consent, its source and the audit entry change in one transaction, and
+    what still waits for this contact is cancelled (opt-out wins).
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise SubscriberError("say why: the customer's request is recorded with a reason")
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        refusal = refusal_for(conn, actor, Action.CANCEL)
+        if refusal:
+            raise SubscriberError(refusal)
+        row = conn.execute(
+            select(contact.c.consent, contact.c.channel, contact.c.address).where(
+                contact.c.id == contact_id
+            )
+        ).first()
+        if row is None:
+            raise SubscriberError(f"contact {contact_id} does not exist")
+        if row.consent == "opted_out":
+            raise SubscriberError(f"{row.channel} {row.address} has already opted out")
+        conn.execute(
+            update(contact)
+            .where(contact.c.id == contact_id)
+            .values(
+                consent="opted_out",
+                consent_at=now,
+                consent_source=f"operator {actor}: {reason}"[:200],
+            )
+        )
+        cancelled = conn.execute(
+            update(message)
+            .where(
+                message.c.contact_id == contact_id,
+                message.c.status.in_(("pending", "retry_wait")),
+            )
+            .values(status="cancelled")
+        ).rowcount
+        audit.append(
+            conn,
+            actor=actor,
+            action="opt_out",
+            entity="contact",
+            entity_id=contact_id,
+            detail={"channel": row.channel, "reason": reason, "cancelled": cancelled},
+            at=now,
+        )

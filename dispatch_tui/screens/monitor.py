@@ -103,6 +103,8 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.snapshot: Snapshot | None = None
+        self._fetching = False
+        self._again = False
 
     @property
     def engine(self) -> Engine:
@@ -157,21 +159,34 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         return next((c for c in notice.channels if c.channel == key), None)
 
     def reload(self) -> None:
+        """Fetch now, or right after the fetch under way: never two at once, and
+        never cancelling one (a slow database must not starve the screen)."""
+        if self._fetching:
+            self._again = True
+            return
+        self._fetching, self._again = True, False
         notice = self.highlighted_notice()
         self._fetch(notice.notice_id if notice else None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="monitor-refresh")
+    @work(thread=True, exit_on_error=False, group="monitor-refresh")
     def _fetch(self, notice_id: int | None) -> None:
         now = datetime.now(UTC)
-        with self.engine.connect() as conn:
-            notices = monitor.progress(conn, now=now)
-            if notice_id is None and notices:
-                notice_id = notices[0].notice_id
-            problems = monitor.problems(conn, notice_id) if notice_id is not None else []
-            procs = processes.list_processes(conn, now=now)
+        try:
+            with self.engine.connect() as conn:
+                notices = monitor.progress(conn, now=now)
+                if notice_id is None and notices:
+                    notice_id = notices[0].notice_id
+                problems = monitor.problems(conn, notice_id) if notice_id is not None else []
+                procs = processes.list_processes(conn, now=now)
+        except Exception:
+            self.app.call_from_thread(setattr, self, "_fetching", False)
+            raise  # shown by ReportsWorkerErrors; the next tick tries again
         self.app.call_from_thread(self._show, Snapshot(now, notices, problems, procs))
 
     def _show(self, snapshot: Snapshot) -> None:
+        self._fetching = False
+        if self._again:
+            self.call_after_refresh(self.reload)
         self.snapshot = snapshot
         fill(
             self.query_one("#notices", DataTable),

@@ -235,6 +235,22 @@ SCHEMA: tuple[Setting, ...] = (
     Setting(
         "email.rate", float, 10.0, "Most e-mails sent per second.", minimum=0.1, maximum=10_000
     ),
+    Setting(
+        "inbound.replies_per_number_hour",
+        int,
+        3,
+        "Most replies to one phone per hour (sign-ups still count beyond it).",
+        minimum=0,
+        maximum=100,
+    ),
+    Setting(
+        "inbound.replies_per_minute",
+        int,
+        120,
+        "Most replies to inbound SMS per minute overall, so nobody can pump SMS through us.",
+        minimum=0,
+        maximum=10_000,
+    ),
     Setting("telegram.token", str, "", "Telegram bot token; empty: no Telegram.", show=_mask),
     Setting(
         "telegram.updates",
@@ -350,6 +366,8 @@ class Settings:
     email_smtp_password: str
     email_from_address: str
     email_rate: float
+    inbound_replies_per_number_hour: int
+    inbound_replies_per_minute: int
     telegram_token: str
     telegram_updates: str
     telegram_webhook_secret: str

@@ -215,6 +215,10 @@ class DeliveryEngine:
             text=sms.text,
             gateway_id=sms.gateway_id or None,
             now=self.clock(),
+            limits=inbound.ReplyLimits(
+                per_number_hour=self.settings.inbound_replies_per_number_hour,
+                global_per_minute=self.settings.inbound_replies_per_minute,
+            ),
         )
         log.info("inbound SMS %d: %s", result.inbound_id, result.outcome)
         if result.reply is not None and "sms" in self.workers:

@@ -134,10 +134,42 @@ _T: Final[dict[str, dict[str, str]]] = {
         "help": "Sorry, I did not understand. Commands: /add, /list, /remove N, /lang, /stop.",
     },
 }
-_T["sl"] = _T["en"]
-_T["bg"] = _T["en"]
+_T["sl"] = {
+    "welcome": "Pozdravljeni! Ukazi: /add doda račun, /list, /remove N, /lang, /stop.",
+    "ask_account": "Vpišite številko odjemalca.",
+    "bad_account": "Številka ni pravilna. Poskusite znova.",
+    "ask_proof": "Za potrditev vpišite številko števca ali zadnjih 5 znakov EIC.",
+    "linked": "Račun {n} je dodan. Naslov: {a}",
+    "wrong_proof": "Podatki se ne ujemajo. Preostali poskusi: {k}.",
+    "too_many": "Preveč poskusov. Začnite znova z /add.",
+    "list": "Vaši računi:\n{items}",
+    "none": "Še nimate računov. Dodajte ga z /add.",
+    "removed": "Račun {n} je odstranjen.",
+    "not_linked": "Račun {n} ni povezan s tem klepetom.",
+    "lang": "Jezik je spremenjen.",
+    "lang_ask": "Izberite jezik: /lang sl, /lang uk, /lang bg, /lang en.",
+    "stopped": "Obvestila so izklopljena, računi odstranjeni.",
+    "help": "Ne razumem. Ukazi: /add, /list, /remove N, /lang, /stop.",
+}
+_T["bg"] = {
+    "welcome": "Здравейте! Команди: /add добавя клиентски номер, /list, /remove N, /lang, /stop.",
+    "ask_account": "Въведете клиентския си номер.",
+    "bad_account": "Номерът не е правилен. Опитайте отново.",
+    "ask_proof": "За потвърждение въведете номера на електромера или последните 5 знака на EIC.",
+    "linked": "Клиентски номер {n} е добавен. Адрес: {a}",
+    "wrong_proof": "Данните не съвпадат. Оставащи опити: {k}.",
+    "too_many": "Твърде много опити. Започнете отново с /add.",
+    "list": "Вашите номера:\n{items}",
+    "none": "Няма добавени номера. Добавете с /add.",
+    "removed": "Клиентски номер {n} е премахнат.",
+    "not_linked": "Номер {n} не е свързан с този чат.",
+    "lang": "Езикът е сменен.",
+    "lang_ask": "Изберете език: /lang bg, /lang uk, /lang sl, /lang en.",
+    "stopped": "Известията са изключени, номерата са премахнати.",
+    "help": "Не разбрах. Команди: /add, /list, /remove N, /lang, /stop.",
+}
 
-_ACCOUNT: Final = re.compile(r"[0-9]{9}")
+_ACCOUNT: Final = re.compile(r"[0-9]{5,12}")  # UA 9 digits, SI 5–10, BG 12
 
 
 def _say(state: ChatState, key: str, **values: object) -> str:

@@ -99,3 +99,12 @@ def test_stored_state_round_trips_and_junk_starts_afresh() -> None:
     assert ChatState.from_dict(state.to_dict()) == state
     for junk in (None, [], {"step": "dancing"}, {"attempts": "many"}):
         assert ChatState.from_dict(junk) == ChatState()
+
+
+def test_every_language_has_every_text() -> None:
+    from dispatch_tui.domain.bot_dialogue import _T
+
+    for language in ("uk", "sl", "bg", "en"):
+        assert _T[language].keys() == _T["en"].keys()
+        said = chat(f"/lang {language}", "/add")
+        assert said[-1][0] == [_T[language]["ask_account"]]

@@ -69,7 +69,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#results", DataTable).add_columns(
-            "utility", "customer", "name", "language", "found by"
+            "utility", "customer", "name", "language", "first place", "found by"
         )
         self.query_one("#contacts", DataTable).add_columns(
             "channel", "address", "consent", "since", "how"
@@ -105,7 +105,13 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
         table.clear()
         for hit in hits:
             table.add_row(
-                hit.utility, hit.account, hit.name, hit.language, hit.matched_on, key=str(hit.id)
+                hit.utility,
+                hit.account,
+                hit.name,
+                hit.language,
+                hit.address,
+                hit.matched_on,
+                key=str(hit.id),
             )
         if hits:
             self._load(hits[0].id)

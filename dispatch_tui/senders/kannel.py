@@ -7,8 +7,8 @@ outcomes (recipe: shared/recipes/kannel): 202 accepted or queued; 4xx
 refused for good, except credentials and routing, which are our
 configuration or the operator's link and must not fail 100,000 messages;
 5xx/429 retried after Retry-After. A refused connection means the request
-never left, so it is retried; a timeout after sending is `unknown`, left
-for the delivery report to settle.
+never left, so it is retried; a timeout or disconnect after sending is
+`unknown`, left for the delivery report to settle.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ import urllib.parse
 
 import aiohttp
 
+from dispatch_tui.domain.sms import analyse
 from dispatch_tui.senders.base import OutgoingMessage, SendOutcome
 
-__all__ = ["KannelSender"]
+__all__ = ["KannelSender", "retry_after_seconds"]
 
 REASON_LIMIT = 200
+CREDENTIALS_PAUSE = 60.0
+"""Seconds before retrying after Kannel refused our login or had no route."""
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -32,11 +35,23 @@ def retry_after_seconds(value: str | None) -> float | None:
         seconds = float(value.strip())
     except ValueError:
         return None
-    return seconds if seconds >= 0 else None
+    return seconds if 0 <= seconds < float("inf") else None
+
+
+def needs_ucs2(message: OutgoingMessage) -> bool:
+    """The engine's flag, re-checked for non-ASCII text a caller left unflagged:
+    without `coding=2` Kannel turns every non-GSM letter into "?" and still says 202."""
+    if message.coding_ucs2:
+        return True
+    return not message.body.isascii() and analyse(message.body).encoding != "GSM-7"
 
 
 class KannelSender:
-    """Hands SMS to Kannel; `dlr_url` is a template whose `{id}` becomes the message id."""
+    """Hands SMS to Kannel; `dlr_url` is a template whose `{id}` becomes the message id.
+
+    The rest of `dlr_url` keeps Kannel's escapes (`%d`, `%A`...): the whole value
+    is URL-encoded as one query parameter, so Kannel gets them intact.
+    """
 
     channel = "sms"
 
@@ -64,6 +79,7 @@ class KannelSender:
         self._session: aiohttp.ClientSession | None = None
 
     def _params(self, message: OutgoingMessage) -> dict[str, str]:
+        # charset=UTF-8 is harmless for GSM texts (they still go out as 7-bit "text").
         params = {
             "username": self.username,
             "password": self.password,
@@ -72,7 +88,7 @@ class KannelSender:
             "text": message.body,
             "charset": "UTF-8",
         }
-        if message.coding_ucs2:
+        if needs_ucs2(message):
             params["coding"] = "2"
         if self.dlr_url:
             params["dlr-mask"] = str(self.dlr_mask)
@@ -80,11 +96,18 @@ class KannelSender:
         return params
 
     def _client(self) -> aiohttp.ClientSession:
+        """The shared session, created inside the running loop on first use."""
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.max_connections),
                 timeout=self.timeout,
             )
+            # aiohttp silently re-sends a GET once when the connection drops; sendsms is
+            # not idempotent (a resent GET is a second SMS), so a drop must surface as
+            # `unknown` for the delivery report to settle. aiohttp's own test client
+            # switches it off the same way.
+            session._retry_connection = False
+            self._session = session
         return self._session
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
@@ -93,20 +116,20 @@ class KannelSender:
             async with self._client().get(self.url, params=self._params(message)) as response:
                 text = (await response.text(errors="replace")).strip()[:REASON_LIMIT]
                 return self._classify(response.status, text, response.headers.get("Retry-After"))
-        except aiohttp.ClientConnectorError as exc:
-            return SendOutcome.transient(f"{self.label}: cannot connect ({exc})")
-        except aiohttp.ConnectionTimeoutError:
-            return SendOutcome.transient(f"{self.label}: connection timed out")
-        except (TimeoutError, aiohttp.ServerDisconnectedError) as exc:
-            # The request went out; Kannel may have taken it.
-            reason = type(exc).__name__ if not str(exc) else str(exc)
-            return SendOutcome.unknown(f"{self.label}: no answer after sending ({reason})")
-        except aiohttp.ClientError as exc:
-            return SendOutcome.unknown(f"{self.label}: {type(exc).__name__}: {exc}")
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Refused, unresolvable or unreachable: the request never left.
+            return SendOutcome.transient(f"{self.label}: cannot connect ({_describe(exc)})")
+        except aiohttp.InvalidURL as exc:
+            return SendOutcome.transient(f"{self.label}: invalid gateway URL ({exc})")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # The request went out (or may have); Kannel may have taken it.
+            return SendOutcome.unknown(f"{self.label}: no answer after sending ({_describe(exc)})")
 
     def _classify(self, status: int, text: str, retry_after: str | None) -> SendOutcome:
         said = f"{self.label} answered {status} {text!r}"
         if status in (200, 202):
+            # Reports are matched by message id (in the dlr-url), so no reference is kept:
+            # equal outcomes are then recorded with one UPDATE.
             return SendOutcome.sent(None)
         if status == 429 or status >= 500:
             return SendOutcome.transient(said, retry_after_seconds(retry_after))
@@ -114,13 +137,18 @@ class KannelSender:
             return SendOutcome.transient(
                 f"{said}: the gateway refused our credentials (check sms.kannel_username "
                 "and sms.kannel_password)",
-                60.0,
+                CREDENTIALS_PAUSE,
             )
         if status == 403 and "Not routable" in text:
-            return SendOutcome.transient(f"{said}: no route to the SMSC", 60.0)
+            return SendOutcome.transient(f"{said}: no route to the SMSC", CREDENTIALS_PAUSE)
         return SendOutcome.permanent(said)
 
     async def close(self) -> None:
+        """Close the shared session; a later send opens a new one."""
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -344,6 +344,8 @@ class Message(Base):
         Index("ix_message_gateway_ref", "gateway_ref"),
         # Monitor counts per notice and channel, and cancelling what is pending.
         Index("ix_message_notice_channel_status", "notice_id", "channel", "status"),
+        # A contact's history, and cancelling what waits for it on opt-out.
+        Index("ix_message_contact", "contact_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))

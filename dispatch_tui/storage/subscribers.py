@@ -2,17 +2,22 @@
 them, what did we send them; and the customer's opt-out by phone.
 
 Finding works the way a caller identifies themselves: customer number,
-phone, e-mail, or an address (through the metering-point search).
+phone, e-mail, or an address (through the metering-point search). Phones
+are stored in E.164, so a number is first read as dialled in each utility's
+country and looked up exactly (index); only when nothing at all matched do
+the last digits (at least six) get compared, which scans phone contacts.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from dispatch_tui.domain.identifiers import InvalidIdentifier, parse_phone
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
@@ -30,6 +35,9 @@ from dispatch_tui.storage.tables import (
 from dispatch_tui.storage.users import refusal_for
 
 HISTORY = 50
+PHONE_CHANNELS = ("sms", "viber")
+MIN_SUFFIX = 6
+PHONE_LIKE = re.compile(r"\+?[0-9 ()/.-]{6,}")
 
 
 class SubscriberError(Exception):
@@ -44,6 +52,7 @@ class SubscriberHit:
     name: str
     language: str
     matched_on: str
+    address: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,39 @@ def _hits(conn: Connection, where: object, label: str, limit: int) -> list[Subsc
     return [SubscriberHit(*r, matched_on=label) for r in rows]
 
 
+def _with_addresses(conn: Connection, hits: Iterable[SubscriberHit]) -> list[SubscriberHit]:
+    """Each hit with its first place, so a caller can confirm where they live."""
+    hits = list(hits)
+    first: dict[int, str] = {}
+    if hits:
+        rows = conn.execute(
+            select(
+                subscription.c.subscriber_id,
+                metering_point.c.street,
+                metering_point.c.house,
+                metering_point.c.settlement,
+            )
+            .join(metering_point, metering_point.c.id == subscription.c.mp_id)
+            .where(subscription.c.subscriber_id.in_([h.id for h in hits]))
+            .order_by(subscription.c.subscriber_id, metering_point.c.mp_id)
+        )
+        for sid, street, house, settlement in rows:
+            first.setdefault(sid, f"{street} {house}, {settlement}")
+    return [replace(h, address=first.get(h.id, "")) for h in hits]
+
+
+def phone_forms(conn: Connection, text: str) -> set[str]:
+    """The E.164 numbers `text` can mean, read as dialled in each utility's country."""
+    countries = conn.execute(select(utility.c.country).distinct()).scalars()
+    forms: set[str] = set()
+    for country in countries:
+        try:
+            forms.add(parse_phone(text, country))
+        except InvalidIdentifier:
+            continue
+    return forms
+
+
 def find_subscribers(conn: Connection, text: str, *, limit: int = 50) -> list[SubscriberHit]:
     """Subscribers matching a customer number, phone, e-mail or address."""
     text = " ".join(text.split())
@@ -103,20 +145,26 @@ def find_subscribers(conn: Connection, text: str, *, limit: int = 50) -> list[Su
         for hit in hits:
             found.setdefault(hit.id, hit)
 
+    def owning(*conditions: object) -> object:
+        owners = select(contact.c.subscriber_id).where(*conditions)  # type: ignore[arg-type]
+        return subscriber.c.id.in_(owners)
+
     compact = text.replace(" ", "")
     if "@" in text:
-        owners = select(contact.c.subscriber_id).where(
-            contact.c.channel == "email", func.lower(contact.c.address) == text.lower()
+        add(
+            _hits(
+                conn,
+                owning(contact.c.channel == "email", func.lower(contact.c.address) == text.lower()),
+                "e-mail",
+                limit,
+            )
         )
-        add(_hits(conn, subscriber.c.id.in_(owners), "e-mail", limit))
-    digits = re.sub(r"[^0-9]", "", text)
-    if re.fullmatch(r"\+?[0-9 ()/-]{6,}", text) and digits:
-        # Numbers are stored in E.164; callers give them nationally or with the code.
-        owners = select(contact.c.subscriber_id).where(
-            contact.c.channel.in_(("sms", "viber")),
-            func.substr(contact.c.address, func.length(contact.c.address) - 7) == digits[-8:],
-        )
-        add(_hits(conn, subscriber.c.id.in_(owners), "phone", limit))
+    phone_like = PHONE_LIKE.fullmatch(text) is not None
+    if phone_like:
+        forms = phone_forms(conn, text)
+        if forms:
+            where = owning(contact.c.channel.in_(PHONE_CHANNELS), contact.c.address.in_(forms))
+            add(_hits(conn, where, "phone", limit))
     if compact.isdigit():
         upper = compact + "\uffff"
         add(
@@ -127,19 +175,25 @@ def find_subscribers(conn: Connection, text: str, *, limit: int = 50) -> list[Su
                 limit,
             )
         )
+    digits = re.sub(r"[^0-9]", "", text)
+    if not found and phone_like and len(digits) >= MIN_SUFFIX:
+        # A partial or oddly spelled number: compare the tail (scans phone contacts).
+        where = owning(contact.c.channel.in_(PHONE_CHANNELS), contact.c.address.endswith(digits))
+        add(_hits(conn, where, "phone (last digits)", limit))
     if len(found) < limit and not compact.isdigit() and "@" not in text:
         mps = [hit.id for hit in search_metering_points(conn, text, limit=limit)]
         if mps:
             owners = select(subscription.c.subscriber_id).where(subscription.c.mp_id.in_(mps))
             add(_hits(conn, subscriber.c.id.in_(owners), "address", limit))
-    return list(found.values())[:limit]
+    return _with_addresses(conn, list(found.values())[:limit])
 
 
 def subscriber_detail(conn: Connection, subscriber_id: int) -> SubscriberDetail:
+    """Everything the operator needs while the caller is on the line, newest messages first."""
     hits = _hits(conn, subscriber.c.id == subscriber_id, "", 1)
     if not hits:
         raise SubscriberError(f"subscriber {subscriber_id} does not exist")
-    hit = hits[0]
+    [hit] = _with_addresses(conn, hits)
     contacts = [
         ContactRow(*r)
         for r in conn.execute(
@@ -208,7 +262,8 @@ def record_opt_out(
 ) -> None:
     """The customer asked (by phone, at the desk) to get no more notices here.
 
-    Cancelling messages is what a dispatcher may do (Action.CANCEL); the
+    No action is specific to consent; cancelling messages is the closest and
+    is what a dispatcher may do and a viewer may not (Action.CANCEL). The
     consent, its source and the audit entry change in one transaction, and
     what still waits for this contact is cancelled (opt-out wins).
     """

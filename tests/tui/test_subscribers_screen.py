@@ -27,7 +27,9 @@ async def test_find_by_phone_and_record_an_opt_out(tui_engine: Engine) -> None:
         screen = app.screen
         assert isinstance(screen, SubscribersScreen)
         results = screen.query_one("#results", DataTable)
-        assert results.row_count == 1 and "Ana Novak" in str(results.get_row_at(0))
+        assert results.row_count == 1
+        row = [str(cell) for cell in results.get_row_at(0)]
+        assert "Ana Novak" in row and any("Prešernova" in cell for cell in row)
         contacts = screen.query_one("#contacts", DataTable)
         assert contacts.row_count == 2
         contacts.focus()
@@ -37,6 +39,9 @@ async def test_find_by_phone_and_record_an_opt_out(tui_engine: Engine) -> None:
         await settle(app, pilot)
         await pilot.press(*"asked by phone", "enter")
         await settle(app, pilot)
+        shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
+        assert shown["sms"][2] == "opted_out" and shown["email"][2] == "opted_in"
+        assert "operator ana: asked by phone" in str(shown["sms"][4])
     with tui_engine.connect() as conn:
         consent = conn.execute(
             select(contact.c.consent).where(

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """One Kannel DLR callback, by our message id (the dlr-url carries it, so a
+    report may arrive before the sender's result is even recorded)."""
+
     message_id: int
     status: int
     """Kannel's DLR type: 1 delivered, 2 undelivered, 4 buffered, 8 SMSC ack, 16 SMSC reject."""
@@ -49,7 +52,9 @@ InboundHandler = Callable[[InboundSms], Awaitable[None]]
 
 
 def _int_param(request: web.Request, name: str) -> int:
-    raw = request.query.get(name, "")
+    raw = request.query.get(name)
+    if raw is None:
+        raise web.HTTPBadRequest(text=f"missing parameter {name!r}")
     try:
         return int(raw)
     except ValueError:
@@ -100,13 +105,19 @@ class Listener:
     def port(self) -> int:
         return self._port
 
+    def _base(self, public_base: str | None) -> str:
+        """Where Kannel reaches us; a wildcard bind address is not one to call."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return (public_base or f"http://{host}:{self.port}").rstrip("/")
+
     def report_url(self, public_base: str | None = None) -> str:
-        base = (public_base or f"http://{self.host}:{self.port}").rstrip("/")
-        return f"{base}/dlr/{self._token}?id={{id}}&status=%d&smsc=%i&reply=%A"
+        """The dlr-url template for `KannelSender`: `{id}` is ours, `%d`… Kannel's."""
+        return f"{self._base(public_base)}/dlr/{self._token}?id={{id}}&status=%d&smsc=%i&reply=%A"
 
     def inbound_url(self, public_base: str | None = None) -> str:
         """Kannel's sms-service `get-url` for inbound SMS."""
-        base = (public_base or f"http://{self.host}:{self.port}").rstrip("/")
+        base = self._base(public_base)
         return f"{base}/mo/{self._token}?from=%p&to=%P&text=%a&id=%I"
 
     def token_ok(self, token: str) -> bool:

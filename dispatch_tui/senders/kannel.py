@@ -4,8 +4,9 @@ One shared aiohttp session: shared/baselines.md measured httpx at a
 twentieth of aiohttp's rate against a local Kannel, and the engine must
 never be the bottleneck in front of the gateway. Kannel's answers map onto
 outcomes (recipe: shared/recipes/kannel): 202 accepted or queued; 4xx
-refused for good, except credentials and routing, which are our
-configuration or the operator's link and must not fail 100,000 messages;
+refused for good, except credentials, a missing sender id and routing,
+which are our configuration or the operator's link and must not fail
+100,000 messages;
 5xx/429 retried after Retry-After. A refused connection means the request
 never left, so it is retried; a timeout or disconnect after sending is
 `unknown`, left for the delivery report to settle.
@@ -23,8 +24,11 @@ from dispatch_tui.senders.base import OutgoingMessage, SendOutcome
 __all__ = ["KannelSender", "retry_after_seconds"]
 
 REASON_LIMIT = 200
+KEEPALIVE = 15.0
+"""Seconds an idle connection is kept: well under smsbox's 60 s idle close (measured),
+so we never reuse a connection Kannel is closing, which would look like a lost answer."""
 CREDENTIALS_PAUSE = 60.0
-"""Seconds before retrying after Kannel refused our login or had no route."""
+"""Seconds before retrying what only a person can fix: our login, sender id or route."""
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -83,11 +87,12 @@ class KannelSender:
         params = {
             "username": self.username,
             "password": self.password,
-            "from": message.sender,
             "to": message.address,
             "text": message.body,
             "charset": "UTF-8",
         }
+        if message.sender:  # else the sendsms-user's default-sender, if Kannel has one
+            params["from"] = message.sender
         if needs_ucs2(message):
             params["coding"] = "2"
         if self.dlr_url:
@@ -99,7 +104,9 @@ class KannelSender:
         """The shared session, created inside the running loop on first use."""
         if self._session is None or self._session.closed:
             session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self.max_connections, keepalive_timeout=KEEPALIVE
+                ),
                 timeout=self.timeout,
             )
             # aiohttp silently re-sends a GET once when the connection drops; sendsms is
@@ -141,6 +148,10 @@ class KannelSender:
             )
         if status == 403 and "Not routable" in text:
             return SendOutcome.transient(f"{said}: no route to the SMSC", CREDENTIALS_PAUSE)
+        if status == 400 and "Sender missing" in text:
+            return SendOutcome.transient(
+                f"{said}: no sender id is set for this notice nor in Kannel", CREDENTIALS_PAUSE
+            )
         return SendOutcome.permanent(said)
 
     async def close(self) -> None:

@@ -1,9 +1,13 @@
 """Delivery monitor: progress per notice and channel, problems, the levers
 (retry failed, pause a channel, cancel what is pending) and who is sending.
 
-Everything on screen comes from one thread worker every second (exclusive,
-so a slow database never piles refreshes up); tables are updated in place
-and keep their cursor, so the screen stays usable while 100,000 messages go.
+Everything on screen comes from one thread worker every second (never two
+at once, so a slow database never piles refreshes up), and only while the
+screen is in front; tables are updated in place and keep their cursor, so
+the screen stays usable while 100,000 messages go.
+
+Progress is a text bar, not Textual's `ProgressBar`: that one tells done
+from not done only by colour, which `NO_COLOR` (on-call over SSH) removes.
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.domain.timeparse import format_local
 from dispatch_tui.storage import monitor, processes
 from dispatch_tui.storage.monitor import ChannelProgress, MonitorError, NoticeProgress, ProblemRow
@@ -33,29 +39,33 @@ if TYPE_CHECKING:
     from dispatch_tui.app import DispatchApp
 
 REFRESH_SECONDS = 1.0
-BAR_WIDTH = 20
+BAR_WIDTH = 12
+TITLE_WIDTH = 24
+# (message state, column header): what is still moving and what went wrong
+# first, so that they stay in view at 80 columns; the settled outcomes after.
 SHOWN_STATES = (
     ("pending", "pending"),
     ("sending", "sending"),
     ("retry_wait", "retrying"),
+    ("failed", "failed"),
+    ("unknown", "unknown"),
     ("sent", "sent"),
     ("delivered", "delivered"),
-    ("failed", "failed"),
     ("expired", "expired"),
-    ("unknown", "unknown"),
     ("cancelled", "cancelled"),
 )
 
 
 def bar(done: int, total: int) -> str:
-    """A text progress bar: it renders the same in every terminal and in NO_COLOR."""
+    """A text progress bar: it reads the same in every terminal and in NO_COLOR."""
     if not total:
-        return "·" * BAR_WIDTH + "   –"
+        return "·" * BAR_WIDTH + "    –"
     filled = round(BAR_WIDTH * done / total)
     return "█" * filled + "░" * (BAR_WIDTH - filled) + f" {100 * done // total:3d}%"
 
 
 def seconds_text(seconds: float | None) -> str:
+    """A duration as people read it at a glance; "–" when there is none."""
     if seconds is None:
         return "–"
     seconds = max(0, int(seconds))
@@ -66,7 +76,13 @@ def seconds_text(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def rate_text(per_second: float) -> str:
+    """Messages a second; a trickle is not shown as a standstill."""
+    return "<0.1" if 0 < per_second < 0.05 else f"{per_second:.1f}"
+
+
 def channel_state(channel: ChannelProgress, now: datetime) -> str:
+    """What holds a channel back: an operator's pause, or backoff after errors."""
     parts = ["PAUSED"] if channel.paused else []
     if channel.next_retry_at is not None:
         wait = (channel.next_retry_at - now).total_seconds()
@@ -74,8 +90,35 @@ def channel_state(channel: ChannelProgress, now: datetime) -> str:
     return ", ".join(parts)
 
 
+def notice_state(notice: NoticeProgress) -> str:
+    """A notice whose fan-out is done is still sending while messages are left
+    (or paused, when every channel with messages left is)."""
+    if notice.outage_status == "cancelled" and notice.kind != "cancellation":
+        return "outage cancelled"
+    waiting = [c for c in notice.channels if c.left]
+    if notice.status == "done" and waiting:
+        return "paused" if all(c.paused for c in waiting) else "sending"
+    return notice.status
+
+
+def clip(text: str, width: int) -> str:
+    """Keep the notices table narrow; the outages screen shows the whole title."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to tell the operator after a lever: `done` with "{}" for the count,
+    `nothing` when no message was in a state to change."""
+
+    done: str
+    nothing: str = ""
+
+
 @dataclass(frozen=True)
 class Snapshot:
+    """One refresh: everything on screen, read at `now`."""
+
     now: datetime
     notices: list[NoticeProgress]
     problems: list[ProblemRow]
@@ -88,7 +131,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
     BINDING_GROUP_TITLE = "Monitor"
     DEFAULT_CSS = """
     MonitorScreen #notices { height: 1fr; }
-    MonitorScreen #channels { height: auto; max-height: 7; }
+    MonitorScreen #channels { height: auto; max-height: 6; }
     MonitorScreen #problems { height: 1fr; }
     MonitorScreen #processes { height: auto; max-height: 6; }
     MonitorScreen .title { background: $boost; text-style: bold; padding: 0 1; }
@@ -105,6 +148,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         self.snapshot: Snapshot | None = None
         self._fetching = False
         self._again = False
+        self._timer: Timer | None = None
 
     @property
     def engine(self) -> Engine:
@@ -127,16 +171,27 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns("notices", "outage", "notice", "due", "state", "messages", "left")
+        self._columns("notices", "outage", "notice", "due (local)", "state", "messages", "left")
         states = (label for _, label in SHOWN_STATES)
-        self._columns("channels", "channel", "progress", *states, "msg/s", "finish in", "state")
+        # What needs attention first: at 80 columns the counts on the right may scroll.
+        self._columns("channels", "channel", "done", "msg/s", "finish in", "state", *states)
         self._columns(
             "problems", "message", "channel", "address", "state", "tries", "next", "reason"
         )
         self._columns("processes", "process", "kind", "host", "pid", "beat", "holds", "")
         self.query_one("#notices", DataTable).focus()
-        self.set_interval(REFRESH_SECONDS, self.reload)
+        self._timer = self.set_interval(REFRESH_SECONDS, self.reload, pause=True)
+
+    def on_screen_resume(self) -> None:
+        """In front again (mode switch, dialog closed): show now, then every second."""
+        if self._timer is not None:
+            self._timer.resume()
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        """Behind another screen or mode: no database work for nobody to see."""
+        if self._timer is not None:
+            self._timer.pause()
 
     def _columns(self, table: str, *labels: str) -> None:
         self.query_one(f"#{table}", DataTable).add_columns(*labels)
@@ -144,6 +199,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
     # -- data -----------------------------------------------------------------
 
     def highlighted_notice(self) -> NoticeProgress | None:
+        """The notice under the cursor, as of the last refresh."""
         table = self.query_one("#notices", DataTable)
         if self.snapshot is None or not table.row_count:
             return None
@@ -151,6 +207,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         return next((n for n in self.snapshot.notices if str(n.notice_id) == key), None)
 
     def highlighted_channel(self) -> ChannelProgress | None:
+        """The channel under the channels table's cursor (the first one until moved)."""
         notice = self.highlighted_notice()
         table = self.query_one("#channels", DataTable)
         if notice is None or not table.row_count:
@@ -168,8 +225,9 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         notice = self.highlighted_notice()
         self._fetch(notice.notice_id if notice else None)
 
-    @work(thread=True, exit_on_error=False, group="monitor-refresh")
+    @work(thread=True, exit_on_error=False, group="monitor-refresh", description="Reading progress")
     def _fetch(self, notice_id: int | None) -> None:
+        """Everything on screen in one go, read at one moment."""
         now = datetime.now(UTC)
         try:
             with self.engine.connect() as conn:
@@ -194,10 +252,10 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                 (
                     str(n.notice_id),
                     (
-                        f"#{n.outage_id} {n.outage_title}",
+                        clip(f"#{n.outage_id} {n.outage_title}", TITLE_WIDTH),
                         n.kind,
                         format_local(n.due_at, n.timezone),
-                        n.status if n.outage_status != "cancelled" else "outage cancelled",
+                        notice_state(n),
                         f"{sum(c.total for c in n.channels):,}",
                         f"{sum(c.left for c in n.channels):,}",
                     ),
@@ -215,10 +273,10 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                     (
                         c.channel,
                         bar(c.total - c.left, c.total),
-                        *(f"{c.counts.get(state, 0):,}" for state, _ in SHOWN_STATES),
-                        f"{c.per_second:.1f}",
+                        rate_text(c.per_second),
                         seconds_text(c.eta_seconds),
                         channel_state(c, snapshot.now),
+                        *(f"{c.counts.get(state, 0):,}" for state, _ in SHOWN_STATES),
                     ),
                 )
                 for c in channels
@@ -264,12 +322,14 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Another notice: its failures are read at once, not at the next tick."""
         if event.data_table.id == "notices" and self.snapshot is not None:
             self.reload()
 
     # -- levers ---------------------------------------------------------------
 
     def _need_notice(self) -> NoticeProgress | None:
+        """The highlighted notice, or a message saying there is none."""
         notice = self.highlighted_notice()
         if notice is None:
             self.notify("No notice is highlighted; nothing was changed.", severity="warning")
@@ -283,13 +343,18 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         if not failed:
             self.notify("This notice has no failed messages; nothing was changed.")
             return
-        question = f"Send the {failed:,} failed messages of this {notice.kind} notice again?"
-        self.app.push_screen(
+        question = (
+            f"Send the {failed:,} failed messages of this {notice.kind} notice again?\n"
+            "Expired ones and those to contacts who opted out since stay failed."
+        )
+        self._ask(
+            Action.RETRY,
             ConfirmDialog(question, yes="Retry failed", no="Leave them"),
-            partial(
-                self._confirmed,
-                partial(monitor.retry_failed, self.engine, notice.notice_id, actor=self.actor),
+            partial(monitor.retry_failed, self.engine, notice.notice_id, actor=self.actor),
+            Outcome(
                 "{} failed messages queued again.",
+                "None of them can be sent again (expired, opted out, or the outage changed); "
+                "nothing was changed.",
             ),
         )
 
@@ -307,12 +372,13 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
             f"Cancel the {left:,} messages of this {notice.kind} notice that have not gone out?\n"
             "Messages already with the gateway are not recalled."
         )
-        self.app.push_screen(
+        self._ask(
+            Action.CANCEL,
             ConfirmDialog(question, yes="Cancel them", no="Keep sending"),
-            partial(
-                self._confirmed,
-                partial(monitor.cancel_pending, self.engine, notice.notice_id, actor=self.actor),
+            partial(monitor.cancel_pending, self.engine, notice.notice_id, actor=self.actor),
+            Outcome(
                 "{} pending messages cancelled.",
+                "They went out meanwhile; nothing was changed.",
             ),
         )
 
@@ -324,40 +390,64 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         paused = not channel.paused
         self._change(
             partial(monitor.set_paused, self.engine, channel.channel, paused, actor=self.actor),
-            f"{channel.channel} {'paused' if paused else 'resumed'} for every sending process.",
+            Outcome(f"{channel.channel} {'paused' if paused else 'resumed'} for every sender."),
         )
 
-    def _confirmed(self, change: Callable[[], object], done: str, yes: bool | None) -> None:
-        if yes:
-            self._change(change, done)
+    def _ask(
+        self, action: Action, dialog: ConfirmDialog, change: Callable[[], object], said: Outcome
+    ) -> None:
+        """Confirm first; but someone who may not do it is not asked to confirm:
+        storage refuses at once, in its own words."""
+        if not cast("DispatchApp", self.app).identity.may(action):
+            self._change(change, said)
+            return
+        self.app.push_screen(dialog, partial(self._confirmed, change, said))
 
-    @work(thread=True, exit_on_error=False, group="monitor-change")
-    def _change(self, change: Callable[[], object], done: str) -> None:
+    def _confirmed(self, change: Callable[[], object], said: Outcome, yes: bool | None) -> None:
+        if yes:
+            self._change(change, said)
+
+    @work(thread=True, exit_on_error=False, group="monitor-change", description="Changing delivery")
+    def _change(self, change: Callable[[], object], said: Outcome) -> None:
+        """Run one lever in storage; a refusal is shown as it is, nothing else changes."""
         try:
             result = change()
         except MonitorError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(
+                self.notify, str(exc), title="Refused", severity="error", timeout=8
+            )
             return
-        self.app.call_from_thread(self.notify, done.format(f"{result:,}" if result else 0))
+        if result == 0:
+            self.app.call_from_thread(self.notify, said.nothing, severity="warning")
+        else:
+            count = f"{result:,}" if isinstance(result, int) else ""
+            self.app.call_from_thread(self.notify, said.done.format(count), title="Done")
         self.app.call_from_thread(self.reload)
 
 
 def fill(table: DataTable[str], rows: list[tuple[str, tuple[str, ...]]]) -> None:
-    """Replace the rows in place, keeping the cursor on the same key."""
+    """Show `rows` (key, cells): only changed cells are touched when the same
+    rows are there, else the rows are rebuilt and the cursor stays on its key
+    (or its position, if that row is gone)."""
+    index = table.cursor_row
     current = (
         table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if table.row_count
         else None
     )
     wanted = [key for key, _ in rows]
-    existing = [str(k.value) for k in table.rows]
-    if existing == wanted:
+    existing = [str(row.key.value) for row in table.ordered_rows]
+    with table.app.batch_update():
+        if existing == wanted:
+            for key, cells in rows:
+                for column, value in zip(table.columns, cells, strict=False):
+                    if table.get_cell(key, column) != value:
+                        table.update_cell(key, column, value, update_width=True)
+            return
+        table.clear()
         for key, cells in rows:
-            for column, value in zip(table.columns, cells, strict=False):
-                table.update_cell(key, column, value)
-        return
-    table.clear()
-    for key, cells in rows:
-        table.add_row(*cells, key=key)
-    if current in wanted:
-        table.move_cursor(row=wanted.index(current))
+            table.add_row(*cells, key=key)
+        if current in wanted:
+            table.move_cursor(row=wanted.index(current))
+        elif wanted:
+            table.move_cursor(row=min(index, len(wanted) - 1))

@@ -13,14 +13,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
+from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.outbox import paused_channels_query
-from dispatch_tui.storage.tables import channel_control, message, notice, outage, utility
+from dispatch_tui.storage.tables import channel_control, contact, message, notice, outage, utility
 from dispatch_tui.storage.users import refusal_for
 
 LEFT_STATES = ("pending", "sending", "retry_wait")
@@ -265,16 +267,29 @@ def retry_failed(
     channel: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Queue the failed messages of a notice again (not the delivered, not the
-    expired); returns how many."""
+    """Queue the failed messages of a notice again; returns how many.
+
+    Not the expired ones, not those to a contact that opted out since (an
+    opt-out cancels only what waits, so a failed message to them is still
+    here), and nothing of a notice that may no longer send (cancelled or
+    amended outage): those would only sit in the queue until they expire.
+    """
     now = now or datetime.now(UTC)
+    consenting = exists().where(
+        contact.c.id == message.c.contact_id, contact.c.consent == "opted_in"
+    )
     return _change_messages(
         engine,
         notice_id,
         actor=actor,
         action=Action.RETRY,
         name="retry",
-        where=[message.c.status == "failed", message.c.expires_at > now],
+        where=[
+            message.c.status == "failed",
+            message.c.expires_at > now,
+            consenting,
+            message.c.notice_id.in_(sendable_notice_ids()),
+        ],
         values={"status": "pending", "next_attempt_at": now},
         channel=channel,
         now=now,
@@ -312,11 +327,14 @@ def set_paused(
     with write_transaction(engine) as conn:
         _allowed(conn, actor, Action.PAUSE)
         values = {"paused": paused, "changed_by": actor, "changed_at": now}
-        changed = conn.execute(
-            update(channel_control).where(channel_control.c.channel == channel).values(**values)
-        ).rowcount
-        if not changed:
-            conn.execute(channel_control.insert().values(channel=channel, **values))
+        # One upsert: two operators pausing a never-paused channel at once on
+        # PostgreSQL would otherwise both insert, and one would fail.
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            insert(channel_control)
+            .values(channel=channel, **values)
+            .on_conflict_do_update(index_elements=[channel_control.c.channel], set_=values)
+        )
         audit.append(
             conn,
             actor=actor,

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, insert, select
 
 from dispatch_tui.storage.tables import contact, message, notice, outage, subscriber, utility
+
+_codes = itertools.count(1)
 
 
 def make_outbox(
@@ -25,7 +28,7 @@ def make_outbox(
         uid = conn.execute(
             insert(utility).returning(utility.c.id),
             {
-                "code": f"T{now.timestamp():.0f}",
+                "code": f"T{next(_codes)}",
                 "name": "Elektro Test",
                 "country": "SI",
                 "timezone": "Europe/Ljubljana",

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, update
 from textual.pilot import Pilot
 
 from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.tables import channel_control, message, notice, outage
 from dispatch_tui.widgets.network_tree import NetworkTree
+from tests.engine.factory import make_outbox
 from tests.tui.conftest import fill_form, make_app
 from tests.tui.test_app import settle
 
@@ -96,6 +99,50 @@ def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
         screen = pilot.app.screen
         fill_form(screen)
+        await pilot.press("f6")
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    """A notice of 2025 whose last messages wait because sms is paused; nothing
+    sent in the last minute, backing off or registered as a process, so no
+    figure on screen depends on the clock."""
+    notice_id = make_outbox(fixed_engine, 12)
+    starts = datetime(2025, 4, 1, 6, 0, tzinfo=UTC)
+    sent = datetime(2025, 3, 27, 7, 1, tzinfo=UTC)
+    with fixed_engine.begin() as conn:
+        conn.execute(
+            update(outage).values(
+                title="Zamenjava TP Kranj", starts_at=starts, ends_at=starts + timedelta(hours=4)
+            )
+        )
+        conn.execute(
+            update(notice)
+            .where(notice.c.id == notice_id)
+            .values(due_at=datetime(2025, 3, 27, 7, 0, tzinfo=UTC))
+        )
+        conn.execute(update(message).values(expires_at=starts, next_attempt_at=sent))
+        conn.execute(
+            update(message).where(message.c.id <= 5).values(status="delivered", sent_at=sent)
+        )
+        conn.execute(
+            update(message).where(message.c.id.between(6, 7)).values(status="sent", sent_at=sent)
+        )
+        conn.execute(
+            update(message)
+            .where(message.c.id.between(8, 9))
+            .values(status="failed", attempts=1, last_error="gateway said 400 bad number")
+        )
+        conn.execute(
+            insert(channel_control).values(
+                channel="sms", paused=True, changed_by="bohdan", changed_at=sent
+            )
+        )
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
         await pilot.press("f6")
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
+from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     bot_chat,
@@ -75,31 +76,42 @@ def _linked(conn: Connection, channel: str, chat_id: str) -> list[dialogue.Accou
     return [a for a in (book.find(n) for n in numbers) if a is not None]
 
 
-def _consent(
-    conn: Connection, channel: str, chat_id: str, account: str | None, consent: str, now: datetime
-) -> None:
-    where = [contact.c.channel == channel, contact.c.address == chat_id]
-    source = f"{channel} chat {chat_id}"
-    if account is None:
-        conn.execute(
-            update(contact)
-            .where(*where)
-            .values(consent=consent, consent_at=now, consent_source=f"{source}: /stop")
-        )
-        return
+def _link(conn: Connection, channel: str, chat_id: str, account: str, now: datetime) -> None:
+    """The proven account's subscriber gets this chat as an opted-in contact."""
     sid = DbAccountBook(conn).subscriber_id(account)
     if sid is None:
         return
+    values = {
+        "consent": "opted_in",
+        "consent_at": now,
+        "consent_source": f"{channel} chat {chat_id}: verified",
+    }
     existing = conn.execute(
-        select(contact.c.id).where(*where, contact.c.subscriber_id == sid)
+        select(contact.c.id).where(
+            contact.c.channel == channel,
+            contact.c.address == chat_id,
+            contact.c.subscriber_id == sid,
+        )
     ).scalar()
-    values = {"consent": consent, "consent_at": now, "consent_source": f"{source}: verified"}
-    if existing is None and consent == "opted_in":
+    if existing is None:
         conn.execute(
             insert(contact).values(subscriber_id=sid, channel=channel, address=chat_id, **values)
         )
-    elif existing is not None:
+    else:
         conn.execute(update(contact).where(contact.c.id == existing).values(**values))
+
+
+def _unlink(
+    conn: Connection, channel: str, chat_id: str, account: str | None, now: datetime
+) -> None:
+    """/remove (one account) or /stop (all): opted out, and what waits is cancelled."""
+    query = select(contact.c.id).where(contact.c.channel == channel, contact.c.address == chat_id)
+    if account is not None:
+        query = query.where(contact.c.subscriber_id == DbAccountBook(conn).subscriber_id(account))
+    how = f"/remove {account}" if account is not None else "/stop"
+    consent.opt_out(
+        conn, list(conn.scalars(query)), now=now, source=f"{channel} chat {chat_id}: {how}"
+    )
 
 
 def handle_chat_message(
@@ -132,11 +144,11 @@ def handle_chat_message(
         )
         for action in reply.actions:
             if isinstance(action, dialogue.Link):
-                _consent(conn, channel, chat_id, action.account, "opted_in", now)
+                _link(conn, channel, chat_id, action.account, now)
             elif isinstance(action, dialogue.Unlink):
-                _consent(conn, channel, chat_id, action.account, "opted_out", now)
+                _unlink(conn, channel, chat_id, action.account, now)
             else:
-                _consent(conn, channel, chat_id, None, "opted_out", now)
+                _unlink(conn, channel, chat_id, None, now)
         values = {
             "state": reply.state.to_dict(),
             "updated_at": now,

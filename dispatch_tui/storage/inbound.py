@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from dispatch_tui.domain import sms
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
 from dispatch_tui.domain.replies import Reply, reply_text
+from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     contact,
@@ -93,24 +94,6 @@ def _subscribers(conn: Connection, command: Command) -> list[tuple[int, str]]:
     return [(r.id, r.language) for r in conn.execute(query.distinct())]
 
 
-def _opt_out(conn: Connection, contact_ids: list[int], now: datetime, source: str) -> None:
-    """Opt-out wins at once: the consent, and whatever was still waiting to go."""
-    conn.execute(
-        update(contact)
-        .where(contact.c.id.in_(contact_ids))
-        .values(consent="opted_out", consent_at=now, consent_source=source)
-    )
-    conn.execute(
-        update(message)
-        .where(
-            message.c.contact_id.in_(contact_ids),
-            message.c.notice_id.is_not(None),
-            message.c.status.in_(("pending", "retry_wait")),
-        )
-        .values(status="cancelled")
-    )
-
-
 def _phone_contacts(conn: Connection, sender: str) -> list[tuple[int, str, str]]:
     rows = conn.execute(
         select(contact.c.id, contact.c.consent, subscriber.c.language)
@@ -134,7 +117,7 @@ def _apply(
             return _Effect("no sign-ups for this phone", Reply.NOTHING_TO_DO, language)
         ids = [c[0] for c in known]
         if command.intent is Intent.STOP_ALL:
-            _opt_out(conn, ids, now, source)
+            consent.opt_out(conn, ids, now=now, source=source)
             return _Effect(f"opted out {len(ids)} contact(s)", Reply.STOPPED, language, ids[0])
         conn.execute(
             update(contact)
@@ -180,7 +163,7 @@ def _apply(
         ids.append(existing)
     if command.intent is Intent.UNSUBSCRIBE:
         if ids:
-            _opt_out(conn, ids, now, source)
+            consent.opt_out(conn, ids, now=now, source=source)
         return _Effect(
             f"opted out {command.identifier} ({len(ids)} contact(s))",
             Reply.UNSUBSCRIBED,

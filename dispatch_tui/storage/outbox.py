@@ -27,11 +27,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, Select, bindparam, insert, or_, select, update
 
+from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.tables import (
     channel_control,
-    contact,
     delivery_event,
     message,
     notice,
@@ -386,19 +386,5 @@ def disable_contacts(
             )
             if c is not None
         ]
-        if not contacts:
-            return 0
-        conn.execute(
-            update(contact)
-            .where(contact.c.id.in_(contacts), contact.c.consent != "opted_out")
-            .values(consent="opted_out", consent_at=now, consent_source=reason[:200])
-        )
-        conn.execute(
-            update(message)
-            .where(
-                message.c.contact_id.in_(contacts),
-                message.c.status.in_(("pending", "retry_wait")),
-            )
-            .values(status="cancelled")
-        )
+        consent.opt_out(conn, contacts, now=now, source=reason)
     return len(contacts)

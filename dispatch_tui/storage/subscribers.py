@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 
 from dispatch_tui.domain.identifiers import InvalidIdentifier, parse_phone
 from dispatch_tui.domain.roles import Action
-from dispatch_tui.storage import audit
+from dispatch_tui.storage import audit, consent
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.search import search_metering_points
 from dispatch_tui.storage.tables import (
@@ -284,23 +284,9 @@ def record_opt_out(
             raise SubscriberError(f"contact {contact_id} does not exist")
         if row.consent == "opted_out":
             raise SubscriberError(f"{row.channel} {row.address} has already opted out")
-        conn.execute(
-            update(contact)
-            .where(contact.c.id == contact_id)
-            .values(
-                consent="opted_out",
-                consent_at=now,
-                consent_source=f"operator {actor}: {reason}"[:200],
-            )
+        cancelled = consent.opt_out(
+            conn, [contact_id], now=now, source=f"operator {actor}: {reason}"
         )
-        cancelled = conn.execute(
-            update(message)
-            .where(
-                message.c.contact_id == contact_id,
-                message.c.status.in_(("pending", "retry_wait")),
-            )
-            .values(status="cancelled")
-        ).rowcount
         audit.append(
             conn,
             actor=actor,

@@ -3,11 +3,11 @@ notices reach; repeated updates change nothing; /stop opts out."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.tables import contact, message
@@ -75,3 +75,31 @@ def test_remove_and_stop_opt_out(loaded: Engine) -> None:
     assert consents(loaded, "555") == ["opted_in"]
     talk(loaded, "555", "/stop", start=30)
     assert consents(loaded, "555") == ["opted_out"]
+
+
+def test_stop_cancels_what_still_waits_for_the_chat(loaded: Engine) -> None:
+    talk(loaded, "555", "/add", "100000002", "UA-777002")
+    with loaded.begin() as conn:
+        contact_id = conn.execute(
+            select(contact.c.id).where(contact.c.channel == "telegram", contact.c.address == "555")
+        ).scalar_one()
+        conn.execute(
+            insert(message).values(
+                contact_id=contact_id,
+                channel="telegram",
+                address="555",
+                language="uk",
+                body="Планове відключення",
+                status="pending",
+                attempts=0,
+                next_attempt_at=NOW,
+                expires_at=NOW + timedelta(days=1),
+                created_at=NOW,
+            )
+        )
+    talk(loaded, "555", "/stop", start=10)
+    with loaded.connect() as conn:
+        status = conn.execute(
+            select(message.c.status).where(message.c.contact_id == contact_id)
+        ).scalar_one()
+    assert status == "cancelled"

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from dispatch_tui.senders.base import OutgoingMessage, SendOutcome
+from dispatch_tui.senders.bot_api import post_json
 
 __all__ = ["TelegramSender"]
 
@@ -38,15 +39,8 @@ class TelegramSender:
 
     async def send(self, message: OutgoingMessage) -> SendOutcome:
         payload = {"chat_id": message.address, "text": message.body[:TEXT_LIMIT]}
-        try:
-            response = await self._client.post(self._url, json=payload)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            return SendOutcome.transient(f"Telegram: cannot connect ({exc})")
-        except httpx.TimeoutException:
-            return SendOutcome.unknown("Telegram: no answer after sending")
-        except httpx.HTTPError as exc:
-            return SendOutcome.unknown(f"Telegram: {type(exc).__name__}: {exc}")
-        return classify(response)
+        answer = await post_json(self._client, self._url, payload, "Telegram")
+        return answer if isinstance(answer, SendOutcome) else classify(answer)
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from dispatch_tui.senders.base import OutgoingMessage, SendOutcome
+from dispatch_tui.senders.bot_api import post_json
 
 __all__ = ["ViberSender"]
 
@@ -48,15 +49,8 @@ class ViberSender:
             "type": "text",
             "text": message.body[:TEXT_LIMIT],
         }
-        try:
-            response = await self._client.post(self._url, json=payload)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            return SendOutcome.transient(f"Viber: cannot connect ({exc})")
-        except httpx.TimeoutException:
-            return SendOutcome.unknown("Viber: no answer after sending")
-        except httpx.HTTPError as exc:
-            return SendOutcome.unknown(f"Viber: {type(exc).__name__}: {exc}")
-        return classify(response)
+        answer = await post_json(self._client, self._url, payload, "Viber")
+        return answer if isinstance(answer, SendOutcome) else classify(answer)
 
     async def close(self) -> None:
         await self._client.aclose()

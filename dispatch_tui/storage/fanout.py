@@ -75,12 +75,16 @@ def claim_notice(
 def skip_missed(engine: Engine, *, now: datetime) -> int:
     """Mark notices whose moment has passed (the outage started, or ended for
     follow-ups) as skipped, so a wake-up missed while nothing ran is never
-    sent late; returns how many."""
+    sent late; returns how many. It runs every few seconds, so it looks
+    first and takes the (SQLite: database-wide) write lock only when needed."""
     missed = (
         select(notice.c.id)
         .join(outage, outage.c.id == notice.c.outage_id)
         .where(notice.c.status.in_(("scheduled", "due")), ~_not_missed(now))
     )
+    with engine.connect() as reader:
+        if reader.execute(missed.limit(1)).first() is None:
+            return 0
     with write_transaction(engine) as conn:
         return int(
             conn.execute(

@@ -291,20 +291,19 @@ def extend_leases(
 def expire_due(engine: Engine, *, now: datetime | None = None) -> int:
     """Messages not sent before their deadline (the outage start) expire.
 
-    `unknown` ones stay unknown: they may have reached the person.
+    `unknown` ones stay unknown: they may have reached the person. Like
+    the other housekeeping it looks before it takes the write lock, which
+    the send loop's claims need.
     """
     now = now or datetime.now(UTC)
+    due = select(message.c.id).where(
+        message.c.status.in_(("pending", "retry_wait")), message.c.expires_at <= now
+    )
+    with engine.connect() as reader:
+        if reader.execute(due.limit(1)).first() is None:
+            return 0
     with write_transaction(engine) as conn:
-        ids = list(
-            conn.scalars(
-                select(message.c.id)
-                .where(
-                    message.c.status.in_(("pending", "retry_wait")),
-                    message.c.expires_at <= now,
-                )
-                .with_for_update(skip_locked=True)
-            )
-        )
+        ids = list(conn.scalars(due.with_for_update(skip_locked=True)))
         if ids:
             conn.execute(
                 update(message)

@@ -24,8 +24,8 @@ from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.senders.kannel import KannelSender
 from dispatch_tui.storage import fanout, migrate
 from dispatch_tui.storage.db import create_db_engine
-from dispatch_tui.storage.tables import node, notice, outage, outage_selection
-from tests.engine.factory import make_outbox
+from dispatch_tui.storage.tables import message, node, notice, outage_selection
+from tests.engine.factory import approved_notice, make_outbox
 
 Result = dict[str, Any]
 HERE = Path(__file__).resolve().parent
@@ -78,41 +78,19 @@ def _big_notice(engine: Engine, target: int) -> tuple[int, int]:
             if r.utility_id == best and total < target:
                 chosen.append(r.id)
                 total += r.subscriber_count
-        oid = conn.execute(
-            insert(outage).returning(outage.c.id),
-            {
-                "utility_id": best,
-                "title": "bench",
-                "reason": "planned maintenance",
-                "starts_at": now + timedelta(days=3),
-                "ends_at": now + timedelta(days=3, hours=4),
-                "status": "approved",
-                "channels": ["sms", "email", "telegram", "viber"],
-                "plan": {},
-                "texts": {},
-                "created_by": "ana",
-                "approved_by": "bohdan",
-                "created_at": now,
-                "updated_at": now,
-                "approved_at": now,
-            },
-        ).scalar_one()
+        oid, nid = approved_notice(
+            conn,
+            best,
+            ["sms", "email", "telegram", "viber"],
+            starts_in=timedelta(days=3),
+            hours=4,
+            notice_status="scheduled",
+            now=now,
+        )
         conn.execute(
             insert(outage_selection),
             [{"outage_id": oid, "node_id": n, "exclude": False} for n in chosen],
         )
-        nid = conn.execute(
-            insert(notice).returning(notice.c.id),
-            {
-                "outage_id": oid,
-                "kind": "advance",
-                "channels": ["sms", "email", "telegram", "viber"],
-                "due_at": now,
-                "status": "scheduled",
-                "outage_revision": 1,
-                "created_at": now,
-            },
-        ).scalar_one()
     return int(nid), total
 
 
@@ -170,8 +148,6 @@ def deliver_bench(count: int = 20_000) -> Iterator[Result]:
             notice_id = make_outbox(db, count)
             ours = asyncio.run(_engine_run(db, url, count, tuning))
             with db.connect() as conn:
-                from dispatch_tui.storage.tables import message
-
                 sent = conn.execute(
                     select(func.count()).where(
                         message.c.notice_id == notice_id, message.c.status == "sent"

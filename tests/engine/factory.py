@@ -7,11 +7,57 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from dispatch_tui.storage.tables import contact, message, notice, outage, subscriber, utility
 
 _codes = itertools.count(1)
+
+
+def approved_notice(
+    conn: Connection,
+    utility_id: int,
+    channels: list[str],
+    *,
+    starts_in: timedelta,
+    hours: int,
+    notice_status: str,
+    now: datetime,
+) -> tuple[int, int]:
+    """An outage approved by someone other than its author, written directly
+    (no lifecycle), and one advance notice due now: (outage id, notice id)."""
+    oid = conn.execute(
+        insert(outage).returning(outage.c.id),
+        {
+            "utility_id": utility_id,
+            "title": "test",
+            "reason": "planned maintenance",
+            "starts_at": now + starts_in,
+            "ends_at": now + starts_in + timedelta(hours=hours),
+            "status": "approved",
+            "channels": channels,
+            "plan": {},
+            "texts": {},
+            "created_by": "ana",
+            "approved_by": "bohdan",
+            "created_at": now,
+            "updated_at": now,
+            "approved_at": now,
+        },
+    ).scalar_one()
+    nid = conn.execute(
+        insert(notice).returning(notice.c.id),
+        {
+            "outage_id": oid,
+            "kind": "advance",
+            "channels": channels,
+            "due_at": now,
+            "status": notice_status,
+            "outage_revision": 1,
+            "created_at": now,
+        },
+    ).scalar_one()
+    return int(oid), int(nid)
 
 
 def make_outbox(
@@ -63,37 +109,9 @@ def make_outbox(
                 for i, sid in enumerate(subscribers)
             ],
         )
-        oid = conn.execute(
-            insert(outage).returning(outage.c.id),
-            {
-                "utility_id": uid,
-                "title": "test",
-                "reason": "test",
-                "starts_at": now + starts_in,
-                "ends_at": now + starts_in + timedelta(hours=2),
-                "status": "approved",
-                "channels": [channel],
-                "plan": {},
-                "texts": {},
-                "created_by": "ana",
-                "approved_by": "bohdan",
-                "created_at": now,
-                "updated_at": now,
-                "approved_at": now,
-            },
-        ).scalar_one()
-        nid = conn.execute(
-            insert(notice).returning(notice.c.id),
-            {
-                "outage_id": oid,
-                "kind": "advance",
-                "channels": [channel],
-                "due_at": now,
-                "status": "done",
-                "outage_revision": 1,
-                "created_at": now,
-            },
-        ).scalar_one()
+        _, nid = approved_notice(
+            conn, uid, [channel], starts_in=starts_in, hours=2, notice_status="done", now=now
+        )
         contacts = conn.execute(
             select(contact.c.id, contact.c.address)
             .join(subscriber, subscriber.c.id == contact.c.subscriber_id)

@@ -4,22 +4,14 @@ notices reach; repeated updates change nothing; /stop opts out."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, insert, select
 
 from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.tables import contact, message
-from tests.storage.csvdata import eic, load_all
+from tests.storage.csvdata import eic
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def loaded(engine: Engine, tmp_path: Path) -> Engine:
-    load_all(engine, tmp_path)
-    return engine
 
 
 def consents(engine: Engine, chat: str) -> list[str]:

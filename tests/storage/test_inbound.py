@@ -5,23 +5,15 @@ and reply limits that never cost a subscription change."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
 from dispatch_tui.storage import inbound
 from dispatch_tui.storage.tables import contact, inbound_message, message, subscriber
-from tests.storage.csvdata import load_all
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 NEW_PHONE = "+38640999888"
-
-
-@pytest.fixture
-def loaded(engine: Engine, tmp_path: Path) -> Engine:
-    load_all(engine, tmp_path)
-    return engine
 
 
 def consent(engine: Engine, phone: str) -> list[str]:

@@ -9,7 +9,8 @@ addresses, reason and the utility's contact number (design: "Content");
 :func:`validate_template` is the check that runs before approval.
 
 Dates and times are shown in the utility's time zone with babel, so a
-daylight-saving change never shifts what the subscriber reads.
+daylight-saving change never shifts what the subscriber reads; SMS dates use
+fixed patterns so that a CLDR update cannot change message text.
 
 Pure: no I/O; imports only babel, the standard library and ``domain.sms``.
 """
@@ -67,6 +68,17 @@ LIST_LIMIT: Final = 50
 a subscriber with hundreds of metering points (a municipality) still gets a readable text."""
 
 _LOCALES: Final[Mapping[str, str]] = {"sl": "sl_SI", "uk": "uk_UA", "bg": "bg_BG", "en": "en_GB"}
+
+# SMS dates are written with our own patterns, not CLDR's "short" format: a
+# CLDR release once turned "30. 3. 26" into "30. 3. 2026", which changes real
+# SMS text and segment counts. The two-digit year keeps a Slovene or
+# Ukrainian notice a few characters shorter (UCS-2: 67 per segment).
+SMS_DATE_PATTERNS: Final[Mapping[str, str]] = {
+    "sl": "d. M. yy",
+    "uk": "dd.MM.yy",
+    "bg": "dd.MM.yy 'г'.",
+    "en": "dd/MM/yyyy",
+}
 
 
 # --- data ---------------------------------------------------------------------------
@@ -528,7 +540,7 @@ def _values(ctx: NoticeContext, language: str, *, short: bool, extra_sep: str) -
     if ends_at <= starts_at:
         raise ValueError(f"ends_at {ends_at.isoformat()} is not after {starts_at.isoformat()}")
     locale = _LOCALES[language]
-    date_format = "short" if short else "medium"
+    date_format = SMS_DATE_PATTERNS[language] if short else "medium"
     date, start, end = _window(starts_at, ends_at, zone, locale, date_format)
     values = {"date": date, "start": start, "end": end, "prev_date": "", "prev_start": ""}
     values["prev_end"] = ""

@@ -27,6 +27,7 @@ from dispatch_tui.domain.templates import (
     LANGUAGES,
     LIST_LIMIT,
     REQUIRED,
+    SMS_DATE_PATTERNS,
     TEMPLATES,
     Address,
     NoticeContext,
@@ -689,7 +690,7 @@ def _expected_pieces(ctx: NoticeContext, language: str, channel: str) -> list[st
     """Date, start, end, reason and contact as the subscriber must see them."""
     zone = ZoneInfo(ctx.timezone)
     locale = LOCALES[language]
-    date_format = "medium" if channel == "email" else "short"
+    date_format = "medium" if channel == "email" else SMS_DATE_PATTERNS[language]
     start, end = ctx.starts_at.astimezone(zone), ctx.ends_at.astimezone(zone)
 
     def clean(text: str) -> str:

@@ -80,6 +80,7 @@ ROLES = ("dispatcher", "shift_lead", "admin", "viewer")
 OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
 NOTICE_KINDS = ("advance", "day_before", "day_of", "immediate", "amendment", "cancellation")
 NOTICE_STATES = ("scheduled", "due", "fanning_out", "done", "cancelled", "skipped")
+NOTICE_AUDIENCES = ("all", "told", "untold")
 MESSAGE_STATES = (
     "pending",
     "sending",
@@ -311,6 +312,7 @@ class Notice(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", NOTICE_KINDS), name="kind"),
         CheckConstraint(_in("status", NOTICE_STATES), name="status"),
+        CheckConstraint(_in("audience", NOTICE_AUDIENCES), name="audience"),
         Index("ix_notice_status_due", "status", "due_at"),
         Index("ix_notice_outage", "outage_id"),
     )
@@ -321,6 +323,8 @@ class Notice(Base):
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     outage_revision: Mapped[int] = mapped_column(Integer, default=1)
+    # all, told (follow-ups) or untold (a kind those told already had): domain.transition_notices
+    audience: Mapped[str] = mapped_column(String(8), default="all", server_default="all")
     previous_starts_at: Mapped[datetime | None]
     previous_ends_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(128))

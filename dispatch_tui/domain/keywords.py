@@ -6,8 +6,9 @@ we add "СТОП <number>" to leave. Ukrainian: "<9-digit account> СТАРТ" o
 "ПІДПИСКА" / "СТОП" or "ВІДПИСКА". Anywhere: "STOP" or "START" alone, for
 every subscription of the sending phone.
 
-People type on phones: any case, extra or missing spaces, a missing dash
-in the metering point id, Cyrillic letters that look Latin (and the other
+People type on phones: any case, extra or missing spaces (also none
+between the number and the keyword, on either side), a missing dash in
+the metering point id, Cyrillic letters that look Latin (and the other
 way round), a keyword one typing slip away. The parser folds all of that;
 anything still unclear is `None`, which gets one short help reply.
 """
@@ -137,13 +138,37 @@ def _identifier(text: str) -> tuple[IdKind, str] | None:
 _NOISE: Final = re.compile(r"[.,;:!?\"'«»„“”()]+")
 
 
+# A glued word split into runs: letters, digits with dashes, anything else alone.
+_RUNS: Final = re.compile(r"[^\W\d_]+|[0-9-]+|\S")
+
+
+def _glued_apart(words: list[str]) -> list[str]:
+    """ "6-123456PRIJAVA" → ["6-123456", "PRIJAVA"]: split where letters meet digits."""
+    runs = (run.strip("-") for word in words for run in _RUNS.findall(word))
+    return [run for run in runs if run]
+
+
 def parse(text: str) -> Command | None:
-    """The command in an inbound SMS, or None when it is not one."""
+    """The command in an inbound SMS, or None when it is not one.
+
+    Words are read as typed first, so a digit typed for a letter ("0DJAVA")
+    stays a slip in the keyword; only when that yields nothing are glued
+    words split where letters meet digits.
+    """
     folded = unicodedata.normalize("NFKC", text).translate(_DASHES)
     folded = _NOISE.sub(" ", folded).strip()
     if not folded or len(folded) > 80:
         return None
     words = folded.split()
+    command = _command(words)
+    if command is None:
+        apart = _glued_apart(words)
+        if apart != words:
+            command = _command(apart)
+    return command
+
+
+def _command(words: list[str]) -> Command | None:
     found = [(i, _keyword(w)) for i, w in enumerate(words)]
     keywords = [(i, k) for i, k in found if k is not None]
     if len(keywords) > 1:

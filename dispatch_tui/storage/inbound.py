@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from dispatch_tui.domain import sms
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
-from dispatch_tui.domain.replies import Reply, reply_text
+from dispatch_tui.domain.replies import Reply, phone_language, reply_text
 from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
@@ -110,8 +110,8 @@ def _apply(
     known = _phone_contacts(conn, sender)
     own_language = known[0][2] if known else None
     if command is None:
-        return _Effect("not understood", Reply.HELP, own_language)
-    language = own_language or command.language
+        return _Effect("not understood", Reply.HELP, own_language or phone_language(sender))
+    language = own_language or command.language or phone_language(sender)
     if command.intent in (Intent.STOP_ALL, Intent.START_ALL):
         if not known:
             return _Effect("no sign-ups for this phone", Reply.NOTHING_TO_DO, language)
@@ -162,13 +162,18 @@ def _apply(
             )
         ids.append(existing)
     if command.intent is Intent.UNSUBSCRIBE:
-        if ids:
-            consent.opt_out(conn, ids, now=now, source=source)
+        if not ids:
+            return _Effect(
+                f"no sign-up for {command.identifier} from this phone",
+                Reply.NOT_SIGNED_UP,
+                language,
+            )
+        consent.opt_out(conn, ids, now=now, source=source)
         return _Effect(
             f"opted out {command.identifier} ({len(ids)} contact(s))",
             Reply.UNSUBSCRIBED,
             language,
-            ids[0] if ids else None,
+            ids[0],
         )
     return _Effect(f"opted in {command.identifier}", Reply.SUBSCRIBED, language, ids[0])
 

@@ -32,7 +32,15 @@ CORPUS = [
     ("6-123456 РRIJAVA", SI_IN),  # Cyrillic Р from a Serbian keyboard
     ("6-123456 PRIJAVA.", SI_IN),
     ("  6-123456 PRIJAVA\n", SI_IN),
+    ("6-123456PRIJAVA", SI_IN),
+    ("6123456prijava", SI_IN),
+    ("PRIJAVA6-123456", SI_IN),
+    ("prijava 6 123456", SI_IN),
+    ("PRIJAVA-6-123456", SI_IN),
     ("6-123456 ODJAVA", SI_OUT),
+    ("ODJAVA 6-123456", SI_OUT),
+    ("6-123456ODJAVA", SI_OUT),
+    ("odjava6123456", SI_OUT),
     ("6-123456 odjava", SI_OUT),
     ("6-123456 ODJVA", SI_OUT),
     ("6-123456 0DJAVA", SI_OUT),
@@ -42,12 +50,21 @@ CORPUS = [
     ("СТОП 300012345678", BG_OUT),
     ("300012345678 стоп", BG_OUT),
     ("300012345678 CTOП", BG_OUT),  # Latin C and T
+    ("СТОП300012345678", BG_OUT),
+    ("300012345678СТОП", BG_OUT),
+    ("стоп 3000 1234 5678", BG_OUT),
     ("123456789 СТАРТ", UA_IN),
     ("123 456 789 старт", UA_IN),
     ("123456789 ПІДПИСКА", UA_IN),
     ("123456789 ПIДПИСКА", UA_IN),  # Latin I
     ("123456789 ВІДПИСКА", UA_OUT),
     ("123456789 СТОП", UA_OUT),
+    ("123456789СТАРТ", UA_IN),
+    ("СТАРТ 123456789", UA_IN),
+    ("старт123456789", UA_IN),
+    ("ВІДПИСКА 123456789", UA_OUT),
+    ("123456789відписка", UA_OUT),
+    ("ВІДПИСКА123456789", UA_OUT),
     ("STOP", Command(Intent.STOP_ALL, language="en")),
     ("stop", Command(Intent.STOP_ALL, language="en")),
     ("Stop.", Command(Intent.STOP_ALL, language="en")),
@@ -68,6 +85,10 @@ NOT_COMMANDS = [
     "0-123456 PRIJAVA",
     "30001234567",
     "6-123456 PRIJAVA 300012345678",
+    "6-123456PRIJAVAODJAVA",
+    "6/123456 PRIJAVA",
+    "6-123456PRIJAVA300012345678",
+    "PRIJAVA6-1234567",
     "kdaj bo elektrika?",
     "STOP STOP",
     "x" * 500,
@@ -90,7 +111,7 @@ def test_what_is_not_a_command(text: str) -> None:
     dash=st.sampled_from(["-", "", " - ", " ", "–", "—"]),
     keyword=st.sampled_from(["PRIJAVA", "ODJAVA"]),
     case=st.sampled_from([str.upper, str.lower, str.title]),
-    gap=st.sampled_from([" ", "  ", "\t"]),
+    gap=st.sampled_from(["", " ", "  ", "\t"]),
     keyword_first=st.booleans(),
 )
 def test_slovene_commands_in_any_spelling(
@@ -103,6 +124,43 @@ def test_slovene_commands_in_any_spelling(
     assert command is not None
     assert command.identifier == f"{digit}-{serial:06d}"
     assert command.intent is (Intent.SUBSCRIBE if keyword == "PRIJAVA" else Intent.UNSUBSCRIBE)
+
+
+# (keyword, identifier as canonical, identifier as typed, intent, language)
+_ANY_COMMAND: list[tuple[str, IdKind, str, Intent, str]] = [
+    ("PRIJAVA", IdKind.SI_METERING_POINT, "6-123456", Intent.SUBSCRIBE, "sl"),
+    ("ODJAVA", IdKind.SI_METERING_POINT, "6-123456", Intent.UNSUBSCRIBE, "sl"),
+    ("СТАРТ", IdKind.UA_ACCOUNT, "123456789", Intent.SUBSCRIBE, "uk"),
+    ("ПІДПИСКА", IdKind.UA_ACCOUNT, "123456789", Intent.SUBSCRIBE, "uk"),
+    ("ВІДПИСКА", IdKind.UA_ACCOUNT, "123456789", Intent.UNSUBSCRIBE, "uk"),
+    ("СТОП", IdKind.UA_ACCOUNT, "123456789", Intent.UNSUBSCRIBE, "uk"),
+    ("СТОП", IdKind.BG_CLIENT, "300012345678", Intent.UNSUBSCRIBE, "bg"),
+]
+
+
+@given(
+    command=st.sampled_from(_ANY_COMMAND),
+    typed=st.sampled_from(["{}", "{} ", " {}"]),
+    spaced_id=st.booleans(),
+    case=st.sampled_from([str.upper, str.lower, str.title]),
+    gap=st.sampled_from(["", " ", "  ", "\t"]),
+    keyword_first=st.booleans(),
+)
+def test_every_keyword_before_or_after_its_id_with_or_without_space(
+    command: tuple[str, IdKind, str, Intent, str],
+    typed: str,
+    spaced_id: bool,
+    case: object,
+    gap: str,
+    keyword_first: bool,
+) -> None:
+    keyword, kind, ident, intent, language = command
+    written = ident
+    if spaced_id and kind is not IdKind.SI_METERING_POINT:
+        written = " ".join(ident[i : i + 3] for i in range(0, len(ident), 3))
+    word = case(keyword)  # type: ignore[operator]
+    text = typed.format(f"{word}{gap}{written}" if keyword_first else f"{written}{gap}{word}")
+    assert parse(text) == Command(intent, kind, ident, language)
 
 
 @given(st.text(max_size=200))

@@ -34,7 +34,7 @@ def replies(engine: Engine) -> list[tuple[str, str, str | None]]:
             .where(message.c.notice_id.is_(None))
             .order_by(message.c.id)
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r.address, r.body, r.sender) for r in rows]
 
 
 def test_slovene_sign_up_and_leave(loaded: Engine) -> None:
@@ -140,3 +140,53 @@ def test_ten_thousand_texts_from_many_numbers_lose_no_sign_up(loaded: Engine) ->
             .where(subscriber.c.account == "300000000001", contact.c.address.like("+35970%"))
         ).scalar_one()
     assert signed_up == count
+
+
+@pytest.mark.parametrize(
+    "text", ["PRIJAVA 6-100001", "6-100001PRIJAVA", "prijava6100001", "6 100001 Prijava"]
+)
+def test_keyword_before_after_or_glued_to_the_id_signs_up(loaded: Engine, text: str) -> None:
+    result = inbound.handle_inbound(loaded, sender=NEW_PHONE, receiver="1", text=text, now=NOW)
+    assert result.outcome == "opted in 6-100001"
+    assert consent(loaded, NEW_PHONE) == ["opted_in"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "text", "expected"),
+    [
+        (NEW_PHONE, "6-100001 ODJAVA", "Ta telefon ni bil prijavljen za 6-100001"),
+        ("+380501112299", "ВІДПИСКА 100000002", "Цей телефон не був підписаний на 100000002"),
+        ("+359888000999", "СТОП300000000001", "Този телефон не е регистриран за 300000000001"),
+    ],
+)
+def test_opt_out_from_a_phone_that_never_signed_up_says_so(
+    loaded: Engine, phone: str, text: str, expected: str
+) -> None:
+    result = inbound.handle_inbound(loaded, sender=phone, receiver="1", text=text, now=NOW)
+    assert result.reply is not None and result.reply.startswith(expected)
+    assert "no sign-up" in result.outcome
+    assert consent(loaded, phone) == []
+
+
+def test_opt_out_after_a_sign_up_is_still_confirmed(loaded: Engine) -> None:
+    inbound.handle_inbound(loaded, sender=NEW_PHONE, receiver="1", text="6-100001 PRIJAVA", now=NOW)
+    result = inbound.handle_inbound(
+        loaded, sender=NEW_PHONE, receiver="1", text="ODJAVA 6-100001", now=NOW
+    )
+    assert result.reply is not None and result.reply.startswith("Odjava za 6-100001")
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"),
+    [
+        (NEW_PHONE, "Pošljite npr. 6-123456 PRIJAVA"),
+        ("380501112299", "Надішліть: 123456789 СТАРТ"),
+        ("+359888000999", "Изпратете 12-цифрения клиентски номер"),
+        ("+4915112345678", "Send your number"),
+    ],
+)
+def test_help_to_an_unknown_number_is_in_its_countrys_language(
+    loaded: Engine, phone: str, expected: str
+) -> None:
+    result = inbound.handle_inbound(loaded, sender=phone, receiver="1", text="hello?", now=NOW)
+    assert result.reply is not None and result.reply.startswith(expected)

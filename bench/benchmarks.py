@@ -305,12 +305,65 @@ def import_bench(rows: int = 200_000) -> Iterator[Result]:
     }
 
 
+def _memory_kib(field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of this process, from /proc."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} missing from /proc/self/status")
+
+
+def _import_peak_rss(directory: str) -> dict[str, int]:
+    """In a fresh process: RSS (KiB) just before importing the big file and
+    the peak during it (the peak is reset first: a spawned child inherits
+    its parent's peak)."""
+    folder = Path(directory)
+    engine = fresh_engine(folder / "rss.sqlite")
+    import_file(engine, "utilities", folder / "utilities.csv", actor="bench")
+    import_file(engine, "network", folder / "network.csv", actor="bench")
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _memory_kib("VmRSS")
+    summary = import_file(engine, "metering-points", folder / "metering_points.csv", actor="bench")
+    peak = _memory_kib("VmHWM")
+    engine.dispose()
+    return {"before": before, "after": peak, "rows": summary.rows}
+
+
+def import_memory_bench(rows: int = 700_000) -> Iterator[Result]:
+    """Peak memory of a ~50 MB metering-point import, measured in a fresh
+    process so nothing else this run did counts; the baseline is the same
+    process's RSS just before the import (interpreter, libraries, setup)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _import_files(Path(tmp), rows)
+        file_mb = (Path(tmp) / "metering_points.csv").stat().st_size / 2**20
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+            figures = pool.submit(_import_peak_rss, tmp).result()
+    mib = 1024
+    extra_mb = (figures["after"] - figures["before"]) / mib
+    yield {
+        "benchmark": "import-memory",
+        "rows": figures["rows"],
+        "file_mb": round(file_mb, 1),
+        "peak_rss_mb": round(figures["after"] / mib, 1),
+        "baseline_rss_mb": round(figures["before"] / mib, 1),
+        "import_extra_mb": round(extra_mb, 1),
+        "extra_per_file_mb": round(extra_mb / file_mb, 2),
+        "goal_extra_per_file_mb": 1.0,
+        "ok": extra_mb <= file_mb,
+    }
+
+
 REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
     "preview": preview,
     "children": children_bench,
     "search": search_bench,
     "demo-large": demo_large,
     "import": import_bench,
+    "import-memory": import_memory_bench,
     "tui-startup": lambda: tui.startup(large_engine()),
     "tui-expand": lambda: tui.expand(large_engine()),
     "tui-preview": lambda: tui.preview(large_engine()),

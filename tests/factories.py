@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
-from dispatch_tui.storage import outages, users
+from dispatch_tui.storage import outage_lifecycle, users
 from dispatch_tui.storage.tables import node, utility
 from tests.storage.csvdata import load_all
 
@@ -31,7 +32,7 @@ def approved_outage(
         region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
         uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
     start = starts_at or datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
-    draft = outages.OutageDraft(
+    draft = OutageDraft(
         utility_id=uid,
         title="Zamenjava TP",
         reason="vzdrževalna dela",
@@ -40,7 +41,7 @@ def approved_outage(
         selection=Selection(nodes=frozenset({region})),
         channels=tuple(channels),
     )
-    oid = outages.create_draft(engine, draft, actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    oid = outage_lifecycle.create_draft(engine, draft, actor="ana")
+    outage_lifecycle.submit(engine, oid, actor="ana")
+    outage_lifecycle.approve(engine, oid, actor="bohdan")
     return oid

@@ -27,16 +27,15 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.roles import Action
+from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
     OutageDetail,
-    OutageDraft,
     OutageError,
     OutageRow,
-    approve,
     get_outage,
     pending_approvals,
-    reject,
 )
 from dispatch_tui.storage.preview import Preview, build_preview
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
@@ -157,6 +156,9 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         self.rows: dict[int, OutageRow] = {}
         self._listed: list[tuple[int, datetime]] | None = None
         self._previewing: tuple[int, datetime] | None = None
+        # What the approver was shown: (outage id, revision, warnings). Approval
+        # names exactly this, so storage refuses if the outage changed since.
+        self._shown: tuple[int, int, tuple[str, ...]] | None = None
 
     @property
     def dispatch(self) -> DispatchApp:
@@ -292,6 +294,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         self.query_one("#outage", Static).update(
             outage_summary(detail.row, self.dispatch.identity.login)
         )
+        self._shown = (detail.row.id, detail.row.revision, tuple(preview.warnings))
         panel = self.query_one(PreviewPanel)
         panel.loading = False
         panel.show(preview)
@@ -335,14 +338,21 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             # first would only delay that answer.
             self.decide(row.id, None)
             return
+        shown = self._shown
+        if shown is None or shown[0] != row.id:
+            self.notify("Wait for the preview: approval is for what you have read.")
+            return
+        _id, revision, warnings = shown
         question = (
             f"Approve outage #{row.id} “{row.title}”?\n"
             f"Notices to {row.affected_subscribers:,} subscribers will be scheduled."
         )
+        if warnings:
+            question += "\nDespite: " + "; ".join(warnings)
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.decide(row.id, None)
+                self.decide(row.id, None, revision, warnings)
 
         self.app.push_screen(ConfirmDialog(question, yes="Approve", no="Back"), answered)
 
@@ -359,12 +369,18 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         self.app.push_screen(ReasonDialog(prompt, action="Reject"), answered)
 
     @work(thread=True, exit_on_error=False, group="approvals-decide", description="deciding")
-    def decide(self, outage_id: int, rejection: str | None) -> None:
+    def decide(
+        self,
+        outage_id: int,
+        rejection: str | None,
+        revision: int | None = None,
+        warnings_seen: tuple[str, ...] = (),
+    ) -> None:
         """Approve (no reason) or reject (with one); storage has the last word."""
         engine, me = self.dispatch.engine, self.dispatch.identity.login
         try:
             if rejection is None:
-                approve(engine, outage_id, actor=me)
+                approve(engine, outage_id, actor=me, revision=revision, warnings_seen=warnings_seen)
             else:
                 reject(engine, outage_id, rejection, actor=me)
         except OutageError as exc:

@@ -19,11 +19,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
+from dispatch_tui.domain.draft import CHANNELS, NOTICE_KINDS, OutageDraft
 from dispatch_tui.domain.languages import LANGUAGE_NAMES, LANGUAGES
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.timeparse import FORMAT_HINT, format_local, parse_local
-from dispatch_tui.storage import outages
-from dispatch_tui.storage.outages import CHANNELS, NOTICE_KINDS, OutageDraft
+from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.preview import Affected, build_preview, gather_affected
 from dispatch_tui.storage.tree import list_utilities
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -232,11 +232,11 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
         actor = self.app.identity.login  # type: ignore[attr-defined]
         try:
             if self.outage_id is None:
-                self.outage_id = outages.create_draft(engine, draft, actor=actor)
+                self.outage_id = outage_lifecycle.create_draft(engine, draft, actor=actor)
             else:
-                outages.update_draft(engine, self.outage_id, draft, actor=actor)
+                outage_lifecycle.update_draft(engine, self.outage_id, draft, actor=actor)
             if submit:
-                outages.submit(engine, self.outage_id, actor=actor)
+                outage_lifecycle.submit(engine, self.outage_id, actor=actor)
         except outages.OutageError as exc:
             self.app.call_from_thread(self._refused, str(exc))
             return

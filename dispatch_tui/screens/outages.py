@@ -29,7 +29,7 @@ from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window, status_label
 from dispatch_tui.screens.outage_form import OutageFormScreen
-from dispatch_tui.storage import outages
+from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -393,7 +393,9 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
     def _cancel_answered(self, outage_id: int, yes: bool | None) -> None:
         if yes:
             self.change(
-                partial(outages.cancel, self.dispatch.engine, outage_id, actor=self._actor),
+                partial(
+                    outage_lifecycle.cancel, self.dispatch.engine, outage_id, actor=self._actor
+                ),
                 f"Outage #{outage_id} cancelled.",
             )
 
@@ -413,7 +415,12 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
             done = f"Outage #{row.id} amended; it is back waiting for approval."
         self.change(
             partial(
-                outages.amend, self.dispatch.engine, row.id, starts_at, ends_at, actor=self._actor
+                outage_lifecycle.amend,
+                self.dispatch.engine,
+                row.id,
+                starts_at,
+                ends_at,
+                actor=self._actor,
             ),
             done,
         )
@@ -437,7 +444,7 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
         row = self.highlighted()
         if row is not None:
             self.change(
-                partial(outages.withdraw, self.dispatch.engine, row.id, actor=self._actor),
+                partial(outage_lifecycle.withdraw, self.dispatch.engine, row.id, actor=self._actor),
                 f"Outage #{row.id} withdrawn; it is a draft again.",
             )
 
@@ -457,7 +464,12 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
     def _delete_answered(self, outage_id: int, yes: bool | None) -> None:
         if yes:
             self.change(
-                partial(outages.delete_draft, self.dispatch.engine, outage_id, actor=self._actor),
+                partial(
+                    outage_lifecycle.delete_draft,
+                    self.dispatch.engine,
+                    outage_id,
+                    actor=self._actor,
+                ),
                 f"Draft #{outage_id} deleted.",
             )
 

@@ -17,17 +17,12 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, func, select
 
 from dispatch_tui.domain import sms, templates
-from dispatch_tui.domain.notice_plan import (
-    PlannedNotice,
-    channel_group,
-    plan_notices,
-    quiet_hours_problem,
-)
-from dispatch_tui.domain.outage import validate_window
-from dispatch_tui.domain.rules import defaults_for, lead_time_problem
+from dispatch_tui.domain.draft import OutageDraft, check_draft
+from dispatch_tui.domain.notice_plan import PlannedNotice, channel_group, plan_notices
+from dispatch_tui.domain.rules import defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import AffectedCounts, affected_condition, affected_counts
-from dispatch_tui.storage.outages import OutageDraft, overlapping
+from dispatch_tui.storage.outages import overlapping
 from dispatch_tui.storage.tables import metering_point as mp
 from dispatch_tui.storage.tables import subscriber, subscription, utility
 
@@ -159,10 +154,9 @@ def build_preview(
         ).where(utility.c.id == draft.utility_id)
     ).one()
     rules = defaults_for(country)
-    problems = validate_window(draft.starts_at, draft.ends_at, now, rules, tz=tz)
-    if draft.selection.is_empty:
-        problems.append("select at least one network node or metering point")
-    warnings: list[str] = []
+    verdict = check_draft(draft, rules, tz, now)
+    problems = list(verdict.problems)
+    warnings = list(verdict.warnings)
     if affected is None:
         affected = _gather(conn, draft.selection)
     counts = affected.counts
@@ -178,12 +172,6 @@ def build_preview(
             )
             if str(notice.kind) in wanted
         ]
-        for problem in (
-            lead_time_problem(rules, now, draft.starts_at, tz),
-            quiet_hours_problem(draft.starts_at, draft.ends_at, tz, rules, now, draft.urgent),
-        ):
-            if problem:
-                warnings.append(problem)
         if not schedule:
             warnings.append("no notice can go out before the start")
         planned = {str(notice.kind) for notice in schedule}

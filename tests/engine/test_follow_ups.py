@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from dispatch_tui.storage import fanout, outages, outbox
+from dispatch_tui.storage import fanout, outage_lifecycle, outbox
 from dispatch_tui.storage.tables import message, notice
 from tests.engine.conftest import Recording, running, until
 from tests.engine.factory import message_states
@@ -63,7 +63,7 @@ async def test_a_cancelled_outage_sends_nothing_more_but_tells_those_told(
     engine: Engine, half_told: tuple[int, set[int]]
 ) -> None:
     oid, told = half_told
-    outages.cancel(engine, oid, actor="ana")
+    outage_lifecycle.cancel(engine, oid, actor="ana")
     before = message_states(engine)
     assert before["sent"] == 1 and set(before) == {"sent", "cancelled"}
     senders = {"sms": Recording("sms"), "email": Recording("email")}
@@ -80,8 +80,10 @@ async def test_an_amendment_reaches_exactly_those_told(
     engine: Engine, half_told: tuple[int, set[int]]
 ) -> None:
     oid, told = half_told
-    outages.amend(engine, oid, START + timedelta(hours=1), START + timedelta(hours=4), actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    outage_lifecycle.amend(
+        engine, oid, START + timedelta(hours=1), START + timedelta(hours=4), actor="ana"
+    )
+    outage_lifecycle.approve(engine, oid, actor="bohdan")
     with engine.begin() as conn:
         conn.execute(
             update(notice)

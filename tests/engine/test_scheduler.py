@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from dispatch_tui.engine.scheduler import NoticeScheduler
-from dispatch_tui.storage import outages
+from dispatch_tui.storage import outage_lifecycle
 from dispatch_tui.storage.tables import notice, outage
 from tests.factories import approved_outage
 
@@ -46,7 +46,7 @@ async def test_jobs_mirror_the_database(engine: Engine, approved: int) -> None:
     try:
         wanted = scheduled(engine, approved)
         assert wanted and scheduler.notice_jobs() == wanted
-        outages.cancel(engine, approved, actor="ana")
+        outage_lifecycle.cancel(engine, approved, actor="ana")
         await scheduler.sync()
         assert scheduler.notice_jobs() == {}
         assert fired == []
@@ -92,7 +92,7 @@ async def test_no_late_notice_for_an_outage_that_started_ended_or_was_cancelled(
         if how == "ended":
             conn.execute(update(outage).values(starts_at=past - timedelta(hours=3), ends_at=past))
     if how == "cancelled":
-        outages.cancel(engine, approved, actor="ana")
+        outage_lifecycle.cancel(engine, approved, actor="ana")
     fired: list[int] = []
 
     async def fan_out(notice_id: int) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
-from dispatch_tui.storage import outages, users
+from dispatch_tui.storage import outage_lifecycle, outages, users
 from dispatch_tui.storage.tables import audit_log, node, notice, utility
 from tests.storage.csvdata import load_all
 
@@ -34,8 +35,8 @@ def world(engine: Engine, tmp_path: Path) -> dict[str, int]:
     return ids
 
 
-def draft(world: dict[str, int], **changes: object) -> outages.OutageDraft:
-    base = outages.OutageDraft(
+def draft(world: dict[str, int], **changes: object) -> OutageDraft:
+    base = OutageDraft(
         utility_id=world["EG"],
         title="Zamenjava transformatorja",
         reason="vzdrževalna dela",
@@ -43,7 +44,7 @@ def draft(world: dict[str, int], **changes: object) -> outages.OutageDraft:
         ends_at=FUTURE + timedelta(hours=4),
         selection=Selection(nodes=frozenset({world["EG-R1"]})),
     )
-    return outages.OutageDraft(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+    return OutageDraft(**{**base.__dict__, **changes})  # type: ignore[arg-type]
 
 
 def notices_of(engine: Engine, outage_id: int) -> list[tuple[str, str]]:
@@ -59,7 +60,7 @@ def notices_of(engine: Engine, outage_id: int) -> list[tuple[str, str]]:
 
 
 def test_draft_submit_approve(engine: Engine, world: dict[str, int]) -> None:
-    oid = outages.create_draft(engine, draft(world), actor="olena")
+    oid = outage_lifecycle.create_draft(engine, draft(world), actor="olena")
     with engine.connect() as conn:
         detail = outages.get_outage(conn, oid)
     assert (detail.row.status, detail.row.affected_mps, detail.row.affected_subscribers) == (
@@ -68,14 +69,14 @@ def test_draft_submit_approve(engine: Engine, world: dict[str, int]) -> None:
         2,
     )
     assert detail.selection.nodes == {world["EG-R1"]}
-    outages.submit(engine, oid, actor="olena")
+    outage_lifecycle.submit(engine, oid, actor="olena")
     with pytest.raises(outages.OutageError, match="you drafted this outage"):
-        outages.approve(engine, oid, actor="olena")
+        outage_lifecycle.approve(engine, oid, actor="olena")
     with pytest.raises(outages.OutageError, match="dispatcher may not approve"):
-        outages.approve(engine, oid, actor="ana")
+        outage_lifecycle.approve(engine, oid, actor="ana")
     with pytest.raises(outages.OutageError, match="viewer may not"):
-        outages.approve(engine, oid, actor="viktor")
-    outages.approve(engine, oid, actor="bohdan")
+        outage_lifecycle.approve(engine, oid, actor="viktor")
+    outage_lifecycle.approve(engine, oid, actor="bohdan")
     kinds = [k for k, _s in notices_of(engine, oid)]
     assert set(kinds) >= {"advance", "day_before", "day_of"}
     with engine.connect() as conn:
@@ -84,35 +85,38 @@ def test_draft_submit_approve(engine: Engine, world: dict[str, int]) -> None:
             .scalars()
             .all()
         )
-    assert actions == ["draft", "submit", "approve"]
+    # Each refusal is in the audit log too: who tried to approve what, and why not.
+    assert actions == ["draft", "submit", *["approve_refused"] * 3, "approve"]
 
 
 def test_viewer_and_unknown_user_change_nothing(engine: Engine, world: dict[str, int]) -> None:
     with pytest.raises(outages.OutageError, match="viewer may not"):
-        outages.create_draft(engine, draft(world), actor="viktor")
+        outage_lifecycle.create_draft(engine, draft(world), actor="viktor")
     with pytest.raises(outages.OutageError, match="not a dispatch-tui user"):
-        outages.create_draft(engine, draft(world), actor="stranger")
+        outage_lifecycle.create_draft(engine, draft(world), actor="stranger")
     with engine.connect() as conn:
         assert outages.list_outages(conn)[1] == 0
 
 
 def test_bad_drafts_are_refused(engine: Engine, world: dict[str, int]) -> None:
     with pytest.raises(outages.OutageError, match="select at least one"):
-        outages.create_draft(engine, draft(world, selection=Selection()), actor="ana")
+        outage_lifecycle.create_draft(engine, draft(world, selection=Selection()), actor="ana")
     with pytest.raises(outages.OutageError, match="end after it starts"):
-        outages.create_draft(engine, draft(world, ends_at=FUTURE - timedelta(hours=1)), actor="ana")
+        outage_lifecycle.create_draft(
+            engine, draft(world, ends_at=FUTURE - timedelta(hours=1)), actor="ana"
+        )
     with pytest.raises(outages.OutageError, match="give a title"):
-        outages.create_draft(engine, draft(world, title="  "), actor="ana")
+        outage_lifecycle.create_draft(engine, draft(world, title="  "), actor="ana")
 
 
 def test_reject_needs_a_reason_and_the_author_sees_it(
     engine: Engine, world: dict[str, int]
 ) -> None:
-    oid = outages.create_draft(engine, draft(world), actor="ana")
-    outages.submit(engine, oid, actor="ana")
+    oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
+    outage_lifecycle.submit(engine, oid, actor="ana")
     with pytest.raises(outages.OutageError, match="give a reason"):
-        outages.reject(engine, oid, "   ", actor="bohdan")
-    outages.reject(engine, oid, "Wrong feeder, check TP Labore", actor="bohdan")
+        outage_lifecycle.reject(engine, oid, "   ", actor="bohdan")
+    outage_lifecycle.reject(engine, oid, "Wrong feeder, check TP Labore", actor="bohdan")
     with engine.connect() as conn:
         row = outages.get_outage(conn, oid).row
     assert (row.status, row.rejection_reason) == ("draft", "Wrong feeder, check TP Labore")
@@ -120,9 +124,9 @@ def test_reject_needs_a_reason_and_the_author_sees_it(
 
 
 def test_cancel_after_notices_went_out(engine: Engine, world: dict[str, int]) -> None:
-    oid = outages.create_draft(engine, draft(world), actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
+    outage_lifecycle.submit(engine, oid, actor="ana")
+    outage_lifecycle.approve(engine, oid, actor="bohdan")
     with engine.begin() as conn:
         first = (
             conn.execute(
@@ -132,23 +136,23 @@ def test_cancel_after_notices_went_out(engine: Engine, world: dict[str, int]) ->
             .first()
         )
         conn.execute(update(notice).where(notice.c.id == first).values(status="done"))
-    outages.cancel(engine, oid, actor="ana")
+    outage_lifecycle.cancel(engine, oid, actor="ana")
     found = notices_of(engine, oid)
     assert ("cancellation", "scheduled") in found
     assert all(status in ("done", "cancelled") for kind, status in found if kind != "cancellation")
 
 
 def test_amend_needs_new_approval_by_someone_else(engine: Engine, world: dict[str, int]) -> None:
-    oid = outages.create_draft(engine, draft(world), actor="ana")
-    outages.submit(engine, oid, actor="ana")
-    outages.approve(engine, oid, actor="bohdan")
+    oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
+    outage_lifecycle.submit(engine, oid, actor="ana")
+    outage_lifecycle.approve(engine, oid, actor="bohdan")
     with engine.begin() as conn:
         conn.execute(
             update(notice)
             .where(notice.c.outage_id == oid, notice.c.kind == "advance")
             .values(status="done")
         )
-    outages.amend(
+    outage_lifecycle.amend(
         engine, oid, FUTURE + timedelta(days=1), FUTURE + timedelta(days=1, hours=3), actor="bohdan"
     )
     with engine.connect() as conn:
@@ -160,14 +164,14 @@ def test_amend_needs_new_approval_by_someone_else(engine: Engine, world: dict[st
         None,
     )
     with pytest.raises(outages.OutageError, match="you changed this outage's window"):
-        outages.approve(engine, oid, actor="bohdan")
-    outages.approve(engine, oid, actor="olena")
+        outage_lifecycle.approve(engine, oid, actor="bohdan")
+    outage_lifecycle.approve(engine, oid, actor="olena")
     kinds = [k for k, s in notices_of(engine, oid) if s == "scheduled"]
     assert "amendment" in kinds
 
 
 def test_overlap_is_found(engine: Engine, world: dict[str, int]) -> None:
-    first = outages.create_draft(engine, draft(world), actor="ana")
+    first = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
     small = Selection(nodes=frozenset({world["EG-TP2"]}))
     with engine.connect() as conn:
         found = outages.overlapping(

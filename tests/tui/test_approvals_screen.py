@@ -17,9 +17,10 @@ from textual.widgets import DataTable, Input, Label, Static
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens.approvals import ApprovalsScreen
-from dispatch_tui.storage import outages
+from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.tables import node, utility
 from dispatch_tui.widgets.preview_panel import PreviewPanel
 from tests.tui.conftest import make_app
@@ -33,7 +34,7 @@ def submitted_outage(engine: Engine, author: str = "olena") -> int:
     with engine.connect() as conn:
         eg = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
         region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
-    draft = outages.OutageDraft(
+    draft = OutageDraft(
         utility_id=eg,
         title="Zamenjava transformatorja",
         reason="vzdrževalna dela",
@@ -41,8 +42,8 @@ def submitted_outage(engine: Engine, author: str = "olena") -> int:
         ends_at=START + timedelta(hours=4),
         selection=Selection(nodes=frozenset({region})),
     )
-    outage_id = outages.create_draft(engine, draft, actor=author)
-    outages.submit(engine, outage_id, actor=author)
+    outage_id = outage_lifecycle.create_draft(engine, draft, actor=author)
+    outage_lifecycle.submit(engine, outage_id, actor=author)
     return outage_id
 
 

@@ -13,10 +13,11 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Select, Static
 
 from dispatch_tui.app import DispatchApp
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens import audit as audit_screen
 from dispatch_tui.screens.audit import AuditScreen
-from dispatch_tui.storage import audit, outages
+from dispatch_tui.storage import audit, outage_lifecycle
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import audit_log, node, utility
 from tests.tui.conftest import make_app
@@ -32,7 +33,7 @@ def outage_history(engine: Engine) -> int:
         utility_id = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
         region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
-    draft = outages.OutageDraft(
+    draft = OutageDraft(
         utility_id=utility_id,
         title="Zamenjava transformatorja",
         reason="vzdrževalna dela",
@@ -40,9 +41,9 @@ def outage_history(engine: Engine) -> int:
         ends_at=start + timedelta(hours=4),
         selection=Selection(nodes=frozenset({region})),
     )
-    outage_id = outages.create_draft(engine, draft, actor="ana")
-    outages.submit(engine, outage_id, actor="ana")
-    outages.approve(engine, outage_id, actor="bohdan")
+    outage_id = outage_lifecycle.create_draft(engine, draft, actor="ana")
+    outage_lifecycle.submit(engine, outage_id, actor="ana")
+    outage_lifecycle.approve(engine, outage_id, actor="bohdan")
     return outage_id
 
 

@@ -19,11 +19,12 @@ from textual.widgets import Input, Select, Static
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens import outages as outages_screen
 from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window
 from dispatch_tui.screens.outages import OutagesScreen, OutageTable
-from dispatch_tui.storage import outages
+from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.tables import audit_log, node, notice, outage, utility
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
@@ -42,9 +43,9 @@ def seed(engine: Engine) -> dict[str, int]:
         utilities = dict(conn.execute(select(utility.c.code, utility.c.id)).all())
 
     def draft(code: str, node_code: str, title: str, start: str, end: str, actor: str) -> int:
-        return outages.create_draft(
+        return outage_lifecycle.create_draft(
             engine,
-            outages.OutageDraft(
+            OutageDraft(
                 utility_id=utilities[code],
                 title=title,
                 reason="vzdrževalna dela",
@@ -78,9 +79,11 @@ def seed(engine: Engine) -> dict[str, int]:
         ),
     }
     for key in ("approved", "rejected", "submitted"):
-        outages.submit(engine, ids[key], actor="ana")
-    outages.approve(engine, ids["approved"], actor="bohdan")
-    outages.reject(engine, ids["rejected"], "Wrong feeder, check TP Labore", actor="bohdan")
+        outage_lifecycle.submit(engine, ids[key], actor="ana")
+    outage_lifecycle.approve(engine, ids["approved"], actor="bohdan")
+    outage_lifecycle.reject(
+        engine, ids["rejected"], "Wrong feeder, check TP Labore", actor="bohdan"
+    )
     return ids
 
 

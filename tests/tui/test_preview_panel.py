@@ -13,11 +13,11 @@ from sqlalchemy import Engine, select
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.notice_plan import ChannelGroup, NoticeKind, PlannedNotice
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.templates import SmsPreview
 from dispatch_tui.storage.affected import AffectedCounts
-from dispatch_tui.storage.outages import OutageDraft
 from dispatch_tui.storage.preview import Preview, Sample, SmsCost, build_preview
 from dispatch_tui.storage.tables import node, utility
 from dispatch_tui.widgets.preview_panel import PreviewPanel

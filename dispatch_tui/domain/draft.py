@@ -1,0 +1,106 @@
+"""One check of an outage draft against its utility's rules and the clock.
+
+The form, the preview and every storage write (save, submit, approve) ask
+this one function, so a rule cannot live only in a screen: an outage longer
+than the utility allows, or one whose start has passed, is refused however
+it reaches the database. Lead-time shortfalls and quiet-hour drops are
+warnings: a shift lead may approve despite them, and storage records that
+the approver saw them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dispatch_tui.domain.notice_plan import quiet_hours_problem
+from dispatch_tui.domain.outage import validate_window
+from dispatch_tui.domain.rules import NoticeRules, lead_time_problem
+from dispatch_tui.domain.selection import Selection
+
+CHANNELS = ("sms", "email", "telegram", "viber")
+NOTICE_KINDS = ("advance", "day_before", "day_of")
+MAX_TITLE = 200
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class OutageDraft:
+    """What the drafting form produces."""
+
+    utility_id: int
+    title: str
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+    selection: Selection
+    urgent: bool = False
+    channels: tuple[str, ...] = CHANNELS
+    notice_kinds: tuple[str, ...] = NOTICE_KINDS
+    transliterate: bool = False
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``problems`` block saving, submitting and approving; ``warnings`` need a reader."""
+
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _content_problems(draft: OutageDraft) -> list[str]:
+    problems = []
+    if not draft.title.strip() or len(draft.title) > MAX_TITLE:
+        problems.append(f"give a title (1 to {MAX_TITLE} characters)")
+    if not draft.reason.strip() or len(draft.reason) > MAX_REASON:
+        problems.append(f"give the reason customers will read (1 to {MAX_REASON} characters)")
+    if draft.selection.is_empty:
+        problems.append("select at least one network node or metering point")
+    if not draft.channels or set(draft.channels) - set(CHANNELS):
+        problems.append(f"choose one or more channels ({', '.join(CHANNELS)})")
+    if set(draft.notice_kinds) - set(NOTICE_KINDS):
+        problems.append("unknown notice in the plan")
+    return problems
+
+
+def check_draft(
+    draft: OutageDraft, rules: NoticeRules, tz: ZoneInfo | str, now: datetime
+) -> Verdict:
+    """Problems (content, window order, start in the past, duration limit) and
+    warnings (lead time, a messaging notice dropped for quiet hours)."""
+    problems = _content_problems(draft)
+    if draft.starts_at.tzinfo is None or draft.ends_at.tzinfo is None:
+        return Verdict((*problems, "times must carry a time zone"), ())
+    problems += validate_window(draft.starts_at, draft.ends_at, now, rules, tz=tz)
+    warnings: list[str] = []
+    if draft.starts_at > now and draft.ends_at > draft.starts_at:
+        for warning in (
+            lead_time_problem(rules, now, draft.starts_at, tz),
+            quiet_hours_problem(draft.starts_at, draft.ends_at, tz, rules, now, draft.urgent),
+        ):
+            if warning:
+                warnings.append(warning)
+    return Verdict(tuple(problems), tuple(warnings))
+
+
+def check_window(
+    starts_at: datetime,
+    ends_at: datetime,
+    rules: NoticeRules,
+    tz: ZoneInfo | str,
+    *,
+    under_way: bool,
+    now: datetime,
+) -> list[str]:
+    """What blocks an amended window: the duration limit always; a start in the
+    past unless the outage is already under way and keeps its start."""
+    problems = validate_window(starts_at, ends_at, now, rules, tz=tz)
+    if under_way:
+        problems = [p for p in problems if p != "the start must be in the future"]
+    return problems

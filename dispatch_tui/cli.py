@@ -12,7 +12,6 @@ import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -270,7 +269,7 @@ def demo(
         out.print(f"demo database {path} (use --rebuild for a fresh one)", highlight=False)
     if not no_app:
         # A demo never reaches real people, whatever the config says.
-        run_app(engine, replace(obj.settings, sms_gateway="sandbox", email_gateway="sandbox"))
+        run_app(engine, obj.settings.sandboxed())
 
 
 @main.group()

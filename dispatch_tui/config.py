@@ -16,7 +16,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -384,6 +384,41 @@ class Settings:
     delivery_retry_base_seconds: float
     delivery_retry_cap_seconds: float
     sources: Mapping[str, str] = field(hash=False)
+    sandbox: bool = False
+    """A demo run: every channel goes to the sandbox and no bot is polled or hooked. Not a
+    config key on purpose: only :meth:`sandboxed` sets it, so no file or variable can mix it
+    with live credentials."""
+
+    def __post_init__(self) -> None:
+        if self.sandbox:
+            live = [attr for attr, value in _SANDBOXED.items() if getattr(self, attr) != value]
+            if live:
+                raise ValueError(f"a sandbox run may not keep {', '.join(live)}; use sandboxed()")
+
+    def sandboxed(self) -> Settings:
+        """These settings for a demo: every gateway the sandbox, every credential dropped.
+
+        Dropping the tokens (not only ignoring them) is what keeps the engine from polling
+        Telegram or accepting bot webhooks, whoever reads the settings.
+        """
+        keys = {s.attr: s.key for s in SCHEMA}
+        sources = dict(self.sources) | {keys[attr]: SANDBOX_SOURCE for attr in _SANDBOXED}
+        return replace(self, **_SANDBOXED, sandbox=True, sources=MappingProxyType(sources))
+
+
+SANDBOX_SOURCE = "demo (sandbox)"
+_SANDBOXED: Mapping[str, Any] = MappingProxyType(
+    {
+        "sms_gateway": "sandbox",
+        "sms_kannel_password": "",
+        "email_gateway": "sandbox",
+        "email_smtp_password": "",
+        "telegram_token": "",
+        "telegram_webhook_secret": "",
+        "viber_token": "",
+    }
+)
+"""What a sandbox run holds instead of the configured gateways and their credentials."""
 
 
 _BY_KEY: dict[str, Setting] = {s.key: s for s in SCHEMA}
@@ -392,7 +427,7 @@ _BY_ENV: dict[str, Setting] = {s.env_var: s for s in SCHEMA}
 
 def _check_schema() -> None:
     """Fail at import if SCHEMA and Settings drift apart, rather than at a user's first run."""
-    attrs = {f.name for f in fields(Settings)} - {"sources"}
+    attrs = {f.name for f in fields(Settings)} - {"sources", "sandbox"}
     if {s.attr for s in SCHEMA} != attrs or len(_BY_KEY) != len(SCHEMA):
         raise TypeError("config.SCHEMA and Settings fields do not match")
     if len(_BY_ENV) != len(SCHEMA) or CONFIG_ENV_VAR in _BY_ENV:

@@ -1,9 +1,11 @@
 """Which sender serves each channel, from the settings.
 
-The sandbox serves every channel of a demo (labelled SANDBOX wherever it
-shows). A bot channel with a token gets its real sender; without one, and
-outside a demo, its messages wait, visibly, in the monitor instead of
-being pretended sent.
+A sandbox run (`Settings.sandboxed()`, what `dispatch-tui demo` uses)
+gets the sandbox for every channel before anything else is looked at, so
+no configured gateway or token can turn a demo into real messages. Outside
+one, a bot channel with a token gets its real sender; without one, the
+sandbox serves it only while SMS go to the sandbox too, and otherwise its
+messages wait, visibly, in the monitor instead of being pretended sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dispatch_tui.senders.sandbox import ReportCallback, SandboxSender
 from dispatch_tui.senders.smtp import SmtpSender
 from dispatch_tui.senders.telegram import TelegramSender
 from dispatch_tui.senders.viber import ViberSender
+from dispatch_tui.storage.models import CHANNELS
 
 BOT_RATE = 25.0
 """Messages per second for bot channels: under Telegram's ~30/s per bot."""
@@ -45,9 +48,11 @@ def build_senders(
     settings: Settings, *, report_url: str | None, on_sandbox_report: ReportCallback
 ) -> dict[str, Sender]:
     """One sender per channel that can send with these settings."""
+    if settings.sandbox:
+        return {channel: _sandbox(channel, on_sandbox_report) for channel in CHANNELS}
     senders: dict[str, Sender] = {}
-    demo = settings.sms_gateway == "sandbox"
-    if demo:
+    sms_sandbox = settings.sms_gateway == "sandbox"
+    if sms_sandbox:
         senders["sms"] = _sandbox("sms", on_sandbox_report)
     else:
         senders["sms"] = KannelSender(
@@ -69,13 +74,13 @@ def build_senders(
         )
     if settings.telegram_token:
         senders["telegram"] = TelegramSender(token=settings.telegram_token)
-    elif demo:
+    elif sms_sandbox:
         senders["telegram"] = _sandbox("telegram", on_sandbox_report)
     if settings.viber_token:
         senders["viber"] = ViberSender(
             token=settings.viber_token, sender_name=settings.viber_sender_name
         )
-    elif demo:
+    elif sms_sandbox:
         senders["viber"] = _sandbox("viber", on_sandbox_report)
     return senders
 

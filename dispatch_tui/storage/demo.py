@@ -173,6 +173,13 @@ _BG = _Country(
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 """RFC 2606 domains: a demo pointed at a real SMTP server cannot mail strangers."""
 
+TELEGRAM_DEMO_BASE = -9 * 10**18
+"""Demo Telegram chats are this minus a user-like id: about -9e18, while Telegram promises
+at most 52 significant bits (about ±4.5e15) for real ids, so no bot can reach one."""
+
+VIBER_DEMO_PREFIX = "demo-"
+"""Demo Viber user ids carry it; real ids are standard base64, which has no "-"."""
+
 
 @dataclass(frozen=True)
 class _UtilitySpec:
@@ -750,9 +757,9 @@ class _Builder:
             suffix = str(rng.randint(1, 99)) if rng.random() < 0.4 else ""
             local = f"{latin(first, spec.language)}{separator}{latin(last, spec.language)}"
             return f"{local}{suffix}@{rng.choice(EMAIL_DOMAINS)}"
-        if channel == "telegram":  # a private chat's id is the user's numeric id
-            return str(rng.randrange(10**8, 8 * 10**9))
-        return base64.b64encode(rng.randbytes(16)).decode("ascii")  # Viber's user ids
+        if channel == "telegram":  # shaped like a user's id, outside the range of real ones
+            return str(TELEGRAM_DEMO_BASE - rng.randrange(10**8, 8 * 10**9))
+        return VIBER_DEMO_PREFIX + base64.b64encode(rng.randbytes(16)).decode("ascii")
 
     def _contact(
         self,

@@ -22,6 +22,7 @@ from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
 from dispatch_tui.storage import audit, demo
 from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
 from dispatch_tui.storage.tables import (
     audit_log,
@@ -232,9 +233,13 @@ def test_contacts_are_valid_and_consent_is_mostly_given(built: Built) -> None:
         elif c["channel"] == "email":
             assert identifiers.parse_email(address) == address
         elif c["channel"] == "telegram":
-            assert address.isdigit()
+            assert TELEGRAM_CHAT.fullmatch(address)  # the importer takes it back
+            assert -(2**63) <= int(address) < -(2**52)  # real ids have at most 52 bits
         else:
-            assert len(base64.b64decode(address, validate=True)) == 16
+            assert VIBER_USER.fullmatch(address)
+            assert address.startswith(demo.VIBER_DEMO_PREFIX)
+            raw = address.removeprefix(demo.VIBER_DEMO_PREFIX)
+            assert len(base64.b64decode(raw, validate=True)) == 16
         assert created[c["subscriber_id"]] <= c["consent_at"] <= demo.REFERENCE
         assert c["consent_at"].utcoffset() is not None
         assert c["consent_source"]

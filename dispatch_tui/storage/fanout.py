@@ -8,6 +8,11 @@ streamed, and each subscriber gets one text per channel listing all their
 affected addresses. Identical texts are rendered once. Amendment and
 cancellation notices go only to contacts an earlier notice of the outage
 reached or may have reached (`TOLD_STATES`), and only while still opted in.
+
+The claim is one conditional UPDATE whose WHERE carries the status and
+lease condition on the notice row itself, so on PostgreSQL a second claimer
+blocked behind the first re-checks it on the committed row and finds it
+taken (SQLite serializes writers with BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select, update
 
 from dispatch_tui.domain import templates
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
@@ -49,24 +54,23 @@ def _not_missed(now: datetime) -> ColumnElement[bool]:
 def claim_notice(
     engine: Engine, notice_id: int, *, owner: str, now: datetime, lease: timedelta
 ) -> bool:
-    """Take a due notice for fan-out; False if someone else has it or it is not due."""
-    claimable = (
-        select(notice.c.id)
-        .join(outage, outage.c.id == notice.c.outage_id)
-        .where(
-            notice.c.id == notice_id,
-            notice.c.id.in_(sendable_notice_ids()),
-            _not_missed(now),
-            or_(
-                and_(notice.c.status.in_(("scheduled", "due")), notice.c.due_at <= now),
-                and_(notice.c.status == "fanning_out", notice.c.lease_until < now),
-            ),
-        )
-    )
+    """Take a due notice for fan-out; False if someone else has it or it is not due.
+
+    The status and lease condition sit on the updated row itself, not in a
+    subquery: PostgreSQL (READ COMMITTED) re-evaluates them on the row
+    version it locked, so of several engines claiming at once one wins."""
     with write_transaction(engine) as conn:
         taken = conn.execute(
             update(notice)
-            .where(notice.c.id.in_(claimable.scalar_subquery()))
+            .where(
+                notice.c.id == notice_id,
+                or_(
+                    and_(notice.c.status.in_(("scheduled", "due")), notice.c.due_at <= now),
+                    and_(notice.c.status == "fanning_out", notice.c.lease_until < now),
+                ),
+                notice.c.id.in_(sendable_notice_ids()),
+                exists().where(outage.c.id == notice.c.outage_id, _not_missed(now)),
+            )
             .values(status="fanning_out", lease_owner=owner, lease_until=now + lease)
         ).rowcount
     return bool(taken)

@@ -7,31 +7,60 @@ out once. A lease that ran out (its process died) is taken over. No
 network call ever happens inside these transactions: the caller sends
 between `claim_batch` and `record_results`.
 
-Rule 1 is enforced here too, not only by whoever created the messages: a
-message is claimable only while its notice is sendable
-(`outages.sendable_notice_ids`).
+Rules 1 and 6 are enforced here too, not only by whoever created the
+messages: a message is claimable only while its notice is sendable
+(`outages.sendable_notice_ids`), and a notice message only while its
+contact still consents. Fan-out reads consent from a snapshot and inserts
+later, and an opt-out cancels only messages that already exist, so an
+opt-out committed during a fan-out is caught here, at the last moment: the
+message is cancelled in the claim's own transaction, never handed out.
+Replies to inbound SMS (no notice) answer the person and always go.
 
 A message whose holder died mid-send (its lease ran out while `sending`)
 may or may not have reached the gateway, so it becomes `unknown`, not
 `pending`: a delivery report may still settle it, and only after
 `unknown_wait` without one is it sent again. Duplicates can therefore only
-come from `unknown` messages, and each resend is recorded as an event.
+come from `unknown` messages, and each resend is recorded as an event. An
+unknown message stays unknown for good (a late report may still settle it,
+and its contact may have been told) but is never resent once its notice may
+no longer send, its contact left, or its deadline passed; `not_resent`
+says which for the monitor.
+
+Every statement that takes a list of ids takes at most `CHUNK` of them:
+PostgreSQL allows 65,535 parameters a statement and SQLite 32,766.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import Connection, Engine, Select, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 
 from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.tables import (
     channel_control,
+    contact,
     delivery_event,
     message,
     notice,
@@ -42,6 +71,40 @@ from dispatch_tui.storage.tables import (
 RESULT_STATES = ("sent", "failed", "retry_wait", "unknown")
 _RESULT_FROM = ("sending", "unknown")
 REPORT_STATES = ("delivered", "failed", "sent", "buffered")
+WAITING_STATES = ("pending", "retry_wait")
+"""Not yet with any gateway: these expire or are cancelled outright."""
+CHUNK = 5000
+"""Most ids one statement takes, far below either backend's parameter limit."""
+OPTED_OUT_REASON = "opted out: the contact no longer consents"
+
+_T = TypeVar("_T")
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    """`items` in slices of at most `size`, for IN lists that must stay bounded."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def consents() -> ColumnElement[bool]:
+    """The message may go to its recipient now: a reply to an inbound SMS (no
+    notice) always, a notice message only while its contact is opted in."""
+    return or_(
+        message.c.notice_id.is_(None),
+        exists().where(contact.c.id == message.c.contact_id, contact.c.consent == "opted_in"),
+    )
+
+
+def not_resent(now: datetime) -> ColumnElement[bool]:
+    """For an `unknown` message: no claim will ever send it again (its deadline
+    passed or was moved by a cancel, its notice may no longer send, or its
+    contact no longer consents). The exact negation of what `claim_batch`
+    requires of an unknown message, apart from the wait and pauses."""
+    return or_(
+        message.c.expires_at <= now,
+        and_(message.c.notice_id.is_not(None), message.c.notice_id.not_in(sendable_notice_ids())),
+        not_(consents()),
+    )
 
 
 @dataclass(frozen=True)
@@ -133,22 +196,34 @@ def claim_batch(
     unknown_wait: timedelta = timedelta(minutes=15),
     now: datetime | None = None,
 ) -> list[ClaimedMessage]:
-    """Lease up to `limit` due messages of `channels` (not paused) to `owner`."""
+    """Lease up to `limit` (at most `CHUNK`) due messages of `channels` (not
+    paused) to `owner`.
+
+    Consent is read in this transaction, beside the lock on the messages:
+    waiting messages to a contact who opted out meanwhile are cancelled here
+    instead of handed out, and an unknown one is not resent (it stays
+    unknown). On PostgreSQL an opt-out racing this claim either committed
+    before it (and is seen) or waits for the claim's row locks, so it comes
+    after it in every sense.
+    """
     now = now or datetime.now(UTC)
+    limit = min(limit, CHUNK)
     candidates = (
-        select(message.c.id, message.c.status)
+        select(message.c.id, message.c.status, consents().label("consents"))
         .where(
-            message.c.status.in_(("pending", "retry_wait", "unknown")),
+            message.c.status.in_((*WAITING_STATES, "unknown")),
             message.c.next_attempt_at <= now,
             message.c.channel.in_(list(channels)),
             message.c.channel.not_in(paused_channels_query()),
             message.c.expires_at > now,
             # Replies to inbound SMS have no notice and no outage to approve.
             or_(message.c.notice_id.is_(None), message.c.notice_id.in_(sendable_notice_ids())),
+            # An unknown message to a contact who left is kept, never resent;
+            # waiting ones are selected so that they can be cancelled below.
+            or_(message.c.status != "unknown", consents()),
         )
         .order_by(message.c.next_attempt_at, message.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=message)
     )
     take = (
         update(message)
@@ -174,7 +249,15 @@ def claim_batch(
     )
     with write_transaction(engine) as conn:
         _reap_dead_leases(conn, now, unknown_wait)
-        before: dict[int, str] = {r.id: r.status for r in conn.execute(candidates)}
+        before: dict[int, str] = {}
+        while len(before) < limit:
+            found = conn.execute(candidates.limit(limit - len(before))).all()
+            refused = [r.id for r in found if not r.consents]
+            before.update((r.id, r.status) for r in found if r.consents)
+            if not refused:
+                break
+            # Cancelled now, so the next round looks past them.
+            _cancel_opted_out(conn, refused, now)
         if not before:
             return []
         rows = conn.execute(take, {"ids": list(before)}).all()
@@ -202,6 +285,23 @@ def claim_batch(
     ]
     claimed.sort(key=lambda m: m.id)
     return claimed
+
+
+def _cancel_opted_out(conn: Connection, ids: Sequence[int], now: datetime) -> None:
+    """Waiting messages whose contact left since they were built (at most one
+    claim's worth of ids)."""
+    conn.execute(
+        update(message)
+        .where(message.c.id.in_(list(ids)), message.c.status.in_(WAITING_STATES))
+        .values(status="cancelled", last_error=OPTED_OUT_REASON, lease_owner=None, lease_until=None)
+    )
+    stamp = db_value(conn, delivery_event.c.at, now)
+    insert_rows(
+        conn,
+        delivery_event,
+        ("message_id", "at", "status", "detail"),
+        [(i, stamp, "cancelled", OPTED_OUT_REASON) for i in ids],
+    )
 
 
 def _senders(conn: Connection, notice_ids: set[int]) -> dict[int, str]:
@@ -241,27 +341,29 @@ def record_results(
         groups[key].append(r.message_id)
     recorded: list[tuple[int, str, str]] = []
     with write_transaction(engine) as conn:
-        for (status, ref, reason, next_at), ids in groups.items():
-            held = conn.execute(
-                update(message)
-                .where(
-                    message.c.id.in_(ids),
-                    message.c.status.in_(_RESULT_FROM),
-                    message.c.lease_owner == owner,
-                )
-                .values(
-                    status=status,
-                    gateway_ref=ref,
-                    last_error=reason or None,
-                    next_attempt_at=next_at,
-                    sent_at=now if status == "sent" else None,
-                    # An unknown outcome keeps its sender's name for the monitor and a late result.
-                    lease_owner=owner if status == "unknown" else None,
-                    lease_until=None,
-                )
-                .returning(message.c.id)
-            ).scalars()
-            recorded += [(i, status, reason or ref or "") for i in held]
+        for (status, ref, reason, next_at), group in groups.items():
+            for ids in chunks(group):
+                held = conn.execute(
+                    update(message)
+                    .where(
+                        message.c.id.in_(list(ids)),
+                        message.c.status.in_(_RESULT_FROM),
+                        message.c.lease_owner == owner,
+                    )
+                    .values(
+                        status=status,
+                        gateway_ref=ref,
+                        last_error=reason or None,
+                        next_attempt_at=next_at,
+                        sent_at=now if status == "sent" else None,
+                        # An unknown outcome keeps its sender's name for the
+                        # monitor and a late result.
+                        lease_owner=owner if status == "unknown" else None,
+                        lease_until=None,
+                    )
+                    .returning(message.c.id)
+                ).scalars()
+                recorded += [(i, status, reason or ref or "") for i in held]
         stamp = db_value(conn, delivery_event.c.at, now)
         insert_rows(
             conn,
@@ -288,36 +390,45 @@ def extend_leases(
         )
 
 
-def expire_due(engine: Engine, *, now: datetime | None = None) -> int:
+def expire_due(engine: Engine, *, now: datetime | None = None, batch: int = CHUNK) -> int:
     """Messages not sent before their deadline (the outage start) expire.
 
     `unknown` ones stay unknown: they may have reached the person. Like
     the other housekeeping it looks before it takes the write lock, which
-    the send loop's claims need.
+    the send loop's claims need. However many are due, each transaction
+    expires at most `batch` of them, chosen in the database (no id list
+    crosses the wire), and commits, so the claims get the lock in between.
     """
     now = now or datetime.now(UTC)
     due = select(message.c.id).where(
-        message.c.status.in_(("pending", "retry_wait")), message.c.expires_at <= now
+        message.c.status.in_(WAITING_STATES), message.c.expires_at <= now
     )
     with engine.connect() as reader:
         if reader.execute(due.limit(1)).first() is None:
             return 0
-    with write_transaction(engine) as conn:
-        ids = list(conn.scalars(due.with_for_update(skip_locked=True)))
-        if ids:
-            conn.execute(
-                update(message)
-                .where(message.c.id.in_(ids), message.c.status.in_(("pending", "retry_wait")))
-                .values(status="expired", lease_owner=None, lease_until=None)
-            )
-            _events(
+    expire = (
+        update(message)
+        .where(
+            message.c.id.in_(due.limit(batch).with_for_update(skip_locked=True).scalar_subquery()),
+            message.c.status.in_(WAITING_STATES),
+        )
+        .values(status="expired", lease_owner=None, lease_until=None)
+        .returning(message.c.id)
+    )
+    total = 0
+    while True:
+        with write_transaction(engine) as conn:
+            ids = list(conn.scalars(expire))
+            stamp = db_value(conn, delivery_event.c.at, now)
+            insert_rows(
                 conn,
-                [
-                    {"message_id": i, "at": now, "status": "expired", "detail": "outage started"}
-                    for i in ids
-                ],
+                delivery_event,
+                ("message_id", "at", "status", "detail"),
+                [(i, stamp, "expired", "not sent before its deadline") for i in ids],
             )
-    return len(ids)
+        total += len(ids)
+        if len(ids) < batch:
+            return total
 
 
 # Which states a delivery report may move a message from. A report never
@@ -340,28 +451,35 @@ def apply_report(
 ) -> bool:
     """Apply a gateway's delivery report; False if no such message.
 
-    Idempotent: a report that would not change the state (repeated, or
-    late) changes nothing and records nothing.
+    The allowed previous states are part of the UPDATE itself, not of an
+    earlier read: two reports for one message at once (Kannel's "sent" beside
+    "delivered") are then ordered by the row lock, and the second sees what
+    the first wrote. Idempotent: a report that would not change the state
+    (repeated, or late) changes nothing and records nothing.
     """
     if status not in REPORT_STATES:
         raise ValueError(f"{status!r} is not a delivery report state")
     now = now or datetime.now(UTC)
+    values: dict[str, object] = {"status": status, "lease_until": None}
+    if status == "delivered":
+        values["delivered_at"] = now
+    if status in ("delivered", "sent"):
+        # SET sees the row as it was: the send time is when it left our hands.
+        values["sent_at"] = case(
+            (message.c.status.in_(("sending", "unknown")), literal(now, message.c.sent_at.type)),
+            else_=message.c.sent_at,
+        )
+    if status == "failed":
+        values["last_error"] = detail or "the gateway reported the message undelivered"
     with write_transaction(engine) as conn:
-        current = conn.execute(
-            select(message.c.status).where(message.c.id == message_id)
-        ).scalar_one_or_none()
-        if current is None:
-            return False
-        if current not in _REPORT_FROM[status]:
-            return True
-        values: dict[str, object] = {"status": status, "lease_until": None}
-        if status == "delivered":
-            values["delivered_at"] = now
-        if status in ("delivered", "sent") and current in ("sending", "unknown"):
-            values["sent_at"] = now
-        if status == "failed":
-            values["last_error"] = detail or "the gateway reported the message undelivered"
-        conn.execute(update(message).where(message.c.id == message_id).values(**values))
+        changed = conn.execute(
+            update(message)
+            .where(message.c.id == message_id, message.c.status.in_(_REPORT_FROM[status]))
+            .values(**values)
+            .returning(message.c.id)
+        ).first()
+        if changed is None:
+            return bool(conn.execute(select(exists().where(message.c.id == message_id))).scalar())
         _events(
             conn,
             [{"message_id": message_id, "at": now, "status": status, "detail": f"report {detail}"}],
@@ -378,12 +496,11 @@ def disable_contacts(
         return 0
     now = now or datetime.now(UTC)
     with write_transaction(engine) as conn:
-        contacts = [
+        contacts = {
             c
-            for c in conn.scalars(
-                select(message.c.contact_id).where(message.c.id.in_(list(message_ids)))
-            )
+            for ids in chunks(message_ids)
+            for c in conn.scalars(select(message.c.contact_id).where(message.c.id.in_(list(ids))))
             if c is not None
-        ]
-        consent.opt_out(conn, contacts, now=now, source=reason)
+        }
+        consent.opt_out(conn, sorted(contacts), now=now, source=reason)
     return len(contacts)

@@ -1,4 +1,5 @@
-"""Outbox claims: leases, takeover, rule 1, and many claimers on both backends."""
+"""Outbox claims: leases, takeover, rules 1 and 6, bounded id lists, and many
+claimers on both backends."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, insert, select, update
 
-from dispatch_tui.storage import outbox
+from dispatch_tui.storage import consent, outbox
 from dispatch_tui.storage.tables import (
     channel_control,
     contact,
@@ -28,9 +29,8 @@ def approved(engine: Engine, tmp_path: Path) -> int:
     """An approved outage with one notice; returns the notice id."""
     oid = approved_outage(engine, tmp_path, starts_at=NOW + timedelta(days=9))
     with engine.connect() as conn:
-        return int(
-            conn.execute(select(notice.c.id).where(notice.c.outage_id == oid)).scalars().first()
-        )
+        first = select(notice.c.id).where(notice.c.outage_id == oid).order_by(notice.c.id)
+        return int(conn.execute(first.limit(1)).scalar_one())
 
 
 def add_messages(engine: Engine, notice_id: int, count: int) -> None:
@@ -221,3 +221,151 @@ def test_concurrent_claimers_get_each_message_once(engine: Engine, approved: int
     for thread in threads:
         thread.join(timeout=60)
     assert len(got) == 300 == len(set(got))
+
+
+def _contact_ids(engine: Engine) -> tuple[int, int]:
+    """Two SMS contacts of the sample data."""
+    with engine.connect() as conn:
+        first, second = conn.scalars(
+            select(contact.c.id).where(contact.c.channel == "sms").order_by(contact.c.id).limit(2)
+        )
+    return first, second
+
+
+def _message(engine: Engine, notice_id: int | None, contact_id: int, status: str) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(message).returning(message.c.id),
+                {
+                    "notice_id": notice_id,
+                    "contact_id": contact_id,
+                    "channel": "sms",
+                    "address": f"+3864000{contact_id:04d}",
+                    "language": "sl",
+                    "sender": None if notice_id else "1919",
+                    "body": "Izklop",
+                    "segments": 1,
+                    "status": status,
+                    "attempts": 0 if status == "pending" else 1,
+                    "next_attempt_at": NOW - timedelta(seconds=1),
+                    "expires_at": NOW + timedelta(days=9),
+                    "created_at": NOW,
+                },
+            ).scalar_one()
+        )
+
+
+def _extra_notices(engine: Engine, notice_id: int, count: int) -> list[int]:
+    """More notices of the same outage (one message per notice and contact)."""
+    with engine.begin() as conn:
+        outage_id = conn.execute(
+            select(notice.c.outage_id).where(notice.c.id == notice_id)
+        ).scalar_one()
+        return [
+            conn.execute(
+                insert(notice).returning(notice.c.id),
+                {
+                    "outage_id": outage_id,
+                    "kind": "advance",
+                    "channels": ["sms"],
+                    "due_at": NOW,
+                    "status": "done",
+                    "outage_revision": 1,
+                    "created_at": NOW,
+                },
+            ).scalar_one()
+            for _ in range(count)
+        ]
+
+
+def test_a_contact_who_left_after_the_fan_out_is_never_claimed(
+    engine: Engine, approved: int
+) -> None:
+    """The opt-out committed before these messages existed (a fan-out read consent
+    earlier), so nothing cancelled them: the claim must."""
+    gone, stays = _contact_ids(engine)
+    notices = _extra_notices(engine, approved, 4)
+    waiting = [_message(engine, notices[0], gone, "pending")]
+    waiting.append(_message(engine, notices[1], gone, "retry_wait"))
+    unknown = _message(engine, notices[2], gone, "unknown")
+    kept = _message(engine, notices[3], stays, "pending")
+    with engine.begin() as conn:
+        conn.execute(update(contact).where(contact.c.id == gone).values(consent="opted_out"))
+    reply = _message(engine, None, gone, "pending")  # the answer to their STOP
+
+    claimed = outbox.claim_batch(engine, owner="a", channels=["sms"], limit=2, now=NOW)
+
+    # The refused ones did not use up the batch.
+    assert sorted(m.id for m in claimed) == sorted([kept, reply])
+    with engine.connect() as conn:
+        rows = {
+            r.id: (r.status, r.last_error)
+            for r in conn.execute(select(message.c.id, message.c.status, message.c.last_error))
+        }
+        events = conn.execute(
+            select(delivery_event.c.message_id, delivery_event.c.status, delivery_event.c.detail)
+        ).all()
+    assert [rows[i] for i in waiting] == [("cancelled", outbox.OPTED_OUT_REASON)] * 2
+    assert sorted(events) == [(i, "cancelled", outbox.OPTED_OUT_REASON) for i in waiting]
+    # Unknown stays unknown (it may have been delivered) and is never sent again.
+    assert rows[unknown][0] == "unknown"
+    later = NOW + timedelta(hours=2)
+    assert outbox.claim_batch(engine, owner="b", channels=["sms"], now=later) == []
+    assert outbox.apply_report(engine, unknown, "delivered", "1", now=later)
+
+
+def test_a_contact_opted_in_again_is_claimed(engine: Engine, approved: int) -> None:
+    gone, _ = _contact_ids(engine)
+    [notice_id] = _extra_notices(engine, approved, 1)
+    resend = _message(engine, notice_id, gone, "unknown")
+    with engine.begin() as conn:
+        consent.opt_out(conn, [gone], now=NOW, source="SMS STOP")
+    assert outbox.claim_batch(engine, owner="a", channels=["sms"], now=NOW) == []
+    with engine.begin() as conn:
+        conn.execute(update(contact).where(contact.c.id == gone).values(consent="opted_in"))
+    [again] = outbox.claim_batch(engine, owner="a", channels=["sms"], now=NOW)
+    assert (again.id, again.previous_status) == (resend, "unknown")
+
+
+def test_expiry_works_in_batches(engine: Engine, approved: int) -> None:
+    add_messages(engine, approved, 7)
+    assert outbox.expire_due(engine, now=NOW + timedelta(days=10), batch=3) == 7
+    assert states(engine) == {"expired": 7}
+    with engine.connect() as conn:
+        details = set(
+            conn.scalars(
+                select(delivery_event.c.detail).where(delivery_event.c.status == "expired")
+            )
+        )
+    assert details == {"not sent before its deadline"}
+
+
+def test_long_id_lists_stay_under_the_parameter_limit(engine: Engine, approved: int) -> None:
+    """More ids than PostgreSQL's 65,535 parameters (and than SQLite's default
+    32,766): each statement takes a bounded slice."""
+    many = range(1_000_000, 1_070_000)
+    with engine.begin() as conn:
+        assert consent.opt_out(conn, many, now=NOW, source="test") == 0
+    assert outbox.disable_contacts(engine, many, "blocked", now=NOW) == 0
+    results = [outbox.Result(i, "sent") for i in many]
+    assert outbox.record_results(engine, owner="a", results=results, now=NOW) == 0
+
+
+def test_a_report_sets_the_send_time_only_when_it_first_learns_of_the_send(
+    engine: Engine, approved: int
+) -> None:
+    add_messages(engine, approved, 2)
+    first, second = outbox.claim_batch(engine, owner="a", channels=["sms"], now=NOW)
+    sent = NOW + timedelta(seconds=5)
+    outbox.record_results(engine, owner="a", results=[outbox.Result(first.id, "sent")], now=sent)
+    late = NOW + timedelta(minutes=1)
+    assert outbox.apply_report(engine, first.id, "delivered", "1", now=late)
+    assert outbox.apply_report(engine, second.id, "delivered", "1", now=late)
+    with engine.connect() as conn:
+        times = {
+            r.id: (r.sent_at, r.delivered_at)
+            for r in conn.execute(select(message.c.id, message.c.sent_at, message.c.delivered_at))
+        }
+    assert times[first.id] == (sent, late)
+    assert times[second.id] == (late, late)

@@ -81,6 +81,15 @@ def rate_text(per_second: float) -> str:
     return "<0.1" if 0 < per_second < 0.05 else f"{per_second:.1f}"
 
 
+def state_cell(channel: ChannelProgress, state: str) -> str:
+    """A state's count; unknown ones that will not be sent again are said so
+    (only a late delivery report can settle them)."""
+    count = f"{channel.counts.get(state, 0):,}"
+    if state == "unknown" and channel.unknown_not_resent:
+        return f"{count} ({channel.unknown_not_resent:,} no resend)"
+    return count
+
+
 def channel_state(channel: ChannelProgress, now: datetime) -> str:
     """What holds a channel back: an operator's pause, or backoff after errors."""
     parts = ["PAUSED"] if channel.paused else []
@@ -234,7 +243,9 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                 notices = monitor.progress(conn, now=now)
                 if notice_id is None and notices:
                     notice_id = notices[0].notice_id
-                problems = monitor.problems(conn, notice_id) if notice_id is not None else []
+                problems = (
+                    monitor.problems(conn, notice_id, now=now) if notice_id is not None else []
+                )
                 procs = processes.list_processes(conn, now=now)
         except Exception:
             self.app.call_from_thread(setattr, self, "_fetching", False)
@@ -276,7 +287,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                         rate_text(c.per_second),
                         seconds_text(c.eta_seconds),
                         channel_state(c, snapshot.now),
-                        *(f"{c.counts.get(state, 0):,}" for state, _ in SHOWN_STATES),
+                        *(state_cell(c, state) for state, _ in SHOWN_STATES),
                     ),
                 )
                 for c in channels
@@ -365,11 +376,14 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         left = sum(
             c.counts.get("pending", 0) + c.counts.get("retry_wait", 0) for c in notice.channels
         )
-        if not left:
+        resends = sum(c.counts.get("unknown", 0) - c.unknown_not_resent for c in notice.channels)
+        if not left and not resends:
             self.notify("Nothing of this notice is waiting to be sent; nothing was changed.")
             return
+        unknown = f"The {resends:,} whose outcome is unknown will not be sent again.\n"
         question = (
             f"Cancel the {left:,} messages of this {notice.kind} notice that have not gone out?\n"
+            f"{unknown if resends else ''}"
             "Messages already with the gateway are not recalled."
         )
         self._ask(
@@ -377,7 +391,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
             ConfirmDialog(question, yes="Cancel them", no="Keep sending"),
             partial(monitor.cancel_pending, self.engine, notice.notice_id, actor=self.actor),
             Outcome(
-                "{} pending messages cancelled.",
+                "{} messages stopped: pending ones cancelled, unknown ones not sent again.",
                 "They went out meanwhile; nothing was changed.",
             ),
         )

@@ -5,30 +5,56 @@ outbox (index `ix_message_notice_channel_status`); throughput is what was
 sent in the last minute, and the estimated finish divides what is left by
 it. Retry, cancel and pause are decisions: role-checked and audited in the
 same transaction as the change.
+
+Cancelling stops resends too. An `unknown` message (the gateway may have
+taken it) stays unknown, since a late delivery report may still settle it
+and its contact may have been told, but it is never sent again once its
+notice may no longer send (the claim checks `sendable_notice_ids`), its
+contact left, or its deadline passed; "cancel pending" moves the deadline of
+the notice's unknown and in-flight messages to the moment of cancelling.
+The monitor counts such messages per notice and channel
+(`ChannelProgress.unknown_not_resent`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Connection, Engine, exists, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit
-from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
 from dispatch_tui.storage.outages import sendable_notice_ids
-from dispatch_tui.storage.outbox import paused_channels_query
-from dispatch_tui.storage.tables import channel_control, contact, message, notice, outage, utility
+from dispatch_tui.storage.outbox import WAITING_STATES, not_resent, paused_channels_query
+from dispatch_tui.storage.tables import (
+    channel_control,
+    contact,
+    delivery_event,
+    message,
+    notice,
+    outage,
+    utility,
+)
 from dispatch_tui.storage.users import refusal_for
 
 LEFT_STATES = ("pending", "sending", "retry_wait")
 """States that still need work; the estimated finish is about these."""
 
 PROBLEM_STATES = ("failed", "retry_wait", "unknown")
+NOT_RESENT = "will not be resent"
 
 
 class MonitorError(Exception):
@@ -42,6 +68,9 @@ class ChannelProgress:
     sent_last_minute: int
     paused: bool
     next_retry_at: datetime | None
+    unknown_not_resent: int = 0
+    """Of the `unknown` ones, those no claim will send again (cancelled,
+    opted out, or past their deadline): only a late report can settle them."""
 
     @property
     def total(self) -> int:
@@ -112,6 +141,7 @@ def progress(
     counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     recent: dict[tuple[int, str], int] = {}
     retry_at: dict[tuple[int, str], datetime] = {}
+    stopped: dict[tuple[int, str], int] = {}
     paused = set(conn.scalars(paused_channels_query()))
     if ids:
         for notice_id, channel, status, count in conn.execute(
@@ -132,6 +162,12 @@ def progress(
             .group_by(message.c.notice_id, message.c.channel)
         ):
             retry_at[notice_id, channel] = _aware(at)
+        for notice_id, channel, count in conn.execute(
+            select(message.c.notice_id, message.c.channel, func.count())
+            .where(message.c.notice_id.in_(ids), message.c.status == "unknown", not_resent(now))
+            .group_by(message.c.notice_id, message.c.channel)
+        ):
+            stopped[notice_id, channel] = count
     result = []
     for r in rows:
         channels = [
@@ -141,6 +177,7 @@ def progress(
                 recent.get((r.id, channel), 0),
                 channel in paused,
                 retry_at.get((r.id, channel)),
+                stopped.get((r.id, channel), 0),
             )
             for channel in r.channels
         ]
@@ -179,9 +216,16 @@ class ProblemRow:
 
 
 def problems(
-    conn: Connection, notice_id: int, *, limit: int = 200, offset: int = 0
+    conn: Connection,
+    notice_id: int,
+    *,
+    limit: int = 200,
+    offset: int = 0,
+    now: datetime | None = None,
 ) -> list[ProblemRow]:
-    """Failed, backing-off and unknown messages of a notice, with the reason."""
+    """Failed, backing-off and unknown messages of a notice, with the reason;
+    an unknown one that will not be sent again says so and has no next attempt."""
+    now = now or datetime.now(UTC)
     rows = conn.execute(
         select(
             message.c.id,
@@ -191,24 +235,32 @@ def problems(
             message.c.attempts,
             message.c.last_error,
             message.c.next_attempt_at,
+            not_resent(now).label("stopped"),
         )
         .where(message.c.notice_id == notice_id, message.c.status.in_(PROBLEM_STATES))
         .order_by(message.c.status, message.c.id)
         .limit(limit)
         .offset(offset)
     ).all()
-    return [
-        ProblemRow(
-            r.id,
-            r.channel,
-            r.address,
-            r.status,
-            r.attempts,
-            r.last_error or "",
-            r.next_attempt_at if r.status in ("retry_wait", "unknown") else None,
+    result = []
+    for r in rows:
+        stopped = r.status == "unknown" and bool(r.stopped)
+        reason = r.last_error or ""
+        if stopped:
+            reason = f"{reason}; {NOT_RESENT}" if reason else NOT_RESENT
+        waits = r.status == "retry_wait" or (r.status == "unknown" and not stopped)
+        result.append(
+            ProblemRow(
+                r.id,
+                r.channel,
+                r.address,
+                r.status,
+                r.attempts,
+                reason,
+                r.next_attempt_at if waits else None,
+            )
         )
-        for r in rows
-    ]
+    return result
 
 
 def _allowed(conn: Connection, actor: str, action: Action) -> None:
@@ -304,18 +356,63 @@ def cancel_pending(
     channel: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Stop what has not gone out yet; messages in flight finish."""
-    return _change_messages(
-        engine,
-        notice_id,
-        actor=actor,
-        action=Action.CANCEL,
-        name="cancel_pending",
-        where=[message.c.status.in_(("pending", "retry_wait"))],
-        values={"status": "cancelled"},
-        channel=channel,
-        now=now or datetime.now(UTC),
-    )
+    """Stop what has not gone out yet; returns how many messages were stopped.
+
+    Waiting messages are cancelled. Unknown ones (the gateway may have taken
+    them) are not sent again: they stay unknown for a late delivery report,
+    but their deadline becomes now, so no claim takes them. Messages in
+    flight finish; their deadline moves too, so that one whose outcome turns
+    out unknown is not resent either (not counted: it may still go out).
+    """
+    now = now or datetime.now(UTC)
+    _channel(channel)
+    mine = [
+        message.c.notice_id == notice_id,
+        *([message.c.channel == channel] if channel else []),
+    ]
+    with write_transaction(engine) as conn:
+        _allowed(conn, actor, Action.CANCEL)
+        cancelled = conn.execute(
+            update(message)
+            .where(*mine, message.c.status.in_(WAITING_STATES))
+            .values(status="cancelled", lease_owner=None, lease_until=None)
+        ).rowcount
+        # Unknown and in-flight messages still before their deadline: a claim
+        # could resend them. Their deadline moves to now, with evidence.
+        moved = conn.execute(
+            update(message)
+            .where(
+                *mine,
+                message.c.status.in_(("unknown", "sending")),
+                message.c.expires_at > now,
+            )
+            .values(expires_at=now)
+            .returning(message.c.id, message.c.status)
+        ).all()
+        stamp = db_value(conn, delivery_event.c.at, now)
+        detail = f"{NOT_RESENT}: {actor} cancelled the rest of the notice"
+        insert_rows(
+            conn,
+            delivery_event,
+            ("message_id", "at", "status", "detail"),
+            [(r.id, stamp, r.status, detail) for r in moved],
+        )
+        stopped = Counter(r.status for r in moved)
+        audit.append(
+            conn,
+            actor=actor,
+            action="cancel_pending",
+            entity="notice",
+            entity_id=notice_id,
+            detail={
+                "channel": channel or "all",
+                "messages": cancelled,
+                "unknown_not_resent": stopped["unknown"],
+                "in_flight": stopped["sending"],
+            },
+            at=now,
+        )
+    return int(cancelled + stopped["unknown"])
 
 
 def set_paused(

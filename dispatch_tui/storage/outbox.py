@@ -23,8 +23,9 @@ may or may not have reached the gateway, so it becomes `unknown`, not
 come from `unknown` messages, and each resend is recorded as an event. An
 unknown message stays unknown for good (a late report may still settle it,
 and its contact may have been told) but is never resent once its notice may
-no longer send, its contact left, or its deadline passed; `not_resent`
-says which for the monitor.
+no longer send, its contact left, or its deadline passed (an operator's
+"cancel pending" moves the deadline to the moment of cancelling); the
+monitor counts them with `not_resent`.
 
 Every statement that takes a list of ids takes at most `CHUNK` of them:
 PostgreSQL allows 65,535 parameters a statement and SQLite 32,766.

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
-from dispatch_tui.storage import monitor, outbox, processes, users
+from dispatch_tui.storage import monitor, outage_lifecycle, outbox, processes, users
 from dispatch_tui.storage.models import MESSAGE_STATES
 from dispatch_tui.storage.tables import (
     audit_log,
@@ -135,10 +135,15 @@ def by_id(engine: Engine, notice_id: int) -> dict[int, str]:
         return {r.id: r.status for r in rows}
 
 
-def the_notice(engine: Engine, s: Setup) -> monitor.NoticeProgress:
+def the_notice(engine: Engine, s: Setup, now: datetime | None = None) -> monitor.NoticeProgress:
     with engine.connect() as conn:
-        [found] = [p for p in monitor.progress(conn, now=s.now) if p.notice_id == s.notice_id]
+        shown = monitor.progress(conn, now=now or s.now)
+    [found] = [p for p in shown if p.notice_id == s.notice_id]
     return found
+
+
+def contact_of(message_id: int) -> Any:
+    return select(message.c.contact_id).where(message.c.id == message_id).scalar_subquery()
 
 
 # -- what is shown -------------------------------------------------------------
@@ -274,7 +279,8 @@ def test_cancel_pending_leaves_what_is_in_flight(engine: Engine, setup: Setup) -
     set_states(engine, [7], status="unknown")
     before = by_id(engine, setup.notice_id)
 
-    assert monitor.cancel_pending(engine, setup.notice_id, actor="ana", channel="sms") == 4
+    # Four waiting ones cancelled, and one unknown one that will not be resent.
+    assert monitor.cancel_pending(engine, setup.notice_id, actor="ana", channel="sms") == 5
 
     after = by_id(engine, setup.notice_id)
     changed = {i for i in after if after[i] != before[i]}
@@ -284,9 +290,105 @@ def test_cancel_pending_leaves_what_is_in_flight(engine: Engine, setup: Setup) -
     assert message_states(engine, setup.notice_id)["pending"] == 2  # e-mail untouched
     assert monitor.cancel_pending(engine, setup.notice_id, actor="ana") == 2
     assert audit_rows(engine)[-2:] == [
-        ("ana", "cancel_pending", str(setup.notice_id), {"channel": "sms", "messages": 4}),
-        ("ana", "cancel_pending", str(setup.notice_id), {"channel": "all", "messages": 2}),
+        (
+            "ana",
+            "cancel_pending",
+            str(setup.notice_id),
+            {"channel": "sms", "messages": 4, "unknown_not_resent": 1, "in_flight": 1},
+        ),
+        (
+            "ana",
+            "cancel_pending",
+            str(setup.notice_id),
+            {"channel": "all", "messages": 2, "unknown_not_resent": 0, "in_flight": 0},
+        ),
     ]
+
+
+def test_cancel_pending_stops_resends_of_unknown_messages(engine: Engine, setup: Setup) -> None:
+    at = setup.now + timedelta(seconds=1)
+    wait = timedelta(minutes=15)
+    claimed = outbox.claim_batch(engine, owner="p", channels=["sms"], limit=3, now=at)
+    assert [m.id for m in claimed] == [6, 7, 8]
+    # 6: the gateway's answer was lost; 7 and 8 are still in flight.
+    lost = outbox.Result(6, "unknown", reason="timeout", next_attempt_at=at + wait)
+    outbox.record_results(engine, owner="p", results=[lost], now=at)
+
+    cancelled_at = at + timedelta(seconds=1)
+    stopped = monitor.cancel_pending(
+        engine, setup.notice_id, actor="ana", channel="sms", now=cancelled_at
+    )
+
+    assert stopped == 4  # 3, 9 and 10 cancelled; 6 not resent
+    assert audit_rows(engine)[-1][3] == {
+        "channel": "sms",
+        "messages": 3,
+        "unknown_not_resent": 1,
+        "in_flight": 2,
+    }
+    # 8 goes out; 7's process dies, so its outcome is unknown too.
+    outbox.record_results(engine, owner="p", results=[outbox.Result(8, "sent")], now=cancelled_at)
+    later = at + timedelta(minutes=2)
+    assert outbox.claim_batch(engine, owner="q", channels=["sms"], now=later) == []
+    assert by_id(engine, setup.notice_id)[7] == "unknown"
+    # Long after the resend wait: neither is sent again, the e-mails still go.
+    much_later = at + 2 * wait
+    claimed = outbox.claim_batch(engine, owner="q", channels=["sms", "email"], now=much_later)
+    assert {m.channel for m in claimed} == {"email"}
+    states = by_id(engine, setup.notice_id)
+    assert (states[6], states[7], states[8]) == ("unknown", "unknown", "sent")
+
+    with engine.connect() as conn:
+        [found] = [
+            p for p in monitor.progress(conn, now=much_later) if p.notice_id == setup.notice_id
+        ]
+        rows = {p.message_id: p for p in monitor.problems(conn, setup.notice_id, now=much_later)}
+    sms = found.channels[0]
+    assert (sms.counts["unknown"], sms.unknown_not_resent) == (2, 2)
+    assert rows[6].reason == f"timeout; {monitor.NOT_RESENT}" and rows[6].next_attempt_at is None
+    assert rows[7].reason.endswith(monitor.NOT_RESENT) and rows[7].next_attempt_at is None
+    # A late delivery report still settles it.
+    assert outbox.apply_report(engine, 6, "delivered", "1", now=much_later)
+    assert by_id(engine, setup.notice_id)[6] == "delivered"
+
+
+def test_unknown_messages_of_a_cancelled_outage_or_to_a_contact_who_left_are_not_resent(
+    engine: Engine, setup: Setup
+) -> None:
+    at = setup.now + timedelta(seconds=1)
+    wait = timedelta(minutes=15)
+    outbox.claim_batch(engine, owner="p", channels=["sms"], limit=2, now=at)  # 6 and 7
+    lost = [outbox.Result(i, "unknown", next_attempt_at=at + wait) for i in (6, 7)]
+    outbox.record_results(engine, owner="p", results=lost, now=at)
+    with engine.begin() as conn:
+        conn.execute(
+            update(contact)
+            .where(
+                contact.c.id
+                == select(message.c.contact_id).where(message.c.id == 7).scalar_subquery()
+            )
+            .values(consent="opted_out")
+        )
+    resend_at = at + 2 * wait
+    with engine.connect() as conn:
+        [found] = [
+            p for p in monitor.progress(conn, now=resend_at) if p.notice_id == setup.notice_id
+        ]
+    assert found.channels[0].unknown_not_resent == 1  # 7: opted out
+    with engine.connect() as conn:
+        oid = conn.execute(
+            select(notice.c.outage_id).where(notice.c.id == setup.notice_id)
+        ).scalar_one()
+    outage_lifecycle.cancel(engine, oid, actor="ana")
+
+    with engine.connect() as conn:
+        [found] = [
+            p for p in monitor.progress(conn, now=resend_at) if p.notice_id == setup.notice_id
+        ]
+    assert found.channels[0].unknown_not_resent == 2
+    assert outbox.claim_batch(engine, owner="q", channels=["sms"], now=resend_at) == []
+    states = by_id(engine, setup.notice_id)
+    assert (states[6], states[7]) == ("unknown", "unknown")
 
 
 def test_pause_inserts_then_updates_and_claims_skip_the_channel(

@@ -3,6 +3,11 @@
 Every importer validates the whole file first and raises `ImportFailed`
 (listing line numbers and reasons) before anything is written; the writing
 happens in one transaction, so a failure part-way leaves no trace either.
+Validation refuses whatever one backend would store and another reject
+(NUL bytes, text longer than its column), so a file behaves the same on
+SQLite and PostgreSQL. Files are streamed: metering points and subscribers
+are staged on disk between validating and writing (staging.py), so a large
+file does not need its size in memory many times over.
 """
 
 from __future__ import annotations

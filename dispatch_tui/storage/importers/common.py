@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import islice
+from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch_tui.storage import audit
@@ -16,6 +18,13 @@ Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as an import advances."""
 
 BATCH = 20_000
+CHUNK = 5_000
+"""Rows compared with the database per query: IN lists this long stay far
+below every backend's parameter limit, and memory stays bounded."""
+ENTITY_ID = 64
+"""Length of audit_log.entity_id."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,14 +39,23 @@ class ImportSummary:
         return self.rows - self.inserted - self.updated
 
     def record(self, conn: Connection, *, actor: str, source: str) -> ImportSummary:
-        """Write this import to the audit log (inside the import's transaction)."""
+        """Write this import to the audit log (inside the import's transaction).
+
+        The entity id column is short, so a long file name is cut there and
+        kept whole in the detail."""
+        entity_id = source if len(source) <= ENTITY_ID else source[: ENTITY_ID - 1] + "…"
         audit.append(
             conn,
             actor=actor,
             action="import",
             entity=self.kind,
-            entity_id=source,
-            detail={"rows": self.rows, "inserted": self.inserted, "updated": self.updated},
+            entity_id=entity_id,
+            detail={
+                "file": source,
+                "rows": self.rows,
+                "inserted": self.inserted,
+                "updated": self.updated,
+            },
         )
         return self
 
@@ -75,8 +93,28 @@ def upsert(table: Table, conn: Connection, keys: list[str], update: list[str]) -
     )
 
 
-def batches(rows: list[dict[str, Any]], size: int = BATCH) -> list[list[dict[str, Any]]]:
-    return [rows[i : i + size] for i in range(0, len(rows), size)]
+def one_of(
+    conn: Connection, column: ColumnElement[Any], values: Iterable[Any]
+) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL one array parameter, since
+    thousands of separate parameters cost more to send than the lookup."""
+    if conn.dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)
+    return column.in_(list(values))
+
+
+def file_label(path: Path) -> str:
+    """The file's name as text every database stores: a name that is not
+    valid UTF-8 (possible on Linux) shows its odd bytes as \\xNN."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def chunked(items: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """Consecutive lists of at most `size` items."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 def parse_flag(value: str) -> bool | None:

@@ -5,6 +5,10 @@ Parents may come earlier or later in the same file or already be in the
 database. A node's place in the tree is fixed once imported: moving a node
 would silently move every metering point under it, so the import refuses
 it and says so.
+
+The structure (parents, cycles, levels) is checked over the whole file, so
+its rows are held in memory; a network has tens of thousands of nodes, not
+the millions of rows metering points and subscribers come in.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dispatch_tui.storage.importers.common import (
     ImportSummary,
     Progress,
     UtilityRef,
+    file_label,
     load_utilities,
 )
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
@@ -71,13 +76,13 @@ def _existing(conn: Connection, utility_ids: set[int]) -> dict[tuple[int, str], 
 
 
 def _validate(path: Path, conn: Connection) -> tuple[list[_Row], dict[tuple[int, str], _Existing]]:
-    csv_rows = read_csv(path, COLUMNS)
+    csv_file = read_csv(path, COLUMNS)
     errors = Errors(str(path))
     utilities = load_utilities(conn)
-    get = {name: csv_rows.getter(name) for name in COLUMNS.all}
+    get = {name: csv_file.getter(name) for name in COLUMNS.all}
     rows: list[_Row] = []
     seen: dict[tuple[int, str], int] = {}
-    for line, raw in csv_rows.rows:
+    for line, raw in csv_file.rows(errors):
         code, kind, name = get["code"](raw), get["kind"](raw), get["name"](raw)
         ref = utilities.get(get["utility"](raw))
         if ref is None:
@@ -221,5 +226,5 @@ def import_network(
                 renamed,
             )
         summary = ImportSummary("network", len(rows), inserted, len(renamed))
-        summary.record(conn, actor=actor, source=path.name)
+        summary.record(conn, actor=actor, source=file_label(path))
         return summary

@@ -5,14 +5,21 @@ Imported contacts count as consent given through the utility's own records
 (source "import <file>"). A contact that already exists keeps its consent
 as stored: a re-import never turns an opt-out back on (rule 6). Nothing is
 removed by an import; leaving is done by opting out.
+
+Like metering points, rows are validated as the file streams past and
+parked in a staging file; the metering points they name are looked up and
+the rows compared with what is stored a chunk at a time, so memory stays
+bounded whatever the size of the file or of the database.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
@@ -24,9 +31,12 @@ from dispatch_tui.storage.importers.common import (
     BATCH,
     ImportSummary,
     Progress,
+    file_label,
     load_utilities,
+    one_of,
 )
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
+from dispatch_tui.storage.importers.staging import Staging
 from dispatch_tui.storage.tables import contact, subscriber, subscription
 from dispatch_tui.storage.tables import metering_point as mp
 
@@ -37,6 +47,13 @@ COLUMNS = Columns(
 TELEGRAM_CHAT = re.compile(r"-?\d{1,20}")
 VIBER_USER = re.compile(r"[A-Za-z0-9+/=_-]{6,64}")
 LIST_SEPARATOR = re.compile(r"[;|\s]+")
+STAGED = {
+    "sub": ("utility_id", "account", "name", "language", "contacts"),
+    "link": ("utility_id", "code"),
+    "point": ("mp_id",),
+}
+"""sub: one per row (contacts as JSON); link: each metering point a row
+names; point: the id each link resolved to."""
 
 
 @dataclass
@@ -50,11 +67,11 @@ class _Row:
     mp_ids: list[int]
 
 
-@dataclass
-class _Changes:
-    new_subscribers: list[_Row] = field(default_factory=list)
-    renamed: list[dict[str, object]] = field(default_factory=list)
-    touched: set[tuple[int, str]] = field(default_factory=set)
+@dataclass(frozen=True)
+class _Written:
+    inserted: int
+    updated: int
+    linked: bool
 
 
 def _contacts(get: dict[str, str], region: str, line: int, errors: Errors) -> list[tuple[str, str]]:
@@ -84,172 +101,219 @@ def _contacts(get: dict[str, str], region: str, line: int, errors: Errors) -> li
     return found
 
 
-def _parse(path: Path, conn: Connection, progress: Progress | None) -> list[_Row]:
-    csv_rows = read_csv(path, COLUMNS)
+def _validate(
+    path: Path, conn: Connection, staging: Staging, progress: Progress | None
+) -> tuple[int, set[int]]:
+    """Check every row and stage it; (rows, utility ids) or ImportFailed."""
+    csv_file = read_csv(path, COLUMNS)
     errors = Errors(str(path))
     utilities = load_utilities(conn)
-    mp_ids = {
-        (uid, code): id_
-        for uid, code, id_ in conn.execute(select(mp.c.utility_id, mp.c.mp_id, mp.c.id))
-    }
-    getters = {name: csv_rows.getter(name) for name in COLUMNS.all}
-    rows: list[_Row] = []
-    seen: dict[tuple[int, str], int] = {}
-    total = len(csv_rows.rows)
-    for count, (line, raw) in enumerate(csv_rows.rows, 1):
+    getters = {name: csv_file.getter(name) for name in COLUMNS.all}
+    utility_ids: set[int] = set()
+    total = csv_file.estimated_rows() if progress else 0
+    count = 0
+    for line, raw in csv_file.rows(errors):
+        count += 1
         if progress and count % BATCH == 0:
-            progress("validating", count, total)
+            progress("validating", count, max(count, total))
         get = {name: getter(raw) for name, getter in getters.items()}
         ref = utilities.get(get["utility"])
         if ref is None:
             errors.add(line, f"unknown utility '{get['utility']}' (import utilities first)")
             continue
+        utility_ids.add(ref.id)
         scheme = identifiers.scheme_for(ref.country)
-        before = len(errors.items)
+        before = errors.count
         try:
-            account = scheme.account(get["account"])
+            account: str | None = scheme.account(get["account"])
         except identifiers.InvalidIdentifier as exc:
             errors.add(line, str(exc))
-            account = ""
-        if account and (first := seen.setdefault((ref.id, account), line)) != line:
-            errors.add(line, f"duplicate account '{account}' (also on line {first})")
+            account = None
         if get["language"] not in LANGUAGES:
             errors.add(line, f"language '{get['language']}' must be one of {', '.join(LANGUAGES)}")
         if len(get["name"]) > 200:
             errors.add(line, "name is longer than 200 characters")
         found = _contacts(get, ref.country, line, errors)
-        if not found and len(errors.items) == before:
+        if not found and errors.count == before:
             errors.add(line, "no contact: give at least one of phone, email, telegram, viber")
-        points: list[int] = []
+        codes: dict[str, None] = {}
         for code in filter(None, LIST_SEPARATOR.split(get["metering_points"])):
             try:
-                canonical = scheme.metering_point(code)
+                codes[scheme.metering_point(code)] = None
             except identifiers.InvalidIdentifier as exc:
                 errors.add(line, str(exc))
-                continue
-            point = mp_ids.get((ref.id, canonical))
-            if point is None:
-                errors.add(
-                    line, f"unknown metering point '{canonical}' (import metering points first)"
-                )
-            else:
-                points.append(point)
-        if not points and len(errors.items) == before:
+        if not codes and errors.count == before:
             errors.add(line, "no metering points: list at least one, separated by ';'")
-        if len(errors.items) == before:
-            rows.append(_Row(line, ref.id, account, get["name"], get["language"], found, points))
+        staging.add("sub", (line, ref.id, account, get["name"], get["language"], json.dumps(found)))
+        for code in codes:
+            staging.add("link", (line, ref.id, code))
+    for line, _utility, account, first in staging.duplicates("sub", ["utility_id", "account"]):
+        errors.add(line, f"duplicate account '{account}' (also on line {first})")
+    _resolve_points(conn, staging, errors)
     errors.fail()
-    return rows
+    return count, utility_ids
+
+
+def _resolve_points(conn: Connection, staging: Staging, errors: Errors) -> None:
+    """Stage the id of each metering point named; unknown ones are errors."""
+    for chunk in staging.chunks("SELECT line, utility_id, code FROM link ORDER BY rowid"):
+        known: dict[tuple[int, str], int] = {}
+        for utility_id in {row[1] for row in chunk}:
+            codes = {row[2] for row in chunk if row[1] == utility_id}
+            found = conn.execute(
+                select(mp.c.mp_id, mp.c.id).where(
+                    mp.c.utility_id == utility_id, one_of(conn, mp.c.mp_id, codes)
+                )
+            )
+            known.update(((utility_id, code), id_) for code, id_ in found)
+        for line, utility_id, code in chunk:
+            point = known.get((utility_id, code))
+            if point is None:
+                errors.add(line, f"unknown metering point '{code}' (import metering points first)")
+            else:
+                staging.add("point", (line, point))
+
+
+STAGED_ROWS = (
+    "SELECT s.line, s.utility_id, s.account, s.name, s.language, s.contacts,"
+    " (SELECT group_concat(p.mp_id) FROM point AS p WHERE p.line = s.line)"
+    " FROM sub AS s ORDER BY s.rowid"
+)
 
 
 def import_subscribers(
     engine: Engine, path: Path, *, actor: str, progress: Progress | None = None
 ) -> ImportSummary:
-    with engine.connect() as conn:
-        rows = _parse(path, conn, progress)
     now = datetime.now(UTC)
-    source = f"import {path.name}"[:200]
-    utility_ids = {row.utility_id for row in rows}
-    with write_transaction(engine) as conn:
-        stored = {
-            (uid, account): (id_, name, language)
-            for uid, account, id_, name, language in conn.execute(
-                select(
-                    subscriber.c.utility_id,
-                    subscriber.c.account,
-                    subscriber.c.id,
-                    subscriber.c.name,
-                    subscriber.c.language,
-                ).where(subscriber.c.utility_id.in_(utility_ids))
+    source = f"import {file_label(path)}"[:200]
+    with Staging(STAGED) as staging:
+        with engine.connect() as conn:
+            rows, utility_ids = _validate(path, conn, staging, progress)
+        staging.index("point", ["line"])
+        inserted = updated = 0
+        linked = False
+        with write_transaction(engine) as conn:
+            for chunk in staging.chunks(STAGED_ROWS):
+                written = _write(conn, [_row(staged) for staged in chunk], now, source)
+                inserted += written.inserted
+                updated += written.updated
+                linked |= written.linked
+                if progress:
+                    progress("writing", inserted + updated, rows)
+            if linked:
+                for utility_id in utility_ids:
+                    counts.refresh(conn, utility_id)
+            summary = ImportSummary("subscribers", rows, inserted, updated)
+            summary.record(conn, actor=actor, source=file_label(path))
+            return summary
+
+
+def _row(staged: tuple[Any, ...]) -> _Row:
+    line, utility_id, account, name, language, contacts, points = staged
+    return _Row(
+        line,
+        utility_id,
+        account,
+        name,
+        language,
+        [(channel, address) for channel, address in json.loads(contacts)],
+        [int(point) for point in points.split(",")],
+    )
+
+
+def _write(conn: Connection, rows: list[_Row], now: datetime, source: str) -> _Written:
+    """Write one chunk: new subscribers, changed names and languages, and the
+    contacts and subscriptions not stored yet."""
+    stored: dict[tuple[int, str], tuple[int, str, str]] = {}
+    for utility_id in {row.utility_id for row in rows}:
+        accounts = [row.account for row in rows if row.utility_id == utility_id]
+        found = conn.execute(
+            select(
+                subscriber.c.account, subscriber.c.id, subscriber.c.name, subscriber.c.language
+            ).where(
+                subscriber.c.utility_id == utility_id, one_of(conn, subscriber.c.account, accounts)
             )
-        }
-        changes = _Changes()
-        for row in rows:
-            old = stored.get((row.utility_id, row.account))
-            if old is None:
-                changes.new_subscribers.append(row)
-            elif (old[1], old[2]) != (row.name, row.language):
-                changes.renamed.append(
-                    {"b_id": old[0], "b_name": row.name, "b_language": row.language}
-                )
-                changes.touched.add((row.utility_id, row.account))
-        ids = {key: value[0] for key, value in stored.items()}
-        for start in range(0, len(changes.new_subscribers), BATCH):
-            chunk = changes.new_subscribers[start : start + BATCH]
-            new_ids = (
-                conn.execute(
-                    insert(subscriber).returning(subscriber.c.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "utility_id": r.utility_id,
-                            "account": r.account,
-                            "name": r.name,
-                            "language": r.language,
-                            "created_at": now,
-                        }
-                        for r in chunk
-                    ],
-                )
-                .scalars()
-                .all()
-            )
-            ids.update(((r.utility_id, r.account), i) for r, i in zip(chunk, new_ids, strict=True))
-            if progress:
-                progress("writing", start + len(chunk), len(rows))
-        if changes.renamed:
-            conn.execute(
-                update(subscriber)
-                .where(subscriber.c.id == bindparam("b_id"))
-                .values(name=bindparam("b_name"), language=bindparam("b_language")),
-                changes.renamed,
-            )
-        linked = _link(conn, rows, ids, changes, now, source, utility_ids)
-        if linked:
-            for utility_id in utility_ids:
-                counts.refresh(conn, utility_id)
-        updated = len(changes.touched)
-        summary = ImportSummary("subscribers", len(rows), len(changes.new_subscribers), updated)
-        summary.record(conn, actor=actor, source=path.name)
-        return summary
+        )
+        stored.update(((utility_id, account), tuple(rest)) for account, *rest in found)
+    ids = {key: value[0] for key, value in stored.items()}
+    new = [row for row in rows if (row.utility_id, row.account) not in stored]
+    touched: set[tuple[int, str]] = set()
+    renamed: list[dict[str, object]] = []
+    for row in rows:
+        old = stored.get((row.utility_id, row.account))
+        if old is not None and (old[1], old[2]) != (row.name, row.language):
+            renamed.append({"b_id": old[0], "b_name": row.name, "b_language": row.language})
+            touched.add((row.utility_id, row.account))
+    if new:
+        new_ids = conn.execute(
+            insert(subscriber).returning(subscriber.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "utility_id": row.utility_id,
+                    "account": row.account,
+                    "name": row.name,
+                    "language": row.language,
+                    "created_at": now,
+                }
+                for row in new
+            ],
+        ).scalars()
+        ids.update(
+            ((row.utility_id, row.account), id_) for row, id_ in zip(new, new_ids, strict=True)
+        )
+    if renamed:
+        conn.execute(
+            update(subscriber)
+            .where(subscriber.c.id == bindparam("b_id"))
+            .values(name=bindparam("b_name"), language=bindparam("b_language")),
+            renamed,
+        )
+    linked = _link(conn, rows, ids, {id_ for id_, *_rest in stored.values()}, touched, now, source)
+    return _Written(len(new), len(touched), linked)
 
 
 def _link(
     conn: Connection,
     rows: list[_Row],
     ids: dict[tuple[int, str], int],
-    changes: _Changes,
+    old_ids: set[int],
+    touched: set[tuple[int, str]],
     now: datetime,
     source: str,
-    utility_ids: set[int],
 ) -> bool:
     """Add the contacts and subscriptions that are not stored yet; True if
-    any subscription was added (the tree's subscriber totals change)."""
-    owned = select(subscriber.c.id).where(subscriber.c.utility_id.in_(utility_ids))
-    have_contacts = {
-        tuple(row)
-        for row in conn.execute(
-            select(contact.c.subscriber_id, contact.c.channel, contact.c.address).where(
-                contact.c.subscriber_id.in_(owned)
+    any subscription was added (the tree's subscriber totals change). An
+    existing subscriber that gains one counts as updated (`touched`)."""
+    have_contacts: set[tuple[Any, ...]] = set()
+    have_links: set[tuple[Any, ...]] = set()
+    if old_ids:
+        have_contacts.update(
+            map(
+                tuple,
+                conn.execute(
+                    select(contact.c.subscriber_id, contact.c.channel, contact.c.address).where(
+                        one_of(conn, contact.c.subscriber_id, old_ids)
+                    )
+                ),
             )
         )
-    }
-    have_links = {
-        tuple(row)
-        for row in conn.execute(
-            select(subscription.c.subscriber_id, subscription.c.mp_id).where(
-                subscription.c.subscriber_id.in_(owned)
+        have_links.update(
+            map(
+                tuple,
+                conn.execute(
+                    select(subscription.c.subscriber_id, subscription.c.mp_id).where(
+                        one_of(conn, subscription.c.subscriber_id, old_ids)
+                    )
+                ),
             )
         )
-    }
     new_contacts: list[dict[str, object]] = []
     new_links: list[dict[str, object]] = []
-    brand_new = {(r.utility_id, r.account) for r in changes.new_subscribers}
     for row in rows:
         key = (row.utility_id, row.account)
         sub_id = ids[key]
         for channel, address in row.contacts:
             if (sub_id, channel, address) not in have_contacts:
-                have_contacts.add((sub_id, channel, address))
                 new_contacts.append(
                     {
                         "subscriber_id": sub_id,
@@ -260,16 +324,15 @@ def _link(
                         "consent_source": source,
                     }
                 )
-                if key not in brand_new:
-                    changes.touched.add(key)
+                if sub_id in old_ids:
+                    touched.add(key)
         for point in row.mp_ids:
             if (sub_id, point) not in have_links:
-                have_links.add((sub_id, point))
                 new_links.append({"subscriber_id": sub_id, "mp_id": point, "created_at": now})
-                if key not in brand_new:
-                    changes.touched.add(key)
-    for start in range(0, len(new_contacts), BATCH):
-        conn.execute(insert(contact), new_contacts[start : start + BATCH])
-    for start in range(0, len(new_links), BATCH):
-        conn.execute(insert(subscription), new_links[start : start + BATCH])
+                if sub_id in old_ids:
+                    touched.add(key)
+    if new_contacts:
+        conn.execute(insert(contact), new_contacts)
+    if new_links:
+        conn.execute(insert(subscription), new_links)
     return bool(new_links)

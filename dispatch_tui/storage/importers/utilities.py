@@ -4,6 +4,12 @@
 A utility is the root of a network tree and carries what differs between
 operators: country (and with it the identifier formats), time zone,
 language, the contact number every notice must carry, the SMS sender id.
+
+A utility's country cannot change once anything belongs to it: its
+metering point ids, accounts and phone numbers were checked against that
+country's formats, and inbound sign-ups find them by those formats. The
+time zone may change: times are stored in UTC, so a new zone changes how
+they are shown, not what they mean.
 """
 
 from __future__ import annotations
@@ -12,13 +18,14 @@ import re
 from pathlib import Path
 from zoneinfo import ZoneInfo, available_timezones
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, Table, exists, select
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.importers.common import ImportSummary, Progress, upsert
+from dispatch_tui.storage.importers.common import ImportSummary, Progress, file_label, upsert
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
+from dispatch_tui.storage.models import Base
 from dispatch_tui.storage.tables import utility
 
 COLUMNS = Columns(
@@ -28,18 +35,35 @@ CODE = re.compile(r"[A-Z0-9_-]{1,32}")
 # GSM networks accept an alphanumeric sender of up to 11 characters, or a number.
 SENDER = re.compile(r"[A-Za-z0-9 .&-]{1,11}|\+?\d{3,15}")
 FIELDS = ("name", "country", "timezone", "language", "contact_phone", "sms_sender")
+COUNTRY = FIELDS.index("country")
+OWNED = {"node": "network nodes", "metering_point": "metering points", "subscriber": "subscribers"}
+
+
+def _owners() -> list[Table]:
+    """Every table whose rows belong to a utility."""
+    return [table for table in Base.metadata.sorted_tables if "utility_id" in table.c]
+
+
+def _owned(conn: Connection, utility_id: int) -> list[str]:
+    """What is stored for this utility, in words ("network nodes", …)."""
+    return [
+        OWNED.get(table.name, table.name.replace("_", " ") + "s")
+        for table in _owners()
+        if conn.execute(select(exists().where(table.c.utility_id == utility_id))).scalar()
+    ]
 
 
 def import_utilities(
     engine: Engine, path: Path, *, actor: str, progress: Progress | None = None
 ) -> ImportSummary:
-    csv_rows = read_csv(path, COLUMNS)
+    csv_file = read_csv(path, COLUMNS)
     errors = Errors(str(path))
     zones = available_timezones()
     rows: list[dict[str, str]] = []
+    lines: list[int] = []
     seen: dict[str, int] = {}
-    for line, raw in csv_rows.rows:
-        row = {name: csv_rows.getter(name)(raw) for name in COLUMNS.all}
+    for line, raw in csv_file.rows(errors):
+        row = {name: csv_file.getter(name)(raw) for name in COLUMNS.all}
         row["country"] = row["country"].upper()
         if not CODE.fullmatch(row["code"]):
             errors.add(line, f"code '{row['code']}' must be 1 to 32 of A-Z, 0-9, '_' or '-'")
@@ -65,12 +89,20 @@ def import_utilities(
                 f"sms_sender '{row['sms_sender']}' must be up to 11 letters/digits or a number",
             )
         rows.append(row)
+        lines.append(line)
     errors.fail()
     with write_transaction(engine) as conn:
-        stored = {
-            code: tuple(rest)
-            for code, *rest in conn.execute(select(utility.c.code, *(utility.c[f] for f in FIELDS)))
-        }
+        ids: dict[str, int] = {}
+        stored: dict[str, tuple[str, ...]] = {}
+        for code, id_, *rest in conn.execute(
+            select(utility.c.code, utility.c.id, *(utility.c[f] for f in FIELDS))
+        ):
+            ids[code], stored[code] = id_, tuple(rest)
+        for line, row in zip(lines, rows, strict=True):
+            old = stored.get(row["code"])
+            if old is not None and old[COUNTRY] != row["country"]:
+                _refuse_country_change(conn, errors, line, row, ids[row["code"]], old[COUNTRY])
+        errors.fail()
         new = sum(1 for row in rows if row["code"] not in stored)
         changed = sum(
             1
@@ -80,7 +112,19 @@ def import_utilities(
         if new or changed:
             conn.execute(upsert(utility, conn, ["code"], list(FIELDS)), rows)
         summary = ImportSummary("utilities", len(rows), new, changed)
-        summary.record(conn, actor=actor, source=path.name)
+        summary.record(conn, actor=actor, source=file_label(path))
         if progress:
             progress("writing", len(rows), len(rows))
         return summary
+
+
+def _refuse_country_change(
+    conn: Connection, errors: Errors, line: int, row: dict[str, str], utility_id: int, old: str
+) -> None:
+    if owned := _owned(conn, utility_id):
+        what = ", ".join(owned)
+        errors.add(
+            line,
+            f"utility '{row['code']}' already has {what}; import cannot change its country "
+            f"from {old} to {row['country']} (what is stored follows {old}'s formats)",
+        )

@@ -3,8 +3,10 @@
 Polling needs no public HTTPS endpoint, which suits a control room behind
 a firewall; a webhook (routes in listener.py) suits a server with one.
 Telegram keeps updates for 24 hours and confirms them by the next offset,
-so a restart resumes where it stopped; duplicates are dropped per chat by
-update id in storage.
+so a restart resumes where it stopped. The offset moves past an update only
+once it is stored: when storing fails, the round stops there and the next
+one fetches that update again (storage drops duplicates per chat by update
+id, so nothing is handled twice).
 """
 
 from __future__ import annotations
@@ -59,14 +61,14 @@ class TelegramPoller:
         if not isinstance(updates, list):
             return 0
         for raw in updates:
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            if isinstance(update_id, int):
-                self.offset = max(self.offset or 0, update_id + 1)
             text = telegram_update(raw)
             if text is None:
                 log.info("Telegram update ignored: not a private text message")
-                continue
-            await self._on_text("telegram", text)
+            else:
+                await self._on_text("telegram", text)  # raises: the offset stays before it
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if isinstance(update_id, int):
+                self.offset = max(self.offset or 0, update_id + 1)
         return len(updates)
 
     async def run(self) -> None:

@@ -225,6 +225,20 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
+class RoleChange(Base):
+    """Who held which role from when: the send path checks that an outage's
+    approver held a role that may approve at the moment of approval."""
+
+    __tablename__ = "role_change"
+    __table_args__ = (Index("ix_role_change_user_at", "username", "changed_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    """None: the user was removed."""
+    changed_at: Mapped[datetime]
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
 class User(Base):
     """An operator, identified by their operating-system login."""
 
@@ -279,6 +293,8 @@ class Outage(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     amended_by: Mapped[str | None] = mapped_column(String(64))
+    # Everyone who changed the content since the last approval; none of them may approve.
+    editors: Mapped[list[str] | None] = mapped_column(JSON)
     follow_up: Mapped[str | None] = mapped_column(String(16))
     # The window customers were last told, kept from the first amendment
     # until the amendment notice is planned (it says "was ..., now ...").

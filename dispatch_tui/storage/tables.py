@@ -20,6 +20,7 @@ from dispatch_tui.storage.models import (
     Notice,
     Outage,
     OutageSelection,
+    RoleChange,
     Subscriber,
     Subscription,
     User,
@@ -33,6 +34,7 @@ subscriber = cast(Table, Subscriber.__table__)
 contact = cast(Table, Contact.__table__)
 subscription = cast(Table, Subscription.__table__)
 app_user = cast(Table, User.__table__)
+role_change = cast(Table, RoleChange.__table__)
 outage = cast(Table, Outage.__table__)
 outage_selection = cast(Table, OutageSelection.__table__)
 notice = cast(Table, Notice.__table__)

@@ -225,6 +225,18 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
+class OutageEditor(Base):
+    """Who changed an outage's content in an approval cycle; none of them may approve it."""
+
+    __tablename__ = "outage_editor"
+    outage_id: Mapped[int] = mapped_column(
+        ForeignKey("outage.id", ondelete="CASCADE"), primary_key=True
+    )
+    cycle: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    edited_at: Mapped[datetime]
+
+
 class RoleChange(Base):
     """Who held which role from when: the send path checks that an outage's
     approver held a role that may approve at the moment of approval."""
@@ -293,8 +305,9 @@ class Outage(Base):
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     amended_by: Mapped[str | None] = mapped_column(String(64))
-    # Everyone who changed the content since the last approval; none of them may approve.
-    editors: Mapped[list[str] | None] = mapped_column(JSON)
+    # Bumped when an approved outage is amended: outage_editor rows of the
+    # current cycle are everyone who changed the content since the last approval.
+    edit_cycle: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     follow_up: Mapped[str | None] = mapped_column(String(16))
     # The window customers were last told, kept from the first amendment
     # until the amendment notice is planned (it says "was ..., now ...").

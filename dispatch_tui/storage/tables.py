@@ -19,6 +19,7 @@ from dispatch_tui.storage.models import (
     Node,
     Notice,
     Outage,
+    OutageEditor,
     OutageSelection,
     RoleChange,
     Subscriber,
@@ -37,6 +38,7 @@ app_user = cast(Table, User.__table__)
 role_change = cast(Table, RoleChange.__table__)
 outage = cast(Table, Outage.__table__)
 outage_selection = cast(Table, OutageSelection.__table__)
+outage_editor = cast(Table, OutageEditor.__table__)
 notice = cast(Table, Notice.__table__)
 message = cast(Table, Message.__table__)
 delivery_event = cast(Table, DeliveryEvent.__table__)

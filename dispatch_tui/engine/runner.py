@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -57,6 +58,7 @@ class DeliveryEngine:
         tuning: DeliveryTuning | None = None,
         sync_seconds: float = 2.0,
         expire_seconds: float = 10.0,
+        notice_lease: timedelta = fanout.NOTICE_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
@@ -64,6 +66,7 @@ class DeliveryEngine:
         self.kind = kind
         self.id = processes.new_process_id(kind)
         self.tuning = tuning or tuning_from(settings)
+        self.notice_lease = notice_lease
         self.clock = clock
         self.listener: Listener | None = None
         if listen:
@@ -159,20 +162,23 @@ class DeliveryEngine:
         return "engine: running"
 
     async def _fan_out(self, notice_id: int) -> None:
+        started = time.monotonic()
         result = await asyncio.to_thread(
             fanout.fan_out,
             self.db,
             notice_id,
             owner=self.id,
             now=self.clock(),
+            lease=self.notice_lease,
             max_sms_segments=self.settings.sms_max_segments,
         )
         if result is not None:
             log.info(
-                "notice %d: %d messages for %d subscribers",
+                "notice %d: %d messages for %d subscribers in %.1f s",
                 notice_id,
                 result.messages,
                 result.subscribers,
+                time.monotonic() - started,
             )
             for worker in self.workers.values():
                 worker.wake()

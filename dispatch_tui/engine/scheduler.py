@@ -2,7 +2,8 @@
 
 An APScheduler 3 `AsyncIOScheduler` on the app's (or headless engine's)
 own event loop with the memory job store only. One date job per notice
-still to build, rebuilt from the database at start and on every sync
+still to build (or whose builder's lease may run out, unless this process
+is the builder), rebuilt from the database at start and on every sync
 (every few seconds, so changes made by any process are picked up), plus
 interval jobs for housekeeping. Jobs coalesce, run one instance at a time,
 and every exception is caught and logged: a job that raises never stops
@@ -57,7 +58,8 @@ class NoticeScheduler:
     ) -> None:
         self.db = db
         self.clock = clock
-        self._fan_out = guarded("fan-out", fan_out)
+        self._guarded_fan_out = guarded("fan-out", fan_out)
+        self._building: set[int] = set()
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -104,7 +106,7 @@ class NoticeScheduler:
             now = self.clock()
             await asyncio.to_thread(fanout.skip_missed, self.db, now=now)
             pending = await asyncio.to_thread(self._pending)
-            wanted = {p.id: max(p.due_at, now) for p in pending}
+            wanted = {p.id: max(p.due_at, now) for p in pending if p.id not in self._building}
             current = self.notice_jobs()
             for notice_id in current.keys() - wanted.keys():
                 self._scheduler.remove_job(f"{NOTICE_JOB_PREFIX}{notice_id}")
@@ -119,6 +121,15 @@ class NoticeScheduler:
                     id=f"{NOTICE_JOB_PREFIX}{notice_id}",
                     replace_existing=True,
                 )
+
+    async def _fan_out(self, notice_id: int) -> None:
+        """Fan out, remembering meanwhile that this process is building the
+        notice: its renewed lease must not look like a wake-up to set."""
+        self._building.add(notice_id)
+        try:
+            await self._guarded_fan_out(notice_id)
+        finally:
+            self._building.discard(notice_id)
 
     def _pending(self) -> list[fanout.PendingNotice]:
         with self.db.connect() as conn:

@@ -12,12 +12,19 @@ reached or may have reached (`TOLD_STATES`), and only while still opted in.
 The claim is one conditional UPDATE whose WHERE carries the status and
 lease condition on the notice row itself, so on PostgreSQL a second claimer
 blocked behind the first re-checks it on the committed row and finds it
-taken (SQLite serializes writers with BEGIN IMMEDIATE).
+taken (SQLite serializes writers with BEGIN IMMEDIATE). Every write of a
+fan-out renews its lease in the same transaction and only if the notice is
+still ours (same owner, same lease we last wrote): a long fan-out keeps its
+notice, and one whose lease ran out and was taken over stops instead of
+working on beside the new owner.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -30,7 +37,11 @@ from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
 from dispatch_tui.storage.tables import contact, message, notice, outage, utility
 
+log = logging.getLogger(__name__)
+
 BATCH = 2000
+NOTICE_LEASE = timedelta(minutes=5)
+"""How long a fan-out holds its notice without writing; every batch renews it."""
 TOLD_STATES = ("sending", "sent", "delivered", "unknown")
 """Message states after which the recipient may know of the outage."""
 
@@ -74,6 +85,54 @@ def claim_notice(
             .values(status="fanning_out", lease_owner=owner, lease_until=now + lease)
         ).rowcount
     return bool(taken)
+
+
+class LeaseLost(Exception):
+    """Our claim on a notice's fan-out ended (taken over, cancelled, reset)."""
+
+
+class _Lease:
+    """Our hold on one notice's fan-out. Time runs on from the caller's `now`
+    (by the monotonic clock), so renewals agree with the claim's clock."""
+
+    def __init__(
+        self, engine: Engine, notice_id: int, owner: str, length: timedelta, now: datetime
+    ) -> None:
+        self.engine = engine
+        self.notice_id = notice_id
+        self.owner = owner
+        self.length = length
+        self.until = now + length
+        self._start = now
+        self._started = time.monotonic()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._started)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction that first renews the lease, if it is still
+        ours: the lease we last wrote, not merely our owner name, so a
+        takeover in between (even by this process) is seen."""
+        until = self.now() + self.length
+        with write_transaction(self.engine) as conn:
+            renewed = conn.execute(
+                update(notice)
+                .where(
+                    notice.c.id == self.notice_id,
+                    notice.c.status == "fanning_out",
+                    notice.c.lease_owner == self.owner,
+                    notice.c.lease_until == self.until,
+                )
+                .values(lease_until=until)
+            ).rowcount
+            if not renewed:
+                raise LeaseLost(
+                    f"notice {self.notice_id}: {self.owner} lost its fan-out lease"
+                    " (taken over after it ran out, or the notice was cancelled)"
+                )
+            yield conn
+        self.until = until
 
 
 def skip_missed(engine: Engine, *, now: datetime) -> int:
@@ -136,11 +195,11 @@ def _told_contacts(conn: Connection, outage_id: int, notice_id: int) -> set[int]
     )
 
 
-def _batches(stream: Iterator[AffectedSubscriber]) -> Iterator[list[AffectedSubscriber]]:
+def _batches(stream: Iterator[AffectedSubscriber], size: int) -> Iterator[list[AffectedSubscriber]]:
     batch: list[AffectedSubscriber] = []
     for item in stream:
         batch.append(item)
-        if len(batch) >= BATCH:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -170,13 +229,34 @@ def fan_out(
     *,
     owner: str,
     now: datetime | None = None,
-    lease: timedelta = timedelta(minutes=5),
+    lease: timedelta = NOTICE_LEASE,
     max_sms_segments: int = 3,
+    batch_size: int = BATCH,
 ) -> FanoutResult | None:
-    """Build the messages of one due notice; None when it was not ours to build."""
+    """Build the messages of one due notice; None when it was not ours to
+    build, or stopped being ours part-way (the new owner completes it)."""
     now = now or datetime.now(UTC)
     if not claim_notice(engine, notice_id, owner=owner, now=now, lease=lease):
         return None
+    held = _Lease(engine, notice_id, owner, lease, now)
+    try:
+        return _build(
+            engine, notice_id, held, now=now, max_sms_segments=max_sms_segments, batch=batch_size
+        )
+    except LeaseLost as lost:
+        log.warning("%s; stopped building", lost)
+        return None
+
+
+def _build(
+    engine: Engine,
+    notice_id: int,
+    held: _Lease,
+    *,
+    now: datetime,
+    max_sms_segments: int,
+    batch: int,
+) -> FanoutResult:
     with engine.connect() as reader:
         kind, channels, outage_id, previous_start, previous_end = reader.execute(
             select(
@@ -226,8 +306,8 @@ def fan_out(
             return rendered.subject, rendered.body, rendered.segments
 
         subscribers = messages = 0
-        for batch in _batches(iter_affected_subscribers(reader, detail.selection)):
-            by_id = {s.subscriber_id: s for s in batch}
+        for group in _batches(iter_affected_subscribers(reader, detail.selection), batch):
+            by_id = {s.subscriber_id: s for s in group}
             contacts = reader.execute(
                 select(
                     contact.c.id, contact.c.subscriber_id, contact.c.channel, contact.c.address
@@ -262,8 +342,20 @@ def fan_out(
                         stamp_expires,
                     )
                 )
-            if rows:
-                with write_transaction(engine) as conn:
+            with held.write() as conn:
+                if rows:
+                    # Consent again, under the write: an opt-out committed since
+                    # the reader's snapshot wins (on SQLite no opt-out can commit
+                    # between this read and the insert).
+                    still = set(
+                        conn.scalars(
+                            select(contact.c.id).where(
+                                contact.c.id.in_([r[1] for r in rows]),
+                                contact.c.consent == "opted_in",
+                            )
+                        )
+                    )
+                    rows = [r for r in rows if r[1] in still]
                     insert_rows(
                         conn,
                         message,
@@ -271,12 +363,12 @@ def fan_out(
                         [(*r, stamp_now) for r in rows],
                         unless_conflict=("notice_id", "contact_id"),
                     )
-            subscribers += len(batch)
+            subscribers += len(group)
             messages += len(rows)
-    with write_transaction(engine) as conn:
+    with held.write() as conn:
         conn.execute(
             update(notice)
-            .where(notice.c.id == notice_id, notice.c.lease_owner == owner)
+            .where(notice.c.id == notice_id)
             .values(status="done", lease_owner=None, lease_until=None)
         )
     return FanoutResult(notice_id, subscribers, messages)

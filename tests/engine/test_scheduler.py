@@ -1,21 +1,25 @@
 """The scheduler: jobs mirror the database, missed wake-ups fire once at
-start (never for an outage that started, ended or was cancelled), and a
-job that raises never stops the others."""
+start (never for an outage that started, ended or was cancelled), a job
+that raises never stops the others, and two engines waking for a fan-out
+longer than its lease build it once."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 
 from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.storage import outage_lifecycle
-from dispatch_tui.storage.tables import notice, outage
+from dispatch_tui.storage.tables import message, notice, outage
+from tests.engine.conftest import Recording, running, until
 from tests.factories import approved_outage
+from tests.storage.fanout_procs import big_notice
 
 
 @pytest.fixture
@@ -139,3 +143,57 @@ async def test_a_job_that_raises_never_stops_the_scheduler(
     assert len(ticks) >= 3
     assert "scheduled job boom failed" in caplog.text
     assert "database went away" in caplog.text
+
+
+@pytest.mark.slow
+async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Both engines wake when the notice is due and again whenever its lease
+    seems to end; the builder's renewals keep every later claim away."""
+    count, lease = 40_000, timedelta(seconds=1)
+    notice_id = big_notice(engine, count)
+    longest_hold = timedelta(0)
+
+    def built() -> list[str]:
+        return [
+            r.getMessage()
+            for r in caplog.records
+            if r.getMessage().startswith(f"notice {notice_id}:")
+        ]
+
+    def finished() -> bool:
+        nonlocal longest_hold
+        with engine.connect() as conn:
+            status, until_ = conn.execute(
+                select(notice.c.status, notice.c.lease_until).where(notice.c.id == notice_id)
+            ).one()
+        if until_ is not None:
+            longest_hold = max(longest_hold, until_ - datetime.now(UTC))
+        return bool(status == "done" and built())
+
+    with caplog.at_level(logging.INFO, logger="dispatch_tui"):
+        async with (
+            running(engine, {"email": Recording("email")}, notice_lease=lease),
+            running(engine, {"email": Recording("email")}, notice_lease=lease),
+        ):
+            await until(finished, timeout=120, what="the notice built")
+    [line] = built()
+    match = re.fullmatch(
+        rf"notice {notice_id}: {count} messages for {count} subscribers in (.*) s", line
+    )
+    assert match is not None, line
+    assert float(match[1]) > lease.total_seconds(), "too quick to outlive its lease: raise count"
+    assert longest_hold <= lease, "the engine's notice lease was not used"
+    assert "lost" not in caplog.text
+    own_wake_ups = [
+        r
+        for r in caplog.records
+        if "_fan_out" in r.getMessage() and "maximum number of running" in r.getMessage()
+    ]
+    assert not own_wake_ups, "an engine woke for the notice it was building"
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).where(message.c.notice_id == notice_id)).scalar_one()
+            == count
+        )

@@ -1,4 +1,4 @@
-"""Real OS processes that fan out notices, for the race tests.
+"""Real OS processes that fan out notices, for the race and lease tests.
 
 Each worker opens its own engine on the test database (spawned processes
 share nothing with the test but the database) and reports to the test over
@@ -7,10 +7,11 @@ a multiprocessing queue: who fanned out what, and when.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.queues import Queue
-from multiprocessing.synchronize import Barrier
+from multiprocessing.synchronize import Barrier, Event
 
 from sqlalchemy import Connection, Engine, insert, select
 
@@ -52,6 +53,75 @@ def race(
             won.append(notice_id)
     engine.dispose()
     reports.put(Report(owner, won))
+
+
+def fan_out_once(
+    db_url: str,
+    notice_id: int,
+    owner: str,
+    lease_seconds: float,
+    batch_size: int,
+    reports: Queue[Report],
+) -> None:
+    """One fan-out under a short lease; reports its result (None: lost or not ours)."""
+    engine = create_db_engine(db_url)
+    began = datetime.now(UTC)
+    result = fanout.fan_out(
+        engine,
+        notice_id,
+        owner=owner,
+        now=began,
+        lease=timedelta(seconds=lease_seconds),
+        batch_size=batch_size,
+    )
+    engine.dispose()
+    reports.put(
+        Report(
+            owner,
+            [notice_id] if result is not None else [],
+            subscribers=result.subscribers if result is not None else None,
+            claimed_at=began.timestamp(),
+            finished_at=time.time(),
+        )
+    )
+
+
+def keep_trying(
+    db_url: str,
+    notice_id: int,
+    owner: str,
+    lease_seconds: float,
+    batch_size: int,
+    stop: Event,
+    reports: Queue[Report],
+) -> None:
+    """Try to fan the notice out every 50 ms until one attempt succeeds or `stop` is set."""
+    engine = create_db_engine(db_url)
+    while not stop.is_set():
+        attempt = datetime.now(UTC)
+        result = fanout.fan_out(
+            engine,
+            notice_id,
+            owner=owner,
+            now=attempt,
+            lease=timedelta(seconds=lease_seconds),
+            batch_size=batch_size,
+        )
+        if result is not None:
+            engine.dispose()
+            reports.put(
+                Report(
+                    owner,
+                    [notice_id],
+                    subscribers=result.subscribers,
+                    claimed_at=attempt.timestamp(),
+                    finished_at=time.time(),
+                )
+            )
+            return
+        time.sleep(0.05)
+    engine.dispose()
+    reports.put(Report(owner, []))
 
 
 def populate(conn: Connection, subscribers: int, code: str) -> tuple[int, int]:
@@ -140,6 +210,19 @@ def due_notice(conn: Connection, utility_id: int, node_id: int) -> int:
     )
     conn.execute(insert(outage_selection), {"outage_id": oid, "node_id": node_id})
     return nid
+
+
+def big_notice(engine: Engine, subscribers: int) -> int:
+    """A due notice to `subscribers` subscribers; its id. PostgreSQL gets
+    fresh statistics, as after any bulk load (the demo does the same):
+    planned without them, the streamed affected-subscriber query takes a
+    nested loop whose cost grows with the square of the rows."""
+    with write_transaction(engine) as conn:
+        notice_id = due_notice(conn, *populate(conn, subscribers, "BIG"))
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    return notice_id
 
 
 def racing_notices(engine: Engine, count: int, subscribers: int = 3) -> list[int]:

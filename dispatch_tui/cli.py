@@ -2,13 +2,16 @@
 feed the database.
 
 Every expected failure (bad config, a database from a newer version, a
-rejected CSV file) ends with a message and exit status 1 or 2, never a
-traceback.
+rejected CSV file, a database that cannot be reached, opened or locked, a
+data directory that cannot be made) ends with a message and exit status 1
+or 2, never a traceback. The app is started only after its database has
+answered, so the same holds for it.
 """
 
 from __future__ import annotations
 
 import getpass
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,6 +20,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,11 +30,12 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from dispatch_tui import __version__
 from dispatch_tui.config import ConfigError, Settings, describe, load_settings
 from dispatch_tui.storage import audit, migrate, users
-from dispatch_tui.storage.db import DatabaseError, create_db_engine
+from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
 from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, import_file
 from dispatch_tui.storage.models import ROLES
 
@@ -44,6 +49,8 @@ class Context:
     def __init__(self, config_path: Path | None) -> None:
         self.config_path = config_path
         self._settings: Settings | None = None
+        self.url: str | None = None
+        """The database last opened, for naming it when it fails."""
 
     @property
     def settings(self) -> Settings:
@@ -51,11 +58,18 @@ class Context:
             self._settings = load_settings(self.config_path)
         return self._settings
 
-    def engine(self, url: str | None = None) -> Engine:
+    def engine(self, url: str | None = None, *, chosen_by: str = SETTING) -> Engine:
         settings = self.settings
-        return create_db_engine(
-            url or settings.database_url, busy_timeout_ms=settings.database_busy_timeout_ms
-        )
+        self.url = url or settings.database_url
+        timeout = settings.database_busy_timeout_ms
+        return create_db_engine(self.url, busy_timeout_ms=timeout, chosen_by=chosen_by)
+
+    def explain(self, error: BaseException) -> str | None:
+        """`error` as one line naming the database, if it is database trouble."""
+        if self.url is None:
+            return None
+        timeout = self.settings.database_busy_timeout_ms
+        return explain(error, self.url, busy_timeout_ms=timeout)
 
     def ready_engine(self, url: str | None = None) -> Engine:
         """An engine on a database whose schema this version can use."""
@@ -65,7 +79,8 @@ class Context:
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print `message` unwrapped (a one-line message stays one line) and exit."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
@@ -83,6 +98,11 @@ class Group(click.Group):
             fail(exc.report())
         except users.UserError as exc:
             fail(str(exc))
+        except (DBAPIError, sqlite3.Error) as error:
+            message = ctx.obj.explain(error) if isinstance(ctx.obj, Context) else None
+            if message is None:
+                raise
+            fail(message)
 
 
 @click.group(cls=Group, invoke_without_command=True)
@@ -118,12 +138,13 @@ def engine_command(obj: Context, verbose: bool) -> None:
 
     from dispatch_tui.engine.headless import run_headless
 
+    db = obj.ready_engine()  # before logging starts: Alembic's INFO lines are no news
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    asyncio.run(run_headless(obj.ready_engine(), obj.settings))
+    asyncio.run(run_headless(db, obj.settings))
 
 
 @main.command()
@@ -253,9 +274,9 @@ def demo(
     path = database or platformdirs.user_data_path("dispatch-tui") / f"demo-{size}-{seed}.sqlite"
     url = f"sqlite:///{path}"
     if rebuild or not path.exists():
+        engine = obj.engine(url, chosen_by="--database")  # makes the directory, or says why not
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        engine = obj.engine(url)
         migrate.init_database(engine)
         with progress_bar() as progress:
             summary = build_demo(engine, size=size, seed=seed, progress=progress)

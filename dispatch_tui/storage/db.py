@@ -7,34 +7,50 @@ sqlite3 module starts transactions lazily and only before DML, which breaks
 recipe in SQLAlchemy's pysqlite docs) so that `write_transaction()` issues
 `BEGIN IMMEDIATE` and takes the write lock up front instead of failing with
 "database is locked" half-way through.
+
+When a database cannot be used (unreachable, locked, not a database, no
+directory for it), `explain` turns the driver's error into one line that
+names the database, password hidden, and says what to do.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event
+from sqlalchemy import ColumnElement, Connection, Engine, Table, create_engine, event, exc
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 BEGIN_MODE = "dispatch_begin"
+SETTING = "database.url (or DISPATCH_TUI_DATABASE_URL)"
+"""Where a person chooses the database, named in messages about it."""
 
 
 class DatabaseError(Exception):
     """A database problem explained for a person (which database, what to do)."""
 
 
-def create_db_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
-    """An engine for `url` with our connection settings applied."""
+def shown(url: str | URL) -> str:
+    """The URL as it may be shown or logged: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def create_db_engine(
+    url: str, *, busy_timeout_ms: int = 5000, echo: bool = False, chosen_by: str = SETTING
+) -> Engine:
+    """An engine for `url` with our connection settings applied; a SQLite
+    file's directory is made if missing (`chosen_by` names what to change
+    when it cannot be)."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _make_directory(Path(parsed.database).parent, parsed, chosen_by)
         engine = create_engine(
             parsed,
             echo=echo,
@@ -47,9 +63,77 @@ def create_db_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = Fals
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_pre_ping=True)
-    raise DatabaseError(
-        f"unsupported database {parsed.render_as_string()}: use sqlite or postgresql"
-    )
+    raise DatabaseError(f"unsupported database {shown(parsed)}: use sqlite or postgresql")
+
+
+def _make_directory(directory: Path, url: URL, chosen_by: str) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseError(
+            f"cannot create the directory {directory} for the database {shown(url)}: "
+            f"{error.strerror or error}; choose another place with {chosen_by}"
+        ) from error
+
+
+def explain(error: BaseException, url: str | URL, *, busy_timeout_ms: int) -> str | None:
+    """One line for a person about a database that cannot be used (which
+    one, what happened, what to do), or None when `error` is not that kind
+    of trouble: a bug keeps its traceback.
+
+    Errors raised while a connection is being set up (our SQLite pragmas)
+    reach us unwrapped, so plain sqlite3 errors are understood too.
+    """
+    where = shown(url)
+    original = error.orig if isinstance(error, exc.DBAPIError) else error
+    if isinstance(original, sqlite3.Error):
+        return _explain_sqlite(original, where, busy_timeout_ms)
+    if isinstance(error, exc.OperationalError):
+        reason = _first_line(str(original))
+        if error.statement is None:  # raised while connecting, before any statement
+            cause = reason.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+            return (
+                f"cannot connect to the database {where} ({cause}): check that the server "
+                f"runs and accepts connections there, and that {SETTING} is right"
+            )
+        return f"the database {where} failed: {reason}; check the server and try again"
+    return None
+
+
+def _explain_sqlite(error: sqlite3.Error, where: str, busy_timeout_ms: int) -> str | None:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return (
+            f"the database {where} is locked by another process (waited "
+            f"{busy_timeout_ms / 1000:g} s): try again when it is done, or raise "
+            "database.busy_timeout_ms"
+        )
+    if "not a database" in text or "encrypted" in text:
+        return (
+            f"{where} is not a SQLite database ({text}): point {SETTING} at a "
+            "dispatch-tui database, or at a new file and run `dispatch-tui init`"
+        )
+    if "malformed" in text:
+        return f"the database {where} is damaged ({text}): restore it from a backup"
+    if "unable to open" in text:
+        return (
+            f"cannot open the database {where} ({text}): check that the path is right and "
+            "that this user may read and write it and its directory"
+        )
+    if "readonly" in text:
+        return (
+            f"the database {where} is read-only for this user ({text}): "
+            "check the permissions of the file and its directory"
+        )
+    if "disk" in text or "full" in text:
+        return f"the database {where} cannot be written ({text}): check the disk"
+    if isinstance(error, sqlite3.OperationalError):
+        return f"the database {where} failed: {_first_line(text)}"
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "unknown error"
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -18,6 +18,7 @@ from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     bot_chat,
     contact,
+    inbound_message,
     message,
     metering_point,
     subscriber,
@@ -25,6 +26,16 @@ from dispatch_tui.storage.tables import (
 )
 
 REPLY_VALID = timedelta(hours=1)
+TEXT_LIMIT = 1000
+
+
+def _describe(action: dialogue.Action) -> str:
+    """What a chat message changed, for the inbound row's outcome."""
+    if isinstance(action, dialogue.Link):
+        return f"linked {action.account}"
+    if isinstance(action, dialogue.Unlink):
+        return f"unlinked {action.account}"
+    return "stopped"
 
 
 class DbAccountBook:
@@ -158,10 +169,25 @@ def handle_chat_message(
             conn.execute(insert(bot_chat).values(channel=channel, chat_id=chat_id, **values))
         else:
             conn.execute(update(bot_chat).where(bot_chat.c.id == row.id).values(**values))
+        inbound_id = conn.execute(
+            insert(inbound_message)
+            .values(
+                received_at=now,
+                channel=channel,
+                sender=chat_id,
+                receiver="",
+                text=text[:TEXT_LIMIT],
+                gateway_id=f"{channel}:{chat_id}:{update_id}" if update_id is not None else None,
+                outcome="; ".join(map(_describe, reply.actions)) or "answered",
+                replied=bool(reply.texts),
+            )
+            .returning(inbound_message.c.id)
+        ).scalar_one()
         for body in reply.texts:
             conn.execute(
                 insert(message).values(
                     notice_id=None,
+                    inbound_id=inbound_id,
                     contact_id=None,
                     channel=channel,
                     address=chat_id,

@@ -185,6 +185,7 @@ def _may_reply(
         return int(
             conn.execute(
                 select(func.count()).where(
+                    inbound_message.c.channel == "sms",
                     inbound_message.c.replied.is_(True),
                     inbound_message.c.received_at > now - since,
                     *extra,  # type: ignore[arg-type]
@@ -233,14 +234,30 @@ def handle_inbound(
         command = parse(text)
         effect = _apply(conn, command, phone, now, text)
         reply = None
-        reply_id = None
         if _may_reply(conn, phone, now, limits, help_text=command is None):
             identifier = command.identifier if command else None
             reply = reply_text(effect.reply, effect.language, identifier)
+        inbound_id = conn.execute(
+            insert(inbound_message).returning(inbound_message.c.id),
+            {
+                "received_at": now,
+                "channel": "sms",
+                "sender": phone,
+                "receiver": receiver,
+                "text": text,
+                "gateway_id": gateway_id or None,
+                "command": str(command.intent) if command else None,
+                "identifier": command.identifier if command else None,
+                "outcome": effect.outcome if reply else f"{effect.outcome}; reply withheld",
+                "replied": reply is not None,
+            },
+        ).scalar_one()
+        if reply is not None:
             reply_id = conn.execute(
                 insert(message).returning(message.c.id),
                 {
                     "notice_id": None,
+                    "inbound_id": inbound_id,
                     "contact_id": effect.contact_id,
                     "channel": "sms",
                     "address": phone,
@@ -255,19 +272,9 @@ def handle_inbound(
                     "created_at": now,
                 },
             ).scalar_one()
-        inbound_id = conn.execute(
-            insert(inbound_message).returning(inbound_message.c.id),
-            {
-                "received_at": now,
-                "sender": phone,
-                "receiver": receiver,
-                "text": text,
-                "gateway_id": gateway_id or None,
-                "command": str(command.intent) if command else None,
-                "identifier": command.identifier if command else None,
-                "outcome": effect.outcome if reply else f"{effect.outcome}; reply withheld",
-                "replied": reply is not None,
-                "reply_message_id": reply_id,
-            },
-        ).scalar_one()
+            conn.execute(
+                update(inbound_message)
+                .where(inbound_message.c.id == inbound_id)
+                .values(reply_message_id=reply_id)
+            )
     return InboundResult(inbound_id, command, effect.outcome, reply)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -188,6 +189,10 @@ class Subscriber(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime]
+    # Self-service (bot, SMS proof) stopped after too many wrong proofs, until an
+    # operator lifts it; wrong proofs before the lift no longer count.
+    self_service_locked_at: Mapped[datetime | None]
+    self_service_unlocked_at: Mapped[datetime | None]
 
 
 class Contact(Base):
@@ -209,6 +214,42 @@ class Contact(Base):
     consent: Mapped[str] = mapped_column(String(16))
     consent_at: Mapped[datetime]
     consent_source: Mapped[str] = mapped_column(String(200))
+    # Ownership shown (bot or SMS proof, or the utility's own records); a sign-up by
+    # id alone is not, and its notices name metering points, never street addresses.
+    proven: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class ContactScope(Base):
+    """The metering points a contact is about, when not the whole account: an SMS
+    sign-up names one metering point and must not hear of the customer's others.
+    A contact with no rows here covers every metering point of its subscriber."""
+
+    __tablename__ = "contact_scope"
+    __table_args__ = (Index("ix_contact_scope_mp", "mp_id", "contact_id"),)
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    mp_id: Mapped[int] = mapped_column(
+        ForeignKey("metering_point.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class ProofFailure(Base):
+    """A wrong meter number or EIC tail for an account, by bot or SMS: the
+    evidence behind the limits per account and per chat (domain/bot_dialogue)."""
+
+    __tablename__ = "proof_failure"
+    __table_args__ = (
+        Index("ix_proof_failure_account_at", "account", "at"),
+        Index("ix_proof_failure_chat_at", "channel", "chat", "at"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(16))
+    chat: Mapped[str] = mapped_column(String(64))
+    """The chat or user id, or for SMS the phone."""
+    account: Mapped[str] = mapped_column(String(32))
 
 
 class Subscription(Base):
@@ -364,9 +405,10 @@ class Notice(Base):
 class Message(Base):
     """The outbox: one row per (notice, contact), created once.
 
-    Replies to inbound SMS have no notice (and maybe no contact: an unknown
-    number still gets its one help text); `sender` is then the number the
-    person wrote to, so the reply comes from where they expect it.
+    Replies to inbound SMS and bot updates have no notice (and maybe no
+    contact: an unknown number still gets its one help text) but always the
+    inbound row they answer; `sender` is then the number the person wrote
+    to, so the reply comes from where they expect it.
     """
 
     __tablename__ = "message"
@@ -379,6 +421,11 @@ class Message(Base):
         Index("ix_message_notice_channel_status", "notice_id", "channel", "status"),
         # A contact's history, and cancelling what waits for it on opt-out.
         Index("ix_message_contact", "contact_id"),
+        Index("ix_message_inbound", "inbound_id"),
+        # Nothing is sent that neither an approved notice nor a stored inbound message asked for.
+        CheckConstraint(
+            "notice_id IS NOT NULL OR inbound_id IS NOT NULL", name="notice_or_inbound"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
@@ -401,6 +448,8 @@ class Message(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # The inbound SMS or bot update this reply answers (inbound_message.channel says which).
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id", use_alter=True))
 
 
 class DeliveryEvent(Base):
@@ -416,17 +465,20 @@ class DeliveryEvent(Base):
 
 
 class InboundMessage(Base):
-    """Every SMS that reached us, and what was done about it (evidence, and
-    the counts behind the reply limits)."""
+    """Every SMS and bot update that reached us, and what was done about it
+    (evidence, the counts behind the reply limits, and what replies answer)."""
 
     __tablename__ = "inbound_message"
     __table_args__ = (
         Index("ix_inbound_message_sender_received", "sender", "received_at"),
         Index("ix_inbound_message_received", "received_at", "replied"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime]
-    sender: Mapped[str] = mapped_column(String(32))
+    # sms, or telegram/viber for a bot update (then `sender` is the chat or user id).
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
+    sender: Mapped[str] = mapped_column(String(64))
     receiver: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     gateway_id: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -11,6 +11,7 @@ from dispatch_tui.storage.models import (
     BotChat,
     ChannelControl,
     Contact,
+    ContactScope,
     DeliveryEvent,
     EngineProcess,
     InboundMessage,
@@ -21,6 +22,7 @@ from dispatch_tui.storage.models import (
     Outage,
     OutageEditor,
     OutageSelection,
+    ProofFailure,
     RoleChange,
     Subscriber,
     Subscription,
@@ -33,6 +35,7 @@ node = cast(Table, Node.__table__)
 metering_point = cast(Table, MeteringPoint.__table__)
 subscriber = cast(Table, Subscriber.__table__)
 contact = cast(Table, Contact.__table__)
+contact_scope = cast(Table, ContactScope.__table__)
 subscription = cast(Table, Subscription.__table__)
 app_user = cast(Table, User.__table__)
 role_change = cast(Table, RoleChange.__table__)
@@ -47,3 +50,4 @@ engine_process = cast(Table, EngineProcess.__table__)
 channel_control = cast(Table, ChannelControl.__table__)
 inbound_message = cast(Table, InboundMessage.__table__)
 bot_chat = cast(Table, BotChat.__table__)
+proof_failure = cast(Table, ProofFailure.__table__)

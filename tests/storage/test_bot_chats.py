@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 
 from dispatch_tui.storage.bot_chats import handle_chat_message
-from dispatch_tui.storage.tables import contact, message
+from dispatch_tui.storage.tables import contact, inbound_message, message
 from tests.storage.csvdata import eic
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -75,8 +75,12 @@ def test_stop_cancels_what_still_waits_for_the_chat(loaded: Engine) -> None:
         contact_id = conn.execute(
             select(contact.c.id).where(contact.c.channel == "telegram", contact.c.address == "555")
         ).scalar_one()
+        answered = conn.execute(
+            select(func.max(inbound_message.c.id)).where(inbound_message.c.sender == "555")
+        ).scalar_one()
         conn.execute(
             insert(message).values(
+                inbound_id=answered,
                 contact_id=contact_id,
                 channel="telegram",
                 address="555",

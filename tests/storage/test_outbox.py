@@ -15,6 +15,7 @@ from dispatch_tui.storage.tables import (
     channel_control,
     contact,
     delivery_event,
+    inbound_message,
     message,
     notice,
     outage,
@@ -233,15 +234,31 @@ def _contact_ids(engine: Engine) -> tuple[int, int]:
 
 
 def _message(engine: Engine, notice_id: int | None, contact_id: int, status: str) -> int:
+    """A notice's message, or with no notice a reply to a stored inbound SMS."""
+    address = f"+3864000{contact_id:04d}"
     with engine.begin() as conn:
+        inbound_id = None
+        if notice_id is None:
+            inbound_id = conn.execute(
+                insert(inbound_message).returning(inbound_message.c.id),
+                {
+                    "received_at": NOW,
+                    "sender": address,
+                    "receiver": "1919",
+                    "text": "STOP",
+                    "outcome": "opted out",
+                    "replied": True,
+                },
+            ).scalar_one()
         return int(
             conn.execute(
                 insert(message).returning(message.c.id),
                 {
                     "notice_id": notice_id,
+                    "inbound_id": inbound_id,
                     "contact_id": contact_id,
                     "channel": "sms",
-                    "address": f"+3864000{contact_id:04d}",
+                    "address": address,
                     "language": "sl",
                     "sender": None if notice_id else "1919",
                     "body": "Izklop",

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from dispatch_tui.storage import subscribers, users
-from dispatch_tui.storage.tables import audit_log, contact, message
+from dispatch_tui.storage.tables import audit_log, contact, inbound_message, message
 from tests.storage.csvdata import load_all
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
@@ -84,10 +84,25 @@ def add_message(
             select(contact.c.address).where(contact.c.id == contact_id)
         ).scalar_one()
         channel = "email" if "@" in address else "sms"
+        # A message needs a notice or an inbound message it answers; this one answers a text.
+        inbound_id = conn.execute(
+            insert(inbound_message)
+            .values(
+                received_at=NOW,
+                channel="sms",
+                sender=address[:64],
+                receiver="1",
+                text="?",
+                outcome="test",
+                replied=True,
+            )
+            .returning(inbound_message.c.id)
+        ).scalar_one()
         return int(
             conn.execute(
                 insert(message)
                 .values(
+                    inbound_id=inbound_id,
                     contact_id=contact_id,
                     channel=channel,
                     address=address,

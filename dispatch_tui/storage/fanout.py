@@ -5,9 +5,11 @@ lease), so exactly one process builds its messages; the unique key
 (notice, contact) makes a repeated fan-out a no-op all the same. The
 affected subscribers are resolved *now* (opt-outs at this moment win),
 streamed, and each subscriber gets one text per channel listing all their
-affected addresses. Identical texts are rendered once. Amendment and
-cancellation notices go only to contacts an earlier notice of the outage
-reached or may have reached (`TOLD_STATES`), and only while still opted in.
+affected addresses. Identical texts are rendered once. Each notice carries
+its audience (`domain.transition_notices`): amendment and cancellation
+notices go only to contacts an earlier notice of the outage reached or may
+have reached (`TOLD_STATES`); a re-approved revision's notice of a kind
+those told already had goes only to the others; always only while opted in.
 
 The claim is one conditional UPDATE whose WHERE carries the status and
 lease condition on the notice row itself, so on PostgreSQL a second claimer
@@ -32,6 +34,7 @@ from functools import lru_cache
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select, update
 
 from dispatch_tui.domain import templates
+from dispatch_tui.domain.transition_notices import Audience
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
@@ -258,19 +261,23 @@ def _build(
     batch: int,
 ) -> FanoutResult:
     with engine.connect() as reader:
-        kind, channels, outage_id, previous_start, previous_end = reader.execute(
+        kind, channels, outage_id, previous_start, previous_end, audience = reader.execute(
             select(
                 notice.c.kind,
                 notice.c.channels,
                 notice.c.outage_id,
                 notice.c.previous_starts_at,
                 notice.c.previous_ends_at,
+                notice.c.audience,
             ).where(notice.c.id == notice_id)
         ).one()
         detail = get_outage(reader, outage_id)
         row = detail.row
         follow_up = kind in FOLLOW_UP_KINDS
-        told = _told_contacts(reader, outage_id, notice_id) if follow_up else set()
+        # Who this notice is for (domain.transition_notices): everyone affected, only
+        # those an earlier notice reached, or only those none reached yet.
+        audience = Audience.TOLD if follow_up else Audience(audience)
+        told = set() if audience is Audience.ALL else _told_contacts(reader, outage_id, notice_id)
         expires_at = row.ends_at if follow_up else row.starts_at
         stamp_now = db_value(reader, message.c.created_at, now)
         stamp_expires = db_value(reader, message.c.expires_at, expires_at)
@@ -319,7 +326,9 @@ def _build(
             ).all()
             rows: list[tuple[object, ...]] = []
             for contact_id, subscriber_id, channel, address in contacts:
-                if follow_up and contact_id not in told:
+                if audience is not Audience.ALL and (contact_id in told) != (
+                    audience is Audience.TOLD
+                ):
                     continue
                 who = by_id[subscriber_id]
                 addresses = tuple(

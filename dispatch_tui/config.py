@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import math
 import os
 import re
+import secrets
+import shlex
+import stat
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -33,6 +38,13 @@ DEFAULT_SOURCE = "default"
 _ENV_TRUE = frozenset({"true", "1", "yes"})
 _ENV_FALSE = frozenset({"false", "0", "no"})
 _DB_BACKENDS = ("sqlite", "postgresql")
+
+REPORT_TOKEN_KEY = "engine.report_token"
+REPORT_TOKEN_MIN = 32
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+log = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -140,6 +152,21 @@ def _is_http_url(value: str) -> bool:
 
 def _mask(value: str) -> str:
     return "***" if value else ""
+
+
+def report_token_ok(value: str) -> bool:
+    """Long enough not to be guessed, URL-safe (it sits unescaped in Kannel's URLs) and not a
+    placeholder such as 32 times the same letter."""
+    return (
+        len(value) >= REPORT_TOKEN_MIN
+        and _TOKEN_CHARS.fullmatch(value) is not None
+        and len(set(value)) >= 8
+    )
+
+
+def generate_report_token() -> str:
+    """A fresh report token: 32 random bytes, URL-safe (43 characters)."""
+    return secrets.token_urlsafe(32)
 
 
 SCHEMA: tuple[Setting, ...] = (
@@ -263,7 +290,9 @@ SCHEMA: tuple[Setting, ...] = (
         "telegram.webhook_secret",
         str,
         "",
-        "secret_token given to setWebhook; checked on every webhook call.",
+        "secret_token given to setWebhook; checked on every webhook call (needed for webhook).",
+        check=lambda v: v == "" or _TELEGRAM_SECRET.fullmatch(v) is not None,
+        expects="1 to 256 characters from A-Z, a-z, 0-9, _ and - (Telegram's secret_token)",
         show=_mask,
     ),
     Setting("viber.token", str, "", "Viber bot auth token; empty: no Viber.", show=_mask),
@@ -291,10 +320,16 @@ SCHEMA: tuple[Setting, ...] = (
         expects="empty or an http:// or https:// URL",
     ),
     Setting(
-        "engine.report_token",
+        REPORT_TOKEN_KEY,
         str,
         "",
-        "Secret in the delivery-report URL; set the same one on every engine. Empty: random.",
+        "Secret in the listener's URLs; the same on every engine and across restarts. "
+        "Required by `dispatch-tui engine`; `dispatch-tui init` writes one.",
+        check=lambda v: v == "" or report_token_ok(v),
+        expects=(
+            f"at least {REPORT_TOKEN_MIN} random characters from A-Z, a-z, 0-9, _ and - "
+            "(`dispatch-tui init` writes one)"
+        ),
         show=_mask,
     ),
     Setting(
@@ -534,9 +569,56 @@ def _read_toml(path: Path, origin: str | None) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
 
 
+def _is_secret(setting: Setting, value: object) -> bool:
+    """Whether ``value`` is something only the service account should read."""
+    if not isinstance(value, str) or not value or setting.show is None:
+        return False
+    return setting.render(value) != value
+
+
+def _check_file_mode(path: Path, secret_keys: list[str]) -> None:
+    """Refuse a config file every local user can read while it holds secrets, or can write.
+
+    Refused rather than warned: the full-screen app covers a warning at once, and the file
+    would go on handing the gateway password and bot tokens to every account on the host.
+    A group-readable file is only warned about: a site file shared with the operators' group
+    is how a control room is set up (one trust domain), so the admin chose that group.
+    """
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    fix = f"chmod 600 {shlex.quote(str(path))}"
+    if mode & stat.S_IWOTH:
+        raise ConfigError(
+            f"{path}: every user on this host can change this config file (mode {mode:04o}); "
+            f"run: {fix}"
+        )
+    if not secret_keys:
+        return
+    held = ", ".join(secret_keys)
+    if mode & stat.S_IROTH:
+        raise ConfigError(
+            f"{path}: holds {held} but every user on this host can read it "
+            f"(mode {mode:04o}); run: {fix}"
+        )
+    if mode & stat.S_IRGRP:
+        log.warning(
+            "%s: holds %s and its group can read it (mode %04o); unless the whole group "
+            "may use these secrets, run: %s",
+            path,
+            held,
+            mode,
+            fix,
+        )
+
+
 def _apply_file(
     path: Path, origin: str | None, values: dict[str, object], sources: dict[str, str]
 ) -> None:
+    secret_keys: list[str] = []
     for key, raw in _flatten(_read_toml(path, origin)):
         setting = _BY_KEY.get(key)
         if setting is None:
@@ -548,6 +630,19 @@ def _apply_file(
                 f"{path}: {key} = {_shown(setting, raw)}: must be {setting.expectation()}"
             ) from None
         sources[key] = str(path)
+        if _is_secret(setting, raw):
+            secret_keys.append(key)
+    _check_file_mode(path, secret_keys)
+
+
+def _check_combinations(values: Mapping[str, object], sources: Mapping[str, str]) -> None:
+    """Rules between keys: Telegram's webhook is only safe with its secret header."""
+    if values["telegram.updates"] == "webhook" and not values["telegram.webhook_secret"]:
+        raise ConfigError(
+            f'{sources["telegram.updates"]}: telegram.updates = "webhook" needs '
+            "telegram.webhook_secret (the secret_token Telegram sends with every update, "
+            "so nobody else can post updates); set it, or use polling"
+        )
 
 
 def _apply_env(env: Mapping[str, str], values: dict[str, object], sources: dict[str, str]) -> None:
@@ -612,7 +707,98 @@ def load_settings(
             sources[setting.key] = DEFAULT_SOURCE
         kwargs[setting.attr] = values[setting.key]
     ordered = {s.key: sources[s.key] for s in SCHEMA}
+    _check_combinations(values, ordered)
     return Settings(**kwargs, sources=MappingProxyType(ordered))
+
+
+def require_report_token(settings: Settings) -> str:
+    """The report token, for a process that runs the listener; ConfigError when it has none.
+
+    No random fallback: a token made per start would refuse every report for a message sent
+    before a restart, and Kannel's URLs could not be configured ahead of time.
+    """
+    token = settings.engine_report_token
+    if report_token_ok(token):
+        return token
+    setting = _BY_KEY[REPORT_TOKEN_KEY]
+    if not token:
+        raise ConfigError(
+            f"{REPORT_TOKEN_KEY} is not set; the listener needs it in its URLs, the same on "
+            f"every engine and after every restart: set it in {default_config_path()} or "
+            f"{setting.env_var}, or run `dispatch-tui init` to write one"
+        )
+    where = settings.sources.get(REPORT_TOKEN_KEY, DEFAULT_SOURCE)
+    raise ConfigError(f'{where}: {REPORT_TOKEN_KEY} = "***": must be {setting.expectation()}')
+
+
+_EMPTY_TOKEN = re.compile(r"^[ \t]*report_token[ \t]*=[ \t]*(\"\"|'')[ \t]*$", re.MULTILINE)
+_ENGINE_HEADER = re.compile(r"^[ \t]*\[[ \t]*engine[ \t]*\][ \t]*(#.*)?$", re.MULTILINE)
+
+
+def _with_report_token(text: str, token: str) -> str:
+    """``text`` with ``report_token`` filled in where it is empty, else added to its
+    ``[engine]`` table (or a new one); the caller checks the result parses as intended."""
+    line = f'report_token = "{token}"\n'
+    text, filled = _EMPTY_TOKEN.subn(line.rstrip("\n"), text, count=1)
+    if filled:
+        return text
+    header = _ENGINE_HEADER.search(text)
+    if header is not None:
+        at = header.end() + 1 if header.end() < len(text) else header.end()
+        before = text[:at] if text[:at].endswith("\n") else text[:at] + "\n"
+        return before + line + text[at:]
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return f"{text}{chr(10) if text else ''}[engine]\n{line}"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Replace ``path`` atomically with ``text``, readable by its owner only (0600)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def init_report_token(settings: Settings, path: Path | None = None) -> str | None:
+    """For `dispatch-tui init`: when no report token is configured, generate one and write it
+    to the user's config file (``path``), which ends up mode 0600; a sentence saying so, or
+    None when a token was already configured (nothing is written then).
+    """
+    if settings.engine_report_token:
+        return None
+    target = (default_config_path() if path is None else path).resolve()
+    text = ""
+    if target.exists():
+        _read_toml(target, None)
+        try:
+            text = target.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{target}: cannot read config file: {exc.strerror or exc}") from None
+    token = generate_report_token()
+    updated = _with_report_token(text, token)
+    try:
+        engine = tomllib.loads(updated).get("engine")
+    except tomllib.TOMLDecodeError:
+        engine = None
+    if not isinstance(engine, dict) or engine.get("report_token") != token:
+        raise ConfigError(
+            f"{target}: cannot add {REPORT_TOKEN_KEY} to this file; add "
+            f'report_token = "<{REPORT_TOKEN_MIN}+ random characters>" to its [engine] table'
+        )
+    try:
+        _write_private(target, updated)
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write config file: {exc.strerror or exc}") from None
+    return f"{REPORT_TOKEN_KEY} generated and written to {target} (mode 0600)"
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:

@@ -291,6 +291,7 @@ def test_describe_rows_and_password_masking(tmp_path: Path) -> None:
         tmp_path / "c.toml",
         '[database]\nurl = "postgresql://dispatch:s3cr%40t@db.example:5432/outages"\n',
     )
+    user.chmod(0o600)  # it holds a password
     s = load(user, env={"DISPATCH_TUI_ENGINE_EMBEDDED": "0"})
     rows = describe(s)
     assert [r[0] for r in rows] == [setting.key for setting in SCHEMA]
@@ -327,11 +328,37 @@ def test_settings_are_immutable(no_user_file: Path) -> None:
 
 
 def test_secrets_are_masked_in_config_show(no_user_file: Path) -> None:
-    env = {"DISPATCH_TUI_SMS_KANNEL_PASSWORD": "hunter2", "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "t"}
+    token = config.generate_report_token()
+    env = {"DISPATCH_TUI_SMS_KANNEL_PASSWORD": "hunter2", "DISPATCH_TUI_ENGINE_REPORT_TOKEN": token}
     shown = {key: value for key, value, _ in describe(load(no_user_file, env=env))}
     assert shown["sms.kannel_password"] == "***"
     assert shown["engine.report_token"] == "***"
-    assert "hunter2" not in repr(shown)
+    assert "hunter2" not in repr(shown) and token not in repr(shown)
+
+
+def test_report_token_rules(no_user_file: Path) -> None:
+    """Empty is allowed here (only the listener needs it); otherwise 32+ URL-safe characters."""
+    assert load(no_user_file).engine_report_token == ""
+    good = "A" * 8 + "abcdefgh" + "01234567" + "-_-_-_-_"
+    assert load(no_user_file, env={env_var("engine.report_token"): good}).engine_report_token
+    for bad in (good[:-1], good[:-1] + "/", "a" * 32, good[:-1] + "é"):
+        with pytest.raises(ConfigError, match=r"engine\.report_token = \"\*\*\*\": must be"):
+            load(no_user_file, env={env_var("engine.report_token"): bad})
+    with pytest.raises(ConfigError, match=r"engine\.report_token is not set"):
+        config.require_report_token(load(no_user_file))
+    settings = load(no_user_file, env={env_var("engine.report_token"): good})
+    assert config.require_report_token(settings) == good
+    forged = dataclasses.replace(settings, engine_report_token="tok")
+    with pytest.raises(ConfigError, match=r"must be at least 32 random characters"):
+        config.require_report_token(forged)
+
+
+def test_telegram_webhook_needs_its_secret(tmp_path: Path, no_user_file: Path) -> None:
+    site = write(tmp_path / "site.toml", '[telegram]\nupdates = "webhook"\n')
+    with pytest.raises(ConfigError, match=rf"^{site}: telegram.updates = \"webhook\" needs "):
+        load(no_user_file, site)
+    secret = {env_var("telegram.webhook_secret"): "abc_DEF-123"}
+    assert load(no_user_file, site, env=secret).telegram_updates == "webhook"
 
 
 def test_gateway_urls_are_checked(no_user_file: Path) -> None:

@@ -15,18 +15,27 @@ log = logging.getLogger(__name__)
 
 
 async def run_headless(db: Engine, settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then stop cleanly (in-flight sends are recorded)."""
+    """Run until SIGTERM or SIGINT, then stop cleanly (in-flight sends are recorded).
+
+    The listener's URLs are logged with the token as ***, so an operator can check what to
+    give Kannel and the bots without the secret reaching the journal.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     engine = DeliveryEngine(db, settings, kind="engine", listen=True)
     await engine.start()
-    log.info(
-        "listening for delivery reports on %s:%s",
-        settings.engine_listen_host,
-        engine.listener.port if engine.listener else "-",
-    )
+    listener = engine.listener
+    if listener is not None:
+        public = settings.engine_public_url or None
+        log.info(
+            "listening on %s:%s; delivery reports: %s; inbound SMS: %s",
+            settings.engine_listen_host,
+            listener.port,
+            listener.redact(listener.report_url(public)),
+            listener.redact(listener.inbound_url(public)),
+        )
     try:
         await stop.wait()
     finally:

@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from dispatch_tui.config import Settings
+from dispatch_tui.config import Settings, require_report_token
 from dispatch_tui.domain.bot_updates import ChatText
+from dispatch_tui.domain.reply_policy import SenderId
 from dispatch_tui.engine.bots import TelegramPoller
 from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
 from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
@@ -29,8 +29,15 @@ from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
 from dispatch_tui.storage import bot_chats, fanout, inbound, monitor, outbox, processes
+from dispatch_tui.storage.tables import utility
 
 log = logging.getLogger(__name__)
+
+NO_REPLIES = inbound.ReplyLimits(
+    per_number_hour=0, per_number_day=0, help_per_number_day=0, global_per_minute=0
+)
+"""Limits under which storage records an inbound SMS but queues no reply."""
+SENDER_IDS_SECONDS = 30.0
 
 
 def tuning_from(settings: Settings) -> DeliveryTuning:
@@ -70,16 +77,19 @@ class DeliveryEngine:
         self.clock = clock
         self.listener: Listener | None = None
         if listen:
+            webhook = settings.telegram_token and settings.telegram_updates == "webhook"
             self.listener = Listener(
                 host=settings.engine_listen_host,
                 port=settings.engine_listen_port,
-                token=settings.engine_report_token or secrets.token_urlsafe(24),
+                token=require_report_token(settings),
                 on_report=self._kannel_report,
                 on_inbound=self._inbound,
                 on_chat=self._chat,
-                telegram_secret=settings.telegram_webhook_secret,
+                sender_ids=self._sender_ids,
+                telegram_secret=settings.telegram_webhook_secret if webhook else "",
                 viber_token=settings.viber_token,
             )
+        self._senders_cache: tuple[float, list[SenderId]] | None = None
         self._given_senders = senders
         self.senders: dict[str, Sender] = {}
         self.workers: dict[str, ChannelWorker] = {}
@@ -212,7 +222,25 @@ class DeliveryEngine:
     async def _sandbox_report(self, message_id: int, status: str) -> None:
         await asyncio.to_thread(outbox.apply_report, self.db, message_id, status, "sandbox")
 
+    def _read_sender_ids(self) -> list[SenderId]:
+        with self.db.connect() as conn:
+            rows = conn.execute(select(utility.c.sms_sender, utility.c.country))
+            return [SenderId(r.sms_sender, r.country) for r in rows]
+
+    async def _sender_ids(self) -> list[SenderId]:
+        """The utilities' SMS senders, read again at most every SENDER_IDS_SECONDS."""
+        now = time.monotonic()
+        if self._senders_cache is None or now - self._senders_cache[0] > SENDER_IDS_SECONDS:
+            self._senders_cache = (now, await asyncio.to_thread(self._read_sender_ids))
+        return self._senders_cache[1]
+
     async def _inbound(self, sms: InboundSms) -> None:
+        limits = NO_REPLIES
+        if sms.no_reply is None:
+            limits = inbound.ReplyLimits(
+                per_number_hour=self.settings.inbound_replies_per_number_hour,
+                global_per_minute=self.settings.inbound_replies_per_minute,
+            )
         result = await asyncio.to_thread(
             inbound.handle_inbound,
             self.db,
@@ -221,12 +249,10 @@ class DeliveryEngine:
             text=sms.text,
             gateway_id=sms.gateway_id or None,
             now=self.clock(),
-            limits=inbound.ReplyLimits(
-                per_number_hour=self.settings.inbound_replies_per_number_hour,
-                global_per_minute=self.settings.inbound_replies_per_minute,
-            ),
+            limits=limits,
         )
-        log.info("inbound SMS %d: %s", result.inbound_id, result.outcome)
+        why = f" (no reply: {sms.no_reply})" if sms.no_reply else ""
+        log.info("inbound SMS %d: %s%s", result.inbound_id, result.outcome, why)
         if result.reply is not None and "sms" in self.workers:
             self.workers["sms"].wake()
 

@@ -1,5 +1,5 @@
 """The delivery-report listener: token, bounded body, bad parameters, unknown
-ids, failing handlers, and the inbound-SMS route."""
+ids, failing handlers, and the inbound-SMS route (attacks: tests/security)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from dispatch_tui.domain.reply_policy import SenderId
 from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
 
-TOKEN = "s3cret-token"
+TOKEN = "listener-test-token_0123456789abcdefXYZ"
 
 
 @dataclass
@@ -39,10 +40,10 @@ async def served() -> AsyncIterator[tuple[Listener, Reports]]:
 
 
 async def call(server: Listener, path: str, data: bytes | None = None) -> tuple[int, str]:
+    """GET, as Kannel calls (with a body when `data` is given)."""
     async with aiohttp.ClientSession() as session:
         url = f"http://127.0.0.1:{server.port}{path}"
-        method = session.post(url, data=data) if data is not None else session.get(url)
-        async with method as response:
+        async with session.get(url, data=data) as response:
             return response.status, await response.text()
 
 
@@ -90,6 +91,8 @@ async def test_a_wrong_token_is_refused_and_the_token_never_logged(
         ("id=1", "'status'"),
         ("id=1&status=", "'status'"),
         ("id=1&status=%d", "'status'"),
+        ("id=99999999999&status=1", "'id'"),
+        ("id=1&status=1&id=2", "'id'"),
     ],
 )
 async def test_bad_parameters_are_400_naming_the_parameter(
@@ -104,6 +107,10 @@ async def test_bad_parameters_are_400_naming_the_parameter(
 async def test_a_big_body_is_413(served: tuple[Listener, Reports]) -> None:
     server, reports = served
     assert (await call(server, f"/dlr/{TOKEN}?id=1&status=1", data=b"x" * 1000))[0] == 413
+    async with aiohttp.ClientSession() as session:
+        url = f"http://127.0.0.1:{server.port}/dlr/{TOKEN}?id=1&status=1"
+        async with session.post(url) as response:
+            assert response.status == 405
     assert await call(server, f"/dlr/{TOKEN}?id=1&status=1", data=b"x" * 10) == (200, "ok")
     assert len(reports.seen) == 1
 
@@ -163,12 +170,20 @@ async def test_inbound_sms_route() -> None:
     seen: list[InboundSms] = []
 
     async def on_inbound(sms: InboundSms) -> None:
-        if sms.sender == "bad":
-            raise ValueError("sender 'bad' is not a phone number")
+        if sms.text == "bad":
+            raise ValueError("not an inbound SMS")
         seen.append(sms)
 
+    async def sender_ids() -> list[SenderId]:
+        return [SenderId("1234", "SI")]
+
     server = Listener(
-        host="127.0.0.1", port=0, token=TOKEN, on_report=Reports(), on_inbound=on_inbound
+        host="127.0.0.1",
+        port=0,
+        token=TOKEN,
+        on_report=Reports(),
+        on_inbound=on_inbound,
+        sender_ids=sender_ids,
     )
     await server.start()
     try:
@@ -177,10 +192,15 @@ async def test_inbound_sms_route() -> None:
         ok = f"/mo/{TOKEN}?from=%2B38640111222&to=1234&text=6-123456+PRIJAVA&id=k-1"
         assert await call(server, ok) == (200, "")
         assert seen == [InboundSms("+38640111222", "1234", "6-123456 PRIJAVA", "k-1")]
+        assert await call(server, ok.replace("to=1234", "to=4321")) == (200, "")
+        assert seen[-1].no_reply == "it was not sent to a utility's sender id"
         assert (await call(server, ok.replace(TOKEN, "x")))[0] == 403
-        status, text = await call(server, f"/mo/{TOKEN}?from=1")
+        status, text = await call(server, f"/mo/{TOKEN}?from=38640111222")
         assert status == 400 and "'text'" in text
         status, text = await call(server, f"/mo/{TOKEN}?from=bad&text=x")
         assert status == 400 and "not a phone number" in text
+        status, text = await call(server, f"/mo/{TOKEN}?from=38640111222&text=bad")
+        assert (status, text) == (400, "not an inbound SMS")
     finally:
         await server.close()
+    assert len(seen) == 2

@@ -6,20 +6,43 @@ number or the last 5 characters of the EIC; until then nothing personal
 them, choose its language, and stop. The function is pure: lookups come
 through `AccountBook`, and the changes to make come back as actions, so
 Telegram and Viber share it and tests need no database.
+
+A proof is a few characters, so guessing is bounded where it cannot be
+reset: at most `MAX_PROOF_FAILURES` wrong proofs per account in
+`PROOF_WINDOW` across all chats (and SMS), and as many per chat. The
+book keeps that count (`ProofBudget`); once it is spent the person is
+told to call the utility, which can lift an account's lock.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import Final, Protocol
 
-__all__ = ["Account", "AccountBook", "Action", "ChatState", "Link", "Reply", "respond"]
+__all__ = [
+    "MAX_PROOF_FAILURES",
+    "PROOF_WINDOW",
+    "Account",
+    "AccountBook",
+    "Action",
+    "ChatState",
+    "Link",
+    "ProofBudget",
+    "ProofFailed",
+    "Reply",
+    "proof_matches",
+    "respond",
+]
 
-MAX_ATTEMPTS = 3
-"""Wrong proofs in a row before the pending account is dropped (no guessing)."""
+MAX_PROOF_FAILURES: Final = 5
+"""Wrong proofs an account may take in `PROOF_WINDOW` across all chats, and a chat
+may give; then self-service stops for it."""
+PROOF_WINDOW: Final = timedelta(hours=24)
 
 
 class Step(StrEnum):
@@ -67,8 +90,19 @@ class Account:
     addresses: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ProofBudget:
+    """How many wrong proofs this chat may still give for an account now (0: none,
+    the account or the chat is locked), and the utility's number to call then."""
+
+    left: int
+    helpline: str
+
+
 class AccountBook(Protocol):
     def find(self, number: str) -> Account | None: ...
+
+    def budget(self, number: str) -> ProofBudget: ...
 
 
 @dataclass(frozen=True)
@@ -86,7 +120,14 @@ class StopAll:
     pass
 
 
-Action = Link | Unlink | StopAll
+@dataclass(frozen=True)
+class ProofFailed:
+    """A wrong proof for `account`: the book must count it before the next one."""
+
+    account: str
+
+
+Action = Link | Unlink | StopAll | ProofFailed
 
 
 @dataclass(frozen=True)
@@ -106,7 +147,7 @@ _T: Final[dict[str, dict[str, str]]] = {
         "ask_proof": "Підтвердіть: номер лічильника або останні 5 символів EIC-коду.",
         "linked": "Рахунок {n} додано. Адреса: {a}",
         "wrong_proof": "Дані не збігаються. Залишилось спроб: {k}.",
-        "too_many": "Забагато спроб. Почніть знову: /add.",
+        "locked": "Забагато невдалих спроб. Щоб додати рахунок, зателефонуйте: {phone}.",
         "list": "Ваші рахунки:\n{items}",
         "none": "Рахунків ще немає. Додайте: /add.",
         "removed": "Рахунок {n} видалено.",
@@ -123,7 +164,7 @@ _T: Final[dict[str, dict[str, str]]] = {
         "ask_proof": "To confirm, enter the meter number or the last 5 characters of the EIC.",
         "linked": "Account {n} added. Address: {a}",
         "wrong_proof": "That does not match. Attempts left: {k}.",
-        "too_many": "Too many attempts. Start again with /add.",
+        "locked": "Too many wrong answers. To add this account, please call {phone}.",
         "list": "Your accounts:\n{items}",
         "none": "No accounts yet. Add one with /add.",
         "removed": "Account {n} removed.",
@@ -141,7 +182,7 @@ _T["sl"] = {
     "ask_proof": "Za potrditev vpišite številko števca ali zadnjih 5 znakov EIC.",
     "linked": "Račun {n} je dodan. Naslov: {a}",
     "wrong_proof": "Podatki se ne ujemajo. Preostali poskusi: {k}.",
-    "too_many": "Preveč poskusov. Začnite znova z /add.",
+    "locked": "Preveč napačnih odgovorov. Za dodajanje računa pokličite {phone}.",
     "list": "Vaši računi:\n{items}",
     "none": "Še nimate računov. Dodajte ga z /add.",
     "removed": "Račun {n} je odstranjen.",
@@ -158,7 +199,7 @@ _T["bg"] = {
     "ask_proof": "За потвърждение въведете номера на електромера или последните 5 знака на EIC.",
     "linked": "Клиентски номер {n} е добавен. Адрес: {a}",
     "wrong_proof": "Данните не съвпадат. Оставащи опити: {k}.",
-    "too_many": "Твърде много опити. Започнете отново с /add.",
+    "locked": "Твърде много грешни отговори. За да добавите номера, обадете се на {phone}.",
     "list": "Вашите номера:\n{items}",
     "none": "Няма добавени номера. Добавете с /add.",
     "removed": "Клиентски номер {n} е премахнат.",
@@ -176,11 +217,31 @@ def _say(state: ChatState, key: str, **values: object) -> str:
     return _T.get(state.language, _T["en"])[key].format(**values)
 
 
-def _proof_ok(account: Account, text: str) -> bool:
-    proof = text.strip().upper().replace(" ", "")
-    return bool(proof) and (
-        proof in {m.upper() for m in account.meter_numbers}
-        or proof in {t.upper() for t in account.eic_tails}
+# Cyrillic letters that look Latin, as phones mix them up in meter numbers.
+_LOOKALIKES: Final = str.maketrans(
+    {"А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P"}
+    | {"С": "C", "Т": "T", "Х": "X", "І": "I", "У": "Y"}
+)
+
+
+def _folded(text: str) -> str:
+    """A proof as compared: case, look-alike letters, spaces and dashes do not matter."""
+    folded = unicodedata.normalize("NFKC", text).upper().translate(_LOOKALIKES)
+    return "".join(c for c in folded if c.isalnum())
+
+
+def proof_matches(account: Account, text: str) -> bool:
+    """Whether `text` is the account's meter number or the last 5 characters of its EIC."""
+    proof = _folded(text)
+    known = {_folded(m) for m in account.meter_numbers} | {_folded(t) for t in account.eic_tails}
+    return bool(proof) and proof in known
+
+
+def _locked(state: ChatState, budget: ProofBudget, *actions: Action) -> Reply:
+    return Reply(
+        ChatState(language=state.language),
+        [_say(state, "locked", phone=budget.helpline)],
+        list(actions),
     )
 
 
@@ -222,22 +283,33 @@ def respond(state: ChatState, text: str, book: AccountBook, linked: Sequence[Acc
         number = text.strip().replace(" ", "")
         if not _ACCOUNT.fullmatch(number):
             return Reply(state, [_say(state, "bad_account")])
+        budget = book.budget(number)
+        if budget.left <= 0:
+            return _locked(state, budget)
         # Whether the account exists is not revealed before the proof.
         return Reply(
             replace(state, step=Step.PROOF, pending=number, attempts=0), [_say(state, "ask_proof")]
         )
     if state.step is Step.PROOF and state.pending is not None:
+        # The count lives in the book, not in this state: /add or a new chat resets nothing.
+        budget = book.budget(state.pending)
+        if budget.left <= 0:
+            return _locked(state, budget)
         account = book.find(state.pending)
-        if account is not None and _proof_ok(account, text):
+        if account is not None and proof_matches(account, text):
             done = replace(state, step=Step.IDLE, pending=None, attempts=0)
             return Reply(
                 done,
                 [_say(state, "linked", n=account.number, a="; ".join(account.addresses))],
                 [Link(account.number)],
             )
-        attempts = state.attempts + 1
-        if attempts >= MAX_ATTEMPTS:
-            return Reply(ChatState(language=state.language), [_say(state, "too_many")])
-        left = MAX_ATTEMPTS - attempts
-        return Reply(replace(state, attempts=attempts), [_say(state, "wrong_proof", k=left)])
+        failed = ProofFailed(state.pending)
+        left = budget.left - 1
+        if left <= 0:
+            return _locked(state, budget, failed)
+        return Reply(
+            replace(state, attempts=state.attempts + 1),
+            [_say(state, "wrong_proof", k=left)],
+            [failed],
+        )
     return Reply(state, [_say(state, "help")])

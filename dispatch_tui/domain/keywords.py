@@ -2,9 +2,11 @@
 
 Seed 000 (Elektro Gorenjska): "<metering point> PRIJAVA" / "<metering point>
 ODJAVA". Seed 002 (Bulgaria): the 12-digit client number alone signs up;
-we add "СТОП <number>" to leave. Ukrainian: "<9-digit account> СТАРТ" or
-"ПІДПИСКА" / "СТОП" or "ВІДПИСКА". Anywhere: "STOP" or "START" alone, for
-every subscription of the sending phone.
+we add "СТОП <number>" to leave. Ukrainian: "<9-digit account> <meter number
+or last 5 characters of the EIC> СТАРТ" (or "ПІДПИСКА") signs up, with the
+same proof the bot asks for (seed 001); "<account> СТОП" or "ВІДПИСКА"
+leaves. Anywhere: "STOP" or "START" alone, for every subscription of the
+sending phone.
 
 People type on phones: any case, extra or missing spaces (also none
 between the number and the keyword, on either side), a missing dash in
@@ -44,6 +46,8 @@ class Command:
     identifier: str | None = None
     language: str | None = None
     """The language the keyword was written in, for the reply when no subscriber is known."""
+    proof: str | None = None
+    """A Ukrainian account sign-up's meter number or EIC tail, as typed (spaces removed)."""
 
 
 # Letters that look alike in Latin and Cyrillic, folded to one Latin skeleton.
@@ -137,6 +141,20 @@ def _identifier(text: str) -> tuple[IdKind, str] | None:
 
 _NOISE: Final = re.compile(r"[.,;:!?\"'«»„“”()]+")
 
+MIN_PROOF: Final = 4
+"""Fewest letters and digits a proof has (an EIC tail is 5): fewer are more likely
+the last group of a spaced client number ("300 000 000 001 START")."""
+
+
+def _account_and_proof(words: list[str]) -> tuple[tuple[IdKind, str], str] | None:
+    """ "123 456 789 UA-777002" → the account and the proof after it, or None."""
+    for split in range(1, len(words)):
+        ident = _identifier(" ".join(words[:split]))
+        proof = "".join(words[split:])
+        if ident and ident[0] is IdKind.UA_ACCOUNT and sum(c.isalnum() for c in proof) >= MIN_PROOF:
+            return ident, proof
+    return None
+
 
 # A glued word split into runs: letters, digits with dashes, anything else alone.
 _RUNS: Final = re.compile(r"[^\W\d_]+|[0-9-]+|\S")
@@ -173,8 +191,15 @@ def _command(words: list[str]) -> Command | None:
     keywords = [(i, k) for i, k in found if k is not None]
     if len(keywords) > 1:
         return None
-    rest = " ".join(w for i, w in enumerate(words) if not keywords or i != keywords[0][0])
+    others = [w for i, w in enumerate(words) if not keywords or i != keywords[0][0]]
+    rest = " ".join(others)
     ident = _identifier(rest) if rest else None
+    proof = None
+    if keywords and keywords[0][1][0] is Intent.SUBSCRIBE and len(others) > 1:
+        with_proof = _account_and_proof(others)
+        # Ukrainian words mean a Ukrainian account, even if the digits could be read otherwise.
+        if with_proof and (ident is None or keywords[0][1][1] == "uk"):
+            ident, proof = with_proof
     if rest and ident is None:
         return None
     if not keywords:
@@ -191,4 +216,4 @@ def _command(words: list[str]) -> Command | None:
     kind, value = ident
     if language is None:
         language = {IdKind.BG_CLIENT: "bg", IdKind.UA_ACCOUNT: "uk"}.get(kind, "sl")
-    return Command(intent, kind, value, language)
+    return Command(intent, kind, value, language, proof)

@@ -21,6 +21,12 @@ class Reply(StrEnum):
     NOT_SIGNED_UP = "not_signed_up"
     NOTHING_TO_DO = "nothing_to_do"
     HELP = "help"
+    NEEDS_PROOF = "needs_proof"
+    """A Ukrainian account sign-up without the meter number or EIC tail."""
+    WRONG_PROOF = "wrong_proof"
+    LOCKED = "locked"
+    """Too many wrong proofs for the account (or from this phone): call the utility."""
+    TOO_MANY_SIGNUPS = "too_many_signups"
 
 
 _TEXTS: Final[dict[str, dict[Reply, str]]] = {
@@ -33,6 +39,10 @@ _TEXTS: Final[dict[str, dict[Reply, str]]] = {
         Reply.NOT_SIGNED_UP: "Ta telefon ni bil prijavljen za {id}, odjava ni potrebna.",
         Reply.NOTHING_TO_DO: "Za to številko ni prijav.",
         Reply.HELP: "Pošljite npr. 6-123456 PRIJAVA ali 6-123456 ODJAVA.",
+        Reply.NEEDS_PROOF: "Za prijavo pošljite: {id} <številka števca> START",
+        Reply.WRONG_PROOF: "Številka števca ali EIC se ne ujema z računom {id}.",
+        Reply.LOCKED: "Preveč poskusov za {id}. Pokličite {phone}.",
+        Reply.TOO_MANY_SIGNUPS: "Ta telefon ima že {limit} prijav, nove ni mogoče dodati.",
     },
     "uk": {
         Reply.SUBSCRIBED: "Рахунок {id} підписано на повідомлення про відключення.",
@@ -42,7 +52,11 @@ _TEXTS: Final[dict[str, dict[Reply, str]]] = {
         Reply.UNKNOWN_ID: "Рахунок {id} не знайдено. Перевірте номер у рахунку.",
         Reply.NOT_SIGNED_UP: "Цей телефон не був підписаний на {id}.",
         Reply.NOTHING_TO_DO: "Для цього номера немає підписок.",
-        Reply.HELP: "Надішліть: 123456789 СТАРТ або 123456789 СТОП.",
+        Reply.HELP: "Надішліть: 123456789 <номер лічильника> СТАРТ або 123456789 СТОП.",
+        Reply.NEEDS_PROOF: "Надішліть: {id} <номер лічильника або 5 знаків EIC> СТАРТ",
+        Reply.WRONG_PROOF: "Номер лічильника чи EIC не збігається з рахунком {id}.",
+        Reply.LOCKED: "Забагато спроб для {id}. Телефонуйте: {phone}.",
+        Reply.TOO_MANY_SIGNUPS: "На цей телефон уже {limit} підписок, більше не можна.",
     },
     "bg": {
         Reply.SUBSCRIBED: "Клиентски номер {id} е регистриран за известия.",
@@ -53,6 +67,10 @@ _TEXTS: Final[dict[str, dict[Reply, str]]] = {
         Reply.NOT_SIGNED_UP: "Този телефон не е регистриран за {id}.",
         Reply.NOTHING_TO_DO: "За този номер няма регистрации.",
         Reply.HELP: "Изпратете 12-цифрения клиентски номер; за отказ: СТОП и номера.",
+        Reply.NEEDS_PROOF: "Изпратете: {id} <номер на електромер> СТАРТ",
+        Reply.WRONG_PROOF: "Номерът на електромера или EIC не съвпада с {id}.",
+        Reply.LOCKED: "Твърде много опити за {id}. Обадете се: {phone}.",
+        Reply.TOO_MANY_SIGNUPS: "Този телефон вече има {limit} регистрации, повече не може.",
     },
     "en": {
         Reply.SUBSCRIBED: "{id} is signed up for planned outage notices.",
@@ -63,6 +81,10 @@ _TEXTS: Final[dict[str, dict[Reply, str]]] = {
         Reply.NOT_SIGNED_UP: "This phone was not signed up for {id}, so nothing changed.",
         Reply.NOTHING_TO_DO: "This phone has no sign-ups.",
         Reply.HELP: "Send your number and PRIJAVA/СТАРТ to sign up, or STOP to leave.",
+        Reply.NEEDS_PROOF: "To sign up send: {id} <meter number or last 5 of EIC> START",
+        Reply.WRONG_PROOF: "The meter number or EIC does not match account {id}.",
+        Reply.LOCKED: "Too many wrong tries for {id}. Please call {phone}.",
+        Reply.TOO_MANY_SIGNUPS: "This phone already has {limit} sign-ups; no more can be added.",
     },
 }
 
@@ -80,7 +102,15 @@ def phone_language(phone: str) -> str:
     return _REGION_LANGUAGES.get(phonenumbers.region_code_for_number(number) or "", "en")
 
 
-def reply_text(reply: Reply, language: str | None, identifier: str | None = None) -> str:
-    """The reply in `language` (English when unknown)."""
+def reply_text(
+    reply: Reply,
+    language: str | None,
+    identifier: str | None = None,
+    *,
+    phone: str = "",
+    limit: int = 0,
+) -> str:
+    """The reply in `language` (English when unknown); `phone` is the utility's
+    number for LOCKED, `limit` the sign-ups a phone may have for TOO_MANY_SIGNUPS."""
     texts = _TEXTS.get(language or "en", _TEXTS["en"])
-    return texts[reply].format(id=identifier or "")
+    return texts[reply].format(id=identifier or "", phone=phone, limit=limit)

@@ -1,5 +1,6 @@
-"""Subscribers: who is calling, how we reach them, what we sent them, and
-their opt-out recorded on request (audited)."""
+"""Subscribers: who is calling, how we reach them, what we sent them, their
+opt-out recorded on request, and a self-service lock (too many wrong bot or
+SMS proofs) lifted once the operator knows the caller (both audited)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.storage import subscribers
-from dispatch_tui.storage.subscribers import SubscriberDetail, SubscriberError, SubscriberHit
+from dispatch_tui.storage.subscribers import (
+    ContactRow,
+    SubscriberDetail,
+    SubscriberError,
+    SubscriberHit,
+)
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -30,6 +36,21 @@ def stamp(value: object) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "strftime") else str(value)
 
 
+def covers(row: ContactRow) -> str:
+    """Which places a contact hears about, and whether its owner proved the account."""
+    places = ", ".join(row.scope) if row.scope else "all places"
+    return places if row.proven else f"{places} (unproven: no street names)"
+
+
+def lock_line(detail: SubscriberDetail) -> str:
+    if detail.lock is None:
+        return ""
+    return (
+        f"Self-service LOCKED since {stamp(detail.lock.locked_at)} after "
+        f"{detail.lock.wrong_proofs} wrong proofs (bot/SMS). Press u to lift it."
+    )
+
+
 class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
     """Search on top; the highlighted subscriber's contacts, places and history below."""
 
@@ -40,10 +61,12 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
     SubscribersScreen #places { height: auto; padding: 0 1; }
     SubscribersScreen #history { height: 1fr; }
     SubscribersScreen .title { background: $boost; text-style: bold; padding: 0 1; }
+    SubscribersScreen #lock { height: auto; padding: 0 1; text-style: bold; color: $error; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="subscribers.search"),
         Binding("o", "opt_out", "Record opt-out", id="subscribers.opt_out"),
+        Binding("u", "lift_lock", "Lift self-service lock", id="subscribers.lift_lock"),
     ]
 
     def __init__(self) -> None:
@@ -60,6 +83,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
         yield Header()
         yield Input(placeholder="customer number, phone, e-mail or address", id="search")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield Static(id="lock")
         yield Static("Contacts and consent", classes="title")
         yield DataTable(id="contacts", cursor_type="row")
         yield Static(id="places")
@@ -72,7 +96,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
             "utility", "customer", "name", "language", "first place", "found by"
         )
         self.query_one("#contacts", DataTable).add_columns(
-            "channel", "address", "consent", "since", "how"
+            "channel", "address", "consent", "since", "how", "covers"
         )
         self.query_one("#history", DataTable).add_columns(
             "created", "channel", "address", "state", "notice", "outage", "error"
@@ -137,7 +161,9 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
         history.clear()
         if detail is None:
             self.query_one("#places", Static).update("")
+            self.query_one("#lock", Static).update("")
             return
+        self.query_one("#lock", Static).update(lock_line(detail))
         for c in detail.contacts:
             contacts.add_row(
                 c.channel,
@@ -145,6 +171,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
                 c.consent,
                 stamp(c.consent_at),
                 c.consent_source,
+                covers(c),
                 key=str(c.id),
             )
         self.query_one("#places", Static).update("\n".join(detail.addresses) or "no places")
@@ -183,3 +210,32 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
         self.app.call_from_thread(self.notify, "Opt-out recorded.")
         if self.detail is not None:
             self.app.call_from_thread(self._load, self.detail.hit.id)
+
+    def action_lift_lock(self) -> None:
+        if self.detail is None or self.detail.lock is None:
+            self.notify("This customer's self-service is not locked.", severity="warning")
+            return
+        prompt = (
+            f"Let {self.detail.hit.name or self.detail.hit.account} prove their account by "
+            "bot or SMS again. How did you check who is calling?"
+        )
+        self.app.push_screen(
+            ReasonDialog(prompt, action="Lift lock"), partial(self._lift, self.detail.hit.id)
+        )
+
+    def _lift(self, subscriber_id: int, reason: str | None) -> None:
+        if reason:
+            self._lift_lock(subscriber_id, reason)
+
+    @work(thread=True, exit_on_error=False, group="subscribers-change")
+    def _lift_lock(self, subscriber_id: int, reason: str) -> None:
+        actor = cast("DispatchApp", self.app).identity.login
+        try:
+            subscribers.lift_self_service_lock(
+                self.engine, subscriber_id, actor=actor, reason=reason
+            )
+        except SubscriberError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Self-service lock lifted.")
+        self.app.call_from_thread(self._load, subscriber_id)

@@ -1,16 +1,26 @@
 """Bot chats in the database: the conversation state, the accounts a chat
-has proven, and the replies queued through the outbox.
+has proven, the wrong proofs counted against guessing, and the replies
+queued through the outbox.
 
 A linked chat is simply a contact (channel telegram/viber, address = chat
-or user id) of the subscriber, opted in with the proof as its source, so
-outage notices reach it like any contact.
+or user id) of the subscriber, opted in and proven with the proof as its
+source, so outage notices reach it like any contact. Every chat message is
+stored as an inbound row (channel telegram/viber) and its replies point to
+it: a message without a notice exists only as such an answer.
+
+Wrong proofs (here and in Ukrainian SMS sign-ups, `storage.inbound`) go to
+`proof_failure`. An account that took `MAX_PROOF_FAILURES` in a day is
+locked for self-service until an operator lifts it
+(`storage.subscribers.lift_self_service_lock`); a chat or phone that gave
+as many waits out the day. The count is read with the subscriber rows
+locked, so parallel chats guessing one account cannot overrun it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
 from dispatch_tui.storage import consent
@@ -21,12 +31,16 @@ from dispatch_tui.storage.tables import (
     inbound_message,
     message,
     metering_point,
+    proof_failure,
     subscriber,
     subscription,
+    utility,
 )
 
 REPLY_VALID = timedelta(hours=1)
 TEXT_LIMIT = 1000
+_FORMAT_COUNTRY = {9: "UA", 12: "BG"}
+"""Whose helpline an unknown account number gets: the country its length suggests."""
 
 
 def _describe(action: dialogue.Action) -> str:
@@ -35,47 +49,135 @@ def _describe(action: dialogue.Action) -> str:
         return f"linked {action.account}"
     if isinstance(action, dialogue.Unlink):
         return f"unlinked {action.account}"
+    if isinstance(action, dialogue.ProofFailed):
+        return f"wrong proof for {action.account}"
     return "stopped"
 
 
+def subscriber_id(conn: Connection, number: str) -> int | None:
+    return conn.execute(
+        select(subscriber.c.id).where(subscriber.c.account == number).limit(1)
+    ).scalar()
+
+
+def account_of(conn: Connection, subscriber_id: int, number: str) -> dialogue.Account:
+    """The subscriber's proofs (meter numbers, EIC tails) and addresses."""
+    rows = conn.execute(
+        select(
+            metering_point.c.meter_number,
+            metering_point.c.eic,
+            metering_point.c.settlement,
+            metering_point.c.street,
+            metering_point.c.house,
+        )
+        .join(subscription, subscription.c.mp_id == metering_point.c.id)
+        .where(subscription.c.subscriber_id == subscriber_id)
+    ).all()
+    return dialogue.Account(
+        number,
+        frozenset(r.meter_number for r in rows if r.meter_number),
+        frozenset(r.eic[-5:] for r in rows if r.eic),
+        tuple(f"{r.settlement}, {r.street} {r.house}" for r in rows),
+    )
+
+
+def _helpline(conn: Connection, number: str) -> str:
+    """The number to call about an account that does not exist: the utility of
+    the country its format suggests, so the answer does not reveal that."""
+    country = _FORMAT_COUNTRY.get(len(number), "SI")
+    phone = conn.execute(
+        select(utility.c.contact_phone)
+        .order_by((utility.c.country == country).desc(), utility.c.id)
+        .limit(1)
+    ).scalar()
+    return phone or ""
+
+
+def _account_failures(conn: Connection, account: str, now: datetime) -> tuple[bool, str, datetime]:
+    """(locked, helpline, counted from) for an account; its subscriber rows stay
+    locked until the caller's write transaction ends."""
+    rows = conn.execute(
+        select(
+            subscriber.c.self_service_locked_at,
+            subscriber.c.self_service_unlocked_at,
+            utility.c.contact_phone,
+        )
+        .join(utility, utility.c.id == subscriber.c.utility_id)
+        .where(subscriber.c.account == account)
+        .order_by(subscriber.c.id)
+        .with_for_update(of=subscriber)
+    ).all()
+    helpline = rows[0].contact_phone if rows else _helpline(conn, account)
+    locked = any(r.self_service_locked_at is not None for r in rows)
+    # Wrong proofs before an operator lifted the lock are forgiven, in every chat.
+    lifts = [r.self_service_unlocked_at for r in rows if r.self_service_unlocked_at]
+    return locked, helpline, max([now - dialogue.PROOF_WINDOW, *lifts])
+
+
+def _failures(conn: Connection, *where: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).where(*where)).scalar_one())
+
+
+def proof_budget(
+    conn: Connection, *, channel: str, chat: str, account: str, now: datetime
+) -> dialogue.ProofBudget:
+    """How many wrong proofs `chat` may still give for `account` now."""
+    locked, helpline, counted = _account_failures(conn, account, now)
+    if locked:
+        return dialogue.ProofBudget(0, helpline)
+    by_account = _failures(conn, proof_failure.c.account == account, proof_failure.c.at > counted)
+    by_chat = _failures(
+        conn,
+        proof_failure.c.channel == channel,
+        proof_failure.c.chat == chat,
+        proof_failure.c.at > now - dialogue.PROOF_WINDOW,
+        or_(proof_failure.c.account != account, proof_failure.c.at > counted),
+    )
+    return dialogue.ProofBudget(dialogue.MAX_PROOF_FAILURES - max(by_account, by_chat), helpline)
+
+
+def record_proof_failure(
+    conn: Connection, *, channel: str, chat: str, account: str, now: datetime
+) -> bool:
+    """Count one wrong proof; True when it used up the account's budget and locked it."""
+    conn.execute(
+        insert(proof_failure).values(at=now, channel=channel, chat=chat[:64], account=account)
+    )
+    *_, counted = _account_failures(conn, account, now)
+    spent = _failures(conn, proof_failure.c.account == account, proof_failure.c.at > counted)
+    if spent < dialogue.MAX_PROOF_FAILURES:
+        return False
+    return bool(
+        conn.execute(
+            update(subscriber)
+            .where(subscriber.c.account == account, subscriber.c.self_service_locked_at.is_(None))
+            .values(self_service_locked_at=now)
+        ).rowcount
+    )
+
+
 class DbAccountBook:
-    """Accounts as the bot may verify them: meter numbers, EIC tails, addresses."""
+    """Accounts as one chat may verify them: proofs, addresses, what is left to guess."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, channel: str, chat: str, now: datetime) -> None:
         self.conn = conn
-
-    def subscriber_id(self, number: str) -> int | None:
-        return self.conn.execute(
-            select(subscriber.c.id).where(subscriber.c.account == number).limit(1)
-        ).scalar()
+        self.channel = channel
+        self.chat = chat
+        self.now = now
 
     def find(self, number: str) -> dialogue.Account | None:
-        sid = self.subscriber_id(number)
-        if sid is None:
-            return None
-        rows = self.conn.execute(
-            select(
-                metering_point.c.meter_number,
-                metering_point.c.eic,
-                metering_point.c.settlement,
-                metering_point.c.street,
-                metering_point.c.house,
-            )
-            .join(subscription, subscription.c.mp_id == metering_point.c.id)
-            .where(subscription.c.subscriber_id == sid)
-        ).all()
-        return dialogue.Account(
-            number,
-            frozenset(r.meter_number for r in rows if r.meter_number),
-            frozenset(r.eic[-5:] for r in rows if r.eic),
-            tuple(f"{r.settlement}, {r.street} {r.house}" for r in rows),
+        sid = subscriber_id(self.conn, number)
+        return None if sid is None else account_of(self.conn, sid, number)
+
+    def budget(self, number: str) -> dialogue.ProofBudget:
+        return proof_budget(
+            self.conn, channel=self.channel, chat=self.chat, account=number, now=self.now
         )
 
 
 def _linked(conn: Connection, channel: str, chat_id: str) -> list[dialogue.Account]:
-    book = DbAccountBook(conn)
-    numbers = conn.execute(
-        select(subscriber.c.account)
+    rows = conn.execute(
+        select(subscriber.c.id, subscriber.c.account)
         .join(contact, contact.c.subscriber_id == subscriber.c.id)
         .where(
             contact.c.channel == channel,
@@ -83,19 +185,20 @@ def _linked(conn: Connection, channel: str, chat_id: str) -> list[dialogue.Accou
             contact.c.consent == "opted_in",
         )
         .order_by(subscriber.c.account)
-    ).scalars()
-    return [a for a in (book.find(n) for n in numbers) if a is not None]
+    ).all()
+    return [account_of(conn, r.id, r.account) for r in rows]
 
 
 def _link(conn: Connection, channel: str, chat_id: str, account: str, now: datetime) -> None:
-    """The proven account's subscriber gets this chat as an opted-in contact."""
-    sid = DbAccountBook(conn).subscriber_id(account)
+    """The proven account's subscriber gets this chat as an opted-in, proven contact."""
+    sid = subscriber_id(conn, account)
     if sid is None:
         return
     values = {
         "consent": "opted_in",
         "consent_at": now,
         "consent_source": f"{channel} chat {chat_id}: verified",
+        "proven": True,
     }
     existing = conn.execute(
         select(contact.c.id).where(
@@ -118,7 +221,7 @@ def _unlink(
     """/remove (one account) or /stop (all): opted out, and what waits is cancelled."""
     query = select(contact.c.id).where(contact.c.channel == channel, contact.c.address == chat_id)
     if account is not None:
-        query = query.where(contact.c.subscriber_id == DbAccountBook(conn).subscriber_id(account))
+        query = query.where(contact.c.subscriber_id == subscriber_id(conn, account))
     how = f"/remove {account}" if account is not None else "/stop"
     consent.opt_out(
         conn, list(conn.scalars(query)), now=now, source=f"{channel} chat {chat_id}: {how}"
@@ -150,14 +253,17 @@ def handle_chat_message(
         if update_id is not None and seen is not None and update_id <= seen:
             return []
         state = dialogue.ChatState.from_dict(row.state if row is not None else None)
-        reply = dialogue.respond(
-            state, text[:500], DbAccountBook(conn), _linked(conn, channel, chat_id)
-        )
+        book = DbAccountBook(conn, channel=channel, chat=chat_id, now=now)
+        reply = dialogue.respond(state, text[:500], book, _linked(conn, channel, chat_id))
         for action in reply.actions:
             if isinstance(action, dialogue.Link):
                 _link(conn, channel, chat_id, action.account, now)
             elif isinstance(action, dialogue.Unlink):
                 _unlink(conn, channel, chat_id, action.account, now)
+            elif isinstance(action, dialogue.ProofFailed):
+                record_proof_failure(
+                    conn, channel=channel, chat=chat_id, account=action.account, now=now
+                )
             else:
                 _unlink(conn, channel, chat_id, None, now)
         values = {

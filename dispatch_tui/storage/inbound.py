@@ -2,28 +2,49 @@
 queue the confirmation through the outbox like any message.
 
 Everything happens in one write transaction, so a message is handled
-once even when Kannel retries the callback (`gateway_id` is unique). The
-change a person asks for is always applied; only replies are limited
-(per number and overall), so the gateway cannot be used to pump SMS: a
-thousand texts from one number get a handful of replies, and unknown
-text gets one help reply a day.
+once even when Kannel retries the callback (`gateway_id` is unique). An
+opt-out is always applied; only replies are limited (per number and
+overall), so the gateway cannot be used to pump SMS: a thousand texts from
+one number get a handful of replies, and unknown text gets one help reply
+a day. The reply points to the stored inbound row it answers.
+
+Anybody can text any number, so what a sign-up reaches is bounded:
+
+- "<metering point> PRIJAVA" attaches the phone to that metering point
+  only (`contact_scope`), never to the customer's other places. A sign-up
+  by id alone (SI, BG) proves nothing: the contact is marked unproven, and
+  its notices name metering points and settlements, not streets.
+- A Ukrainian account sign-up carries the bot's proof in the same text
+  ("<account> <meter number or EIC tail> СТАРТ"); wrong proofs count
+  against the account and the phone exactly like the bot's, and a locked
+  account is told to call the utility. A phone the utility already has as
+  the account's contact may come back without one.
+- A phone holds at most `signups_per_phone` sign-ups (a metering point for
+  a scoped contact, else an account), counting all its opted-in contacts;
+  one more is refused with a reply that says so, and START brings back no
+  more than that.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, null, select, update
 
 from dispatch_tui.domain import sms
+from dispatch_tui.domain.bot_dialogue import proof_matches
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
 from dispatch_tui.domain.replies import Reply, phone_language, reply_text
 from dispatch_tui.storage import consent
+from dispatch_tui.storage.bot_chats import account_of, proof_budget, record_proof_failure
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     contact,
+    contact_scope,
     inbound_message,
     message,
     metering_point,
@@ -34,6 +55,7 @@ from dispatch_tui.storage.tables import (
 
 TEXT_LIMIT = 1000
 REPLY_VALID = timedelta(hours=12)
+SIGNUPS_PER_PHONE = 5
 _PHONE = re.compile(r"\+?[0-9]{3,15}")
 
 
@@ -72,13 +94,32 @@ class _Effect:
     reply: Reply
     language: str | None
     contact_id: int | None = None
+    helpline: str = ""
 
 
-def _subscribers(conn: Connection, command: Command) -> list[tuple[int, str]]:
-    """(subscriber id, language) for the identifier in the command."""
+@dataclass(frozen=True)
+class _Request:
+    """One text being applied: who sent it, when, and the limit on sign-ups."""
+
+    conn: Connection
+    phone: str
+    now: datetime
+    source: str
+    limit: int
+
+
+def _subscribers(conn: Connection, command: Command) -> Sequence[Row[Any]]:
+    """The subscribers the identifier names: id, language, the metering point
+    (SI; None for an account), whether self-service is locked, the helpline."""
+    columns = (
+        subscriber.c.id,
+        subscriber.c.language,
+        subscriber.c.self_service_locked_at.is_not(None).label("locked"),
+        utility.c.contact_phone.label("helpline"),
+    )
     if command.id_kind is IdKind.SI_METERING_POINT:
         query = (
-            select(subscriber.c.id, subscriber.c.language)
+            select(*columns, metering_point.c.id.label("mp"))
             .join(subscription, subscription.c.subscriber_id == subscriber.c.id)
             .join(metering_point, metering_point.c.id == subscription.c.mp_id)
             .join(utility, utility.c.id == metering_point.c.utility_id)
@@ -87,11 +128,11 @@ def _subscribers(conn: Connection, command: Command) -> list[tuple[int, str]]:
     else:
         country = "BG" if command.id_kind is IdKind.BG_CLIENT else "UA"
         query = (
-            select(subscriber.c.id, subscriber.c.language)
+            select(*columns, null().label("mp"))
             .join(utility, utility.c.id == subscriber.c.utility_id)
             .where(subscriber.c.account == command.identifier, utility.c.country == country)
         )
-    return [(r.id, r.language) for r in conn.execute(query.distinct())]
+    return conn.execute(query.distinct().order_by(subscriber.c.id)).all()
 
 
 def _phone_contacts(conn: Connection, sender: str) -> list[tuple[int, str, str]]:
@@ -103,79 +144,230 @@ def _phone_contacts(conn: Connection, sender: str) -> list[tuple[int, str, str]]
     return [(r.id, r.consent, r.language) for r in rows]
 
 
-def _apply(
-    conn: Connection, command: Command | None, sender: str, now: datetime, text: str
+def _contact(conn: Connection, subscriber_id: int, phone: str) -> Row[Any, Any, Any] | None:
+    return conn.execute(
+        select(contact.c.id, contact.c.consent, contact.c.proven).where(
+            contact.c.subscriber_id == subscriber_id,
+            contact.c.channel == "sms",
+            contact.c.address == phone,
+        )
+    ).first()
+
+
+def _scope(conn: Connection, contact_id: int) -> set[int]:
+    return set(
+        conn.scalars(select(contact_scope.c.mp_id).where(contact_scope.c.contact_id == contact_id))
+    )
+
+
+Unit = tuple[str, int]
+"""One sign-up a phone holds: ("mp", metering point) if scoped, else ("account", subscriber)."""
+
+
+def _held(conn: Connection, phone: str, *, consenting_only: bool = True) -> set[Unit]:
+    query = select(contact.c.id, contact.c.subscriber_id).where(
+        contact.c.channel == "sms", contact.c.address == phone
+    )
+    if consenting_only:
+        query = query.where(contact.c.consent == "opted_in")
+    contacts = conn.execute(query).all()
+    scoped: dict[int, set[int]] = {}
+    for cid, mp in conn.execute(
+        select(contact_scope.c.contact_id, contact_scope.c.mp_id).where(
+            contact_scope.c.contact_id.in_([c.id for c in contacts])
+        )
+    ):
+        scoped.setdefault(cid, set()).add(mp)
+    held: set[Unit] = set()
+    for c in contacts:
+        if c.id in scoped:
+            held |= {("mp", mp) for mp in scoped[c.id]}
+        else:
+            held.add(("account", c.subscriber_id))
+    return held
+
+
+def _covered(conn: Connection, subscriber_id: int, mp: int | None, phone: str) -> bool:
+    """Whether the phone already hears about this place (or account)."""
+    row = _contact(conn, subscriber_id, phone)
+    if row is None or row.consent != "opted_in":
+        return False
+    scope = _scope(conn, row.id)
+    return not scope or (mp is not None and mp in scope)
+
+
+def _over_limit(req: _Request, targets: Sequence[Row[Any]]) -> bool:
+    """Whether signing up `targets` would give the phone more sign-ups than allowed."""
+    new = {
+        ("mp", int(t.mp)) if t.mp is not None else ("account", int(t.id))
+        for t in targets
+        if not _covered(req.conn, int(t.id), t.mp, req.phone)
+    }
+    return bool(new) and len(_held(req.conn, req.phone) | new) > req.limit
+
+
+def _attach(req: _Request, subscriber_id: int, mp: int | None, *, proven: bool) -> int:
+    """Opt the phone in for the place (or, proven or by account, the whole account)."""
+    conn = req.conn
+    values = {"consent": "opted_in", "consent_at": req.now, "consent_source": req.source}
+    row = _contact(conn, subscriber_id, req.phone)
+    if row is None:
+        contact_id = int(
+            conn.execute(
+                insert(contact).returning(contact.c.id),
+                {
+                    "subscriber_id": subscriber_id,
+                    "channel": "sms",
+                    "address": req.phone,
+                    "proven": proven,
+                    **values,
+                },
+            ).scalar_one()
+        )
+        if mp is not None and not proven:
+            conn.execute(insert(contact_scope).values(contact_id=contact_id, mp_id=mp))
+        return contact_id
+    contact_id = int(row.id)
+    scope = _scope(conn, contact_id)
+    narrow = mp is not None and not proven and (bool(scope) or not row.proven)
+    if narrow and scope and row.consent != "opted_in":
+        # Signing up again after leaving names only this place, not what was left.
+        conn.execute(delete(contact_scope).where(contact_scope.c.contact_id == contact_id))
+        scope = set()
+    if narrow and mp not in scope:
+        conn.execute(insert(contact_scope).values(contact_id=contact_id, mp_id=mp))
+    if not narrow and scope:
+        conn.execute(delete(contact_scope).where(contact_scope.c.contact_id == contact_id))
+    conn.execute(
+        update(contact)
+        .where(contact.c.id == contact_id)
+        .values(**values, proven=row.proven or proven)
+    )
+    return contact_id
+
+
+def _sign_up(req: _Request, command: Command, language: str | None) -> _Effect:
+    found = _subscribers(req.conn, command)
+    if command.id_kind is IdKind.UA_ACCOUNT:
+        return _sign_up_with_proof(req, command, found, language)
+    if not found:
+        return _Effect(f"unknown {command.identifier}", Reply.UNKNOWN_ID, language)
+    language = str(found[0].language)
+    if any(t.locked for t in found):
+        return _Effect(
+            f"self-service locked for {command.identifier}",
+            Reply.LOCKED,
+            language,
+            helpline=str(found[0].helpline),
+        )
+    if _over_limit(req, found):
+        return _Effect(f"sign-up limit ({req.limit}) reached", Reply.TOO_MANY_SIGNUPS, language)
+    ids = [_attach(req, int(t.id), t.mp, proven=False) for t in found]
+    return _Effect(f"opted in {command.identifier}", Reply.SUBSCRIBED, language, ids[0])
+
+
+def _sign_up_with_proof(
+    req: _Request, command: Command, found: Sequence[Row[Any]], language: str | None
 ) -> _Effect:
-    source = f"SMS {text[:60]!r} from {sender}"
-    known = _phone_contacts(conn, sender)
+    """A Ukrainian account: the proof decides, counted like the bot's."""
+    number = str(command.identifier)
+    if found:
+        language = str(found[0].language)
+    if command.proof is None:
+        # The utility's own records already tie this phone to the account.
+        known = [t for t in found if (c := _contact(req.conn, int(t.id), req.phone)) and c.proven]
+        if not known:
+            return _Effect(f"proof needed for {number}", Reply.NEEDS_PROOF, language)
+        if _over_limit(req, known):
+            return _Effect(f"sign-up limit ({req.limit}) reached", Reply.TOO_MANY_SIGNUPS, language)
+        ids = [_attach(req, int(t.id), None, proven=True) for t in known]
+        return _Effect(f"opted in {number}", Reply.SUBSCRIBED, language, ids[0])
+    budget = proof_budget(req.conn, channel="sms", chat=req.phone, account=number, now=req.now)
+    if budget.left <= 0:
+        return _Effect(
+            f"self-service locked for {number}", Reply.LOCKED, language, helpline=budget.helpline
+        )
+    if _over_limit(req, found):
+        return _Effect(f"sign-up limit ({req.limit}) reached", Reply.TOO_MANY_SIGNUPS, language)
+    proven = [
+        t for t in found if proof_matches(account_of(req.conn, int(t.id), number), command.proof)
+    ]
+    if not proven:
+        record_proof_failure(req.conn, channel="sms", chat=req.phone, account=number, now=req.now)
+        if budget.left <= 1:
+            return _Effect(
+                f"wrong proof for {number}; locked",
+                Reply.LOCKED,
+                language,
+                helpline=budget.helpline,
+            )
+        return _Effect(f"wrong proof for {number}", Reply.WRONG_PROOF, language)
+    ids = [_attach(req, int(t.id), None, proven=True) for t in proven]
+    return _Effect(f"opted in {number} (proven)", Reply.SUBSCRIBED, language, ids[0])
+
+
+def _leave(req: _Request, command: Command, language: str | None) -> _Effect:
+    """ODJAVA / СТОП <id>: a scoped contact drops the place, or leaves with its last."""
+    found = _subscribers(req.conn, command)
+    if not found:
+        return _Effect(f"unknown {command.identifier}", Reply.UNKNOWN_ID, language)
+    language = str(found[0].language)
+    leaving: list[int] = []
+    narrowed: list[int] = []
+    for t in found:
+        row = _contact(req.conn, int(t.id), req.phone)
+        if row is None:
+            continue
+        scope = _scope(req.conn, row.id)
+        if t.mp is not None and scope:
+            if t.mp not in scope:
+                continue
+            if len(scope) > 1 and row.consent == "opted_in":
+                req.conn.execute(
+                    delete(contact_scope).where(
+                        contact_scope.c.contact_id == row.id, contact_scope.c.mp_id == t.mp
+                    )
+                )
+                narrowed.append(row.id)
+                continue
+        leaving.append(row.id)
+    if not leaving and not narrowed:
+        return _Effect(
+            f"no sign-up for {command.identifier} from this phone", Reply.NOT_SIGNED_UP, language
+        )
+    consent.opt_out(req.conn, leaving, now=req.now, source=req.source)
+    return _Effect(
+        f"opted out {command.identifier} ({len(leaving) + len(narrowed)} contact(s))",
+        Reply.UNSUBSCRIBED,
+        language,
+        (leaving + narrowed)[0],
+    )
+
+
+def _apply(req: _Request, command: Command | None) -> _Effect:
+    known = _phone_contacts(req.conn, req.phone)
     own_language = known[0][2] if known else None
     if command is None:
-        return _Effect("not understood", Reply.HELP, own_language or phone_language(sender))
-    language = own_language or command.language or phone_language(sender)
+        return _Effect("not understood", Reply.HELP, own_language or phone_language(req.phone))
+    language = own_language or command.language or phone_language(req.phone)
     if command.intent in (Intent.STOP_ALL, Intent.START_ALL):
         if not known:
             return _Effect("no sign-ups for this phone", Reply.NOTHING_TO_DO, language)
         ids = [c[0] for c in known]
         if command.intent is Intent.STOP_ALL:
-            consent.opt_out(conn, ids, now=now, source=source)
+            consent.opt_out(req.conn, ids, now=req.now, source=req.source)
             return _Effect(f"opted out {len(ids)} contact(s)", Reply.STOPPED, language, ids[0])
-        conn.execute(
+        if len(_held(req.conn, req.phone, consenting_only=False)) > req.limit:
+            return _Effect(f"sign-up limit ({req.limit}) reached", Reply.TOO_MANY_SIGNUPS, language)
+        req.conn.execute(
             update(contact)
             .where(contact.c.id.in_(ids))
-            .values(consent="opted_in", consent_at=now, consent_source=source)
+            .values(consent="opted_in", consent_at=req.now, consent_source=req.source)
         )
         return _Effect(f"opted in {len(ids)} contact(s)", Reply.STARTED, language, ids[0])
-    found = _subscribers(conn, command)
-    if not found:
-        return _Effect(f"unknown {command.identifier}", Reply.UNKNOWN_ID, language)
-    language = found[0][1]
-    ids = []
-    for subscriber_id, _ in found:
-        existing = conn.execute(
-            select(contact.c.id).where(
-                contact.c.subscriber_id == subscriber_id,
-                contact.c.channel == "sms",
-                contact.c.address == sender,
-            )
-        ).scalar()
-        if command.intent is Intent.UNSUBSCRIBE:
-            if existing is not None:
-                ids.append(existing)
-            continue
-        if existing is None:
-            existing = conn.execute(
-                insert(contact).returning(contact.c.id),
-                {
-                    "subscriber_id": subscriber_id,
-                    "channel": "sms",
-                    "address": sender,
-                    "consent": "opted_in",
-                    "consent_at": now,
-                    "consent_source": source,
-                },
-            ).scalar_one()
-        else:
-            conn.execute(
-                update(contact)
-                .where(contact.c.id == existing)
-                .values(consent="opted_in", consent_at=now, consent_source=source)
-            )
-        ids.append(existing)
     if command.intent is Intent.UNSUBSCRIBE:
-        if not ids:
-            return _Effect(
-                f"no sign-up for {command.identifier} from this phone",
-                Reply.NOT_SIGNED_UP,
-                language,
-            )
-        consent.opt_out(conn, ids, now=now, source=source)
-        return _Effect(
-            f"opted out {command.identifier} ({len(ids)} contact(s))",
-            Reply.UNSUBSCRIBED,
-            language,
-            ids[0],
-        )
-    return _Effect(f"opted in {command.identifier}", Reply.SUBSCRIBED, language, ids[0])
+        return _leave(req, command, language)
+    return _sign_up(req, command, language)
 
 
 def _may_reply(
@@ -216,6 +408,7 @@ def handle_inbound(
     gateway_id: str | None = None,
     now: datetime | None = None,
     limits: ReplyLimits = ReplyLimits(),
+    signups_per_phone: int = SIGNUPS_PER_PHONE,
 ) -> InboundResult:
     """Handle one inbound SMS exactly once; see the module docstring."""
     phone = normalise_sender(sender)
@@ -232,11 +425,17 @@ def handle_inbound(
             if seen is not None:
                 return InboundResult(seen.id, parse(text), seen.outcome, None, duplicate=True)
         command = parse(text)
-        effect = _apply(conn, command, phone, now, text)
+        request = _Request(conn, phone, now, f"SMS {text[:60]!r} from {phone}", signups_per_phone)
+        effect = _apply(request, command)
         reply = None
         if _may_reply(conn, phone, now, limits, help_text=command is None):
-            identifier = command.identifier if command else None
-            reply = reply_text(effect.reply, effect.language, identifier)
+            reply = reply_text(
+                effect.reply,
+                effect.language,
+                command.identifier if command else None,
+                phone=effect.helpline,
+                limit=signups_per_phone,
+            )
         inbound_id = conn.execute(
             insert(inbound_message).returning(inbound_message.c.id),
             {

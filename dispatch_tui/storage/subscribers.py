@@ -6,6 +6,10 @@ phone, e-mail, or an address (through the metering-point search). Phones
 are stored in E.164, so a number is first read as dialled in each utility's
 country and looked up exactly (index); only when nothing at all matched do
 the last digits (at least six) get compared, which scans phone contacts.
+
+A customer whose account took too many wrong proofs (bot or SMS) is locked
+out of self-service; the detail shows it, and an operator who has the caller
+on the line may lift it (role-checked and audited like an opt-out).
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, select, update
 
+from dispatch_tui.domain.bot_dialogue import PROOF_WINDOW
 from dispatch_tui.domain.identifiers import InvalidIdentifier, parse_phone
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit, consent
@@ -24,10 +29,12 @@ from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.search import search_metering_points
 from dispatch_tui.storage.tables import (
     contact,
+    contact_scope,
     message,
     metering_point,
     notice,
     outage,
+    proof_failure,
     subscriber,
     subscription,
     utility,
@@ -63,6 +70,17 @@ class ContactRow:
     consent: str
     consent_at: datetime
     consent_source: str
+    proven: bool = True
+    """False: signed up by id alone; notices name metering points, not streets."""
+    scope: tuple[str, ...] = ()
+    """The metering points it is about; empty: all of the subscriber's."""
+
+
+@dataclass(frozen=True)
+class SelfServiceLock:
+    locked_at: datetime
+    wrong_proofs: int
+    """Wrong proofs in the day before the lock, over every chat and phone."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,7 @@ class SubscriberDetail:
     contacts: list[ContactRow]
     addresses: list[str]
     history: list[HistoryRow]
+    lock: SelfServiceLock | None = None
 
 
 def _hits(conn: Connection, where: object, label: str, limit: int) -> list[SubscriberHit]:
@@ -194,8 +213,17 @@ def subscriber_detail(conn: Connection, subscriber_id: int) -> SubscriberDetail:
     if not hits:
         raise SubscriberError(f"subscriber {subscriber_id} does not exist")
     [hit] = _with_addresses(conn, hits)
+    scopes: dict[int, list[str]] = {}
+    for contact_id, mp_code in conn.execute(
+        select(contact_scope.c.contact_id, metering_point.c.mp_id)
+        .join(contact, contact.c.id == contact_scope.c.contact_id)
+        .join(metering_point, metering_point.c.id == contact_scope.c.mp_id)
+        .where(contact.c.subscriber_id == subscriber_id)
+        .order_by(metering_point.c.mp_id)
+    ):
+        scopes.setdefault(contact_id, []).append(mp_code)
     contacts = [
-        ContactRow(*r)
+        ContactRow(*r, scope=tuple(scopes.get(r.id, ())))
         for r in conn.execute(
             select(
                 contact.c.id,
@@ -204,6 +232,7 @@ def subscriber_detail(conn: Connection, subscriber_id: int) -> SubscriberDetail:
                 contact.c.consent,
                 contact.c.consent_at,
                 contact.c.consent_source,
+                contact.c.proven,
             )
             .where(contact.c.subscriber_id == subscriber_id)
             .order_by(contact.c.channel, contact.c.address)
@@ -254,7 +283,73 @@ def subscriber_detail(conn: Connection, subscriber_id: int) -> SubscriberDetail:
             .limit(HISTORY)
         )
     ]
-    return SubscriberDetail(hit, contacts, addresses, history)
+    return SubscriberDetail(hit, contacts, addresses, history, _lock(conn, subscriber_id))
+
+
+def _lock(conn: Connection, subscriber_id: int) -> SelfServiceLock | None:
+    row = conn.execute(
+        select(subscriber.c.account, subscriber.c.self_service_locked_at).where(
+            subscriber.c.id == subscriber_id
+        )
+    ).one()
+    if row.self_service_locked_at is None:
+        return None
+    wrong = conn.execute(
+        select(func.count()).where(
+            proof_failure.c.account == row.account,
+            proof_failure.c.at > row.self_service_locked_at - PROOF_WINDOW,
+            proof_failure.c.at <= row.self_service_locked_at,
+        )
+    ).scalar_one()
+    return SelfServiceLock(row.self_service_locked_at, int(wrong))
+
+
+def lift_self_service_lock(
+    engine: Engine, subscriber_id: int, *, actor: str, reason: str, now: datetime | None = None
+) -> None:
+    """The caller proved who they are to the operator: the bot and SMS proofs
+    work again for their account, with the wrong proofs so far forgiven.
+
+    Role-checked like an opt-out (Action.CANCEL, the subscriber action a
+    dispatcher may do and a viewer may not) and audited with the reason. The
+    lock is on the account number (that is what proofs name), so every
+    subscriber row with it is unlocked.
+    """
+    reason = " ".join(reason.split())
+    if not reason:
+        raise SubscriberError("say why: lifting a lock is recorded with a reason")
+    now = now or datetime.now(UTC)
+    with write_transaction(engine) as conn:
+        refusal = refusal_for(conn, actor, Action.CANCEL)
+        if refusal:
+            raise SubscriberError(refusal)
+        row = conn.execute(
+            select(subscriber.c.account, subscriber.c.self_service_locked_at).where(
+                subscriber.c.id == subscriber_id
+            )
+        ).first()
+        if row is None:
+            raise SubscriberError(f"subscriber {subscriber_id} does not exist")
+        if row.self_service_locked_at is None:
+            raise SubscriberError(f"self-service for {row.account} is not locked")
+        conn.execute(
+            update(subscriber)
+            .where(subscriber.c.account == row.account)
+            .values(self_service_locked_at=None, self_service_unlocked_at=now)
+        )
+        audit.append(
+            conn,
+            actor=actor,
+            action="lift_self_service_lock",
+            entity="subscriber",
+            entity_id=subscriber_id,
+            detail={
+                "account": row.account,
+                "locked_at": row.self_service_locked_at.isoformat(),
+                "reason": reason,
+            },
+            at=now,
+        )
 
 
 def record_opt_out(

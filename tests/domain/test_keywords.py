@@ -1,12 +1,14 @@
 """The inbound SMS keyword parser: a corpus of how people really type, and
-properties over generated spellings."""
+properties over generated spellings, including the proof a Ukrainian
+account sign-up carries."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from dispatch_tui.domain.bot_dialogue import Account, proof_matches
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
 
 SI_IN = Command(Intent.SUBSCRIBE, IdKind.SI_METERING_POINT, "6-123456", "sl")
@@ -15,6 +17,11 @@ BG_IN = Command(Intent.SUBSCRIBE, IdKind.BG_CLIENT, "300012345678", "bg")
 BG_OUT = Command(Intent.UNSUBSCRIBE, IdKind.BG_CLIENT, "300012345678", "bg")
 UA_IN = Command(Intent.SUBSCRIBE, IdKind.UA_ACCOUNT, "123456789", "uk")
 UA_OUT = Command(Intent.UNSUBSCRIBE, IdKind.UA_ACCOUNT, "123456789", "uk")
+
+
+def ua_in(proof: str, language: str = "uk") -> Command:
+    return Command(Intent.SUBSCRIBE, IdKind.UA_ACCOUNT, "123456789", language, proof)
+
 
 CORPUS = [
     ("6-123456 PRIJAVA", SI_IN),
@@ -65,6 +72,13 @@ CORPUS = [
     ("ВІДПИСКА 123456789", UA_OUT),
     ("123456789відписка", UA_OUT),
     ("ВІДПИСКА123456789", UA_OUT),
+    ("123456789 UA-777002 СТАРТ", ua_in("UA-777002")),
+    ("123456789 10001 старт", ua_in("10001")),
+    ("123 456 789 10001 СТАРТ", ua_in("10001")),
+    ("СТАРТ 123456789 0127x", ua_in("0127x")),
+    ("123456789 UA-777002СТАРТ", ua_in("UA777002")),
+    ("123456789 10 001 ПІДПИСКА", ua_in("10001")),
+    ("123456789 00012345678 START", ua_in("00012345678", "en")),
     ("STOP", Command(Intent.STOP_ALL, language="en")),
     ("stop", Command(Intent.STOP_ALL, language="en")),
     ("Stop.", Command(Intent.STOP_ALL, language="en")),
@@ -91,6 +105,9 @@ NOT_COMMANDS = [
     "PRIJAVA6-1234567",
     "kdaj bo elektrika?",
     "STOP STOP",
+    "123456789 UA-777002 СТОП",  # leaving needs no proof, and a stray word is not one
+    "123456789 12 СТАРТ",  # too short to be a proof
+    "6-123456 10001 PRIJAVA",
     "x" * 500,
 ]
 
@@ -177,3 +194,50 @@ def test_bulgarian_client_numbers(number: int, stop: bool) -> None:
     command = parse(text)
     assert command is not None and command.identifier == f"{number:012d}"
     assert command.intent is (Intent.UNSUBSCRIBE if stop else Intent.SUBSCRIBE)
+
+
+@given(
+    account=st.integers(0, 10**9 - 1),
+    spaced=st.booleans(),
+    proof=st.one_of(
+        st.integers(1000, 10**10).map(str),
+        st.integers(0, 999_999).map(lambda n: f"UA-{n:06d}"),
+        st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=5, max_size=5),
+    ),
+    keyword=st.sampled_from(["СТАРТ", "ПІДПИСКА", "START"]),
+    case=st.sampled_from([str.upper, str.lower, str.title]),
+    keyword_first=st.booleans(),
+    gap=st.sampled_from(["", " ", "  "]),
+)
+def test_a_ukrainian_sign_up_carries_its_proof_in_any_spelling(
+    account: int,
+    spaced: bool,
+    proof: str,
+    keyword: str,
+    case: object,
+    keyword_first: bool,
+    gap: str,
+) -> None:
+    # A proof that ends in a letter, glued to the keyword, has no telling where it ends.
+    assume(gap or keyword_first or not proof[-1].isalpha())
+    ident = f"{account:09d}"
+    written = " ".join(ident[i : i + 3] for i in range(0, 9, 3)) if spaced else ident
+    word = case(keyword)  # type: ignore[operator]
+    typed = case(proof)  # type: ignore[operator]
+    text = f"{word}{gap} {written} {typed}" if keyword_first else f"{written} {typed}{gap}{word}"
+    command = parse(text)
+    assert command is not None, text
+    assert (command.intent, command.id_kind, command.identifier) == (
+        Intent.SUBSCRIBE,
+        IdKind.UA_ACCOUNT,
+        ident,
+    )
+    assert command.proof is not None
+    assert proof_matches(Account(ident, frozenset({proof}), frozenset(), ()), command.proof)
+
+
+@given(st.text(max_size=120))
+def test_only_a_ukrainian_sign_up_carries_a_proof(text: str) -> None:
+    command = parse(text)
+    if command is not None and command.proof is not None:
+        assert command.intent is Intent.SUBSCRIBE and command.id_kind is IdKind.UA_ACCOUNT

@@ -64,11 +64,20 @@ def test_bulgarian_client_number_and_stop(loaded: Engine) -> None:
     assert consent(loaded, phone) == ["opted_in"]
 
 
-def test_ukrainian_account_in_cyrillic(loaded: Engine) -> None:
+def test_ukrainian_account_in_cyrillic_with_its_proof(loaded: Engine) -> None:
     phone = "380501112233"  # Kannel without the "+"
-    inbound.handle_inbound(loaded, sender=phone, receiver="5555", text="100000002 СТАРТ", now=NOW)
+    text = "100000002 UA-777002 СТАРТ"
+    inbound.handle_inbound(loaded, sender=phone, receiver="5555", text=text, now=NOW)
     assert consent(loaded, "+380501112233") == ["opted_in"]
     assert "Рахунок 100000002 підписано" in replies(loaded)[-1][1]
+
+
+def test_a_ukrainian_sign_up_without_proof_says_what_is_needed(loaded: Engine) -> None:
+    result = inbound.handle_inbound(
+        loaded, sender="+380501112233", receiver="5555", text="100000002 СТАРТ", now=NOW
+    )
+    assert result.reply == "Надішліть: 100000002 <номер лічильника або 5 знаків EIC> СТАРТ"
+    assert consent(loaded, "+380501112233") == []
 
 
 def test_unknown_ids_and_text_get_short_help_once_a_day(loaded: Engine) -> None:
@@ -180,7 +189,7 @@ def test_opt_out_after_a_sign_up_is_still_confirmed(loaded: Engine) -> None:
     ("phone", "expected"),
     [
         (NEW_PHONE, "Pošljite npr. 6-123456 PRIJAVA"),
-        ("380501112299", "Надішліть: 123456789 СТАРТ"),
+        ("380501112299", "Надішліть: 123456789 <номер лічильника> СТАРТ"),
         ("+359888000999", "Изпратете 12-цифрения клиентски номер"),
         ("+4915112345678", "Send your number"),
     ],

@@ -1,13 +1,17 @@
 """The subscribers screen through the real app: find a caller by phone,
-see their contacts, record an opt-out with a reason."""
+see their contacts, record an opt-out with a reason, see and lift a
+self-service lock."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
+from dispatch_tui.domain.bot_dialogue import MAX_PROOF_FAILURES
 from dispatch_tui.screens.subscribers import SubscribersScreen
-from dispatch_tui.storage.tables import contact
+from dispatch_tui.storage.bot_chats import handle_chat_message
+from dispatch_tui.storage.inbound import handle_inbound
+from dispatch_tui.storage.tables import audit_log, contact, subscriber
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
 
@@ -65,3 +69,72 @@ async def test_a_viewer_may_look_but_not_opt_out(tui_engine: Engine) -> None:
         assert any("viewer" in t for t in texts), texts
     with tui_engine.connect() as conn:
         assert set(conn.execute(select(contact.c.consent)).scalars()) == {"opted_in"}
+
+
+def lock_by_guessing(engine: Engine) -> None:
+    """Five wrong meter numbers for account 100000002 through the bot."""
+    texts = ["/add", "100000002", *[f"UA-00000{n}" for n in range(MAX_PROOF_FAILURES)]]
+    for update_id, text in enumerate(texts, start=1):
+        handle_chat_message(engine, "telegram", "666", text, update_id=update_id)
+
+
+def lock_shown(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return (
+            conn.execute(
+                select(subscriber.c.self_service_locked_at).where(
+                    subscriber.c.account == "100000002"
+                )
+            ).scalar_one()
+            is not None
+        )
+
+
+async def test_a_self_service_lock_shows_and_an_operator_lifts_it(tui_engine: Engine) -> None:
+    lock_by_guessing(tui_engine)
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await find(pilot, app, "100000002")
+        screen = app.screen
+        assert isinstance(screen, SubscribersScreen)
+        line = str(screen.query_one("#lock", Static).render())
+        assert "LOCKED" in line and "5 wrong proofs" in line
+        await pilot.press("u")
+        await settle(app, pilot)
+        await pilot.press(*"called, named the meter", "enter")
+        await settle(app, pilot)
+        assert str(screen.query_one("#lock", Static).render()) == ""
+    assert not lock_shown(tui_engine)
+    with tui_engine.connect() as conn:
+        actors = conn.execute(
+            select(audit_log.c.actor).where(audit_log.c.action == "lift_self_service_lock")
+        ).scalars()
+        assert list(actors) == ["ana"]
+
+
+async def test_a_viewer_may_not_lift_a_lock(tui_engine: Engine) -> None:
+    lock_by_guessing(tui_engine)
+    app = make_app(tui_engine, "viktor")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await find(pilot, app, "100000002")
+        await pilot.press("u")
+        await settle(app, pilot)
+        await pilot.press(*"asked", "enter")
+        await settle(app, pilot)
+        texts = [str(n.message) for n in app._notifications]
+        assert any("viewer" in t for t in texts), texts
+    assert lock_shown(tui_engine)
+
+
+async def test_contacts_say_what_places_they_cover(tui_engine: Engine) -> None:
+    handle_inbound(tui_engine, sender="+38640999888", receiver="1", text="6-100001 PRIJAVA")
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await find(pilot, app, "100234")
+        contacts = app.screen.query_one("#contacts", DataTable)
+        shown = {str(contacts.get_row_at(i)[1]): contacts.get_row_at(i) for i in range(3)}
+        assert str(shown["+38640999888"][5]) == "6-100001 (unproven: no street names)"
+        assert str(shown["+38641123456"][5]) == "all places"

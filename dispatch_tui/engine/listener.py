@@ -460,12 +460,12 @@ class Listener:
             _text_param(params, "text", MAX_SMS_TEXT),
             _text_param(params, "id", 64, ""),
         )
-        senders = await self._sender_ids() if self._sender_ids is not None else ()
-        decision = decide(sms.sender, sms.receiver, sms.text, senders)
-        if not decision.handle:
-            log.warning("inbound SMS ignored: a sign-up from a number we never text")
-            return web.Response(text="")
         try:
+            senders = await self._sender_ids() if self._sender_ids is not None else ()
+            decision = decide(sms.sender, sms.receiver, sms.text, senders)
+            if not decision.handle:
+                log.warning("inbound SMS ignored: a sign-up from a number we never text")
+                return web.Response(text="")
             await self._on_inbound(
                 InboundSms(sms.sender, sms.receiver, sms.text, sms.gateway_id, decision.no_reply)
             )

@@ -10,8 +10,10 @@ the approver saw them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dispatch_tui.domain.notice_plan import quiet_hours_problem
@@ -87,6 +89,35 @@ def check_draft(
             if warning:
                 warnings.append(warning)
     return Verdict(tuple(problems), tuple(warnings))
+
+
+def content_digest(draft: OutageDraft, revision: int) -> str:
+    """A fingerprint of everything customers will read and who is affected.
+
+    The approver's preview carries it and approval names it: an author who
+    withdraws, edits and resubmits between the preview and the key press
+    changes the digest (the revision alone would not change), and storage
+    refuses with "changed since you opened it".
+    """
+    canonical = {
+        "revision": revision,
+        "utility": draft.utility_id,
+        "title": draft.title.strip(),
+        "reason": draft.reason.strip(),
+        "starts_at": draft.starts_at.astimezone(UTC).isoformat(),
+        "ends_at": draft.ends_at.astimezone(UTC).isoformat(),
+        "urgent": draft.urgent,
+        "channels": sorted(draft.channels),
+        "kinds": sorted(draft.notice_kinds),
+        "transliterate": draft.transliterate,
+        "texts": {k: v for k, v in sorted(draft.texts.items()) if v.strip()},
+        "nodes": sorted(draft.selection.nodes),
+        "mps": sorted(draft.selection.metering_points),
+        "excluded_nodes": sorted(draft.selection.excluded_nodes),
+        "excluded_mps": sorted(draft.selection.excluded_metering_points),
+    }
+    text = json.dumps(canonical, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def check_window(

@@ -11,9 +11,10 @@ Decisions:
 
 * Rejection is a reviewer's act: the author may not reject their own outage
   (they :func:`withdraw` it instead), just as they may not approve it.
-* Whoever last changed the window of a submitted or approved outage
-  (``amended_by``) may not approve it either: otherwise a shift lead could
-  move someone else's approved outage and wave the change through alone.
+* Nobody who changed the content since the last approval (``editors``:
+  whoever edited the draft, withdrew and edited it, or moved the window) may
+  approve it either: otherwise a shift lead could edit or move someone
+  else's outage and wave the change through alone.
 * Amending a draft changes the window only. Amending a submitted or approved
   outage bumps ``revision`` (so a review of the old window cannot approve the
   new one); an approved outage goes back to ``submitted``. An amendment
@@ -65,7 +66,8 @@ class OutageState:
 
     ``notices_sent`` means customers were already told about some revision,
     which is what makes cancellations and amendments worth a notice.
-    ``amended_by`` is whoever last changed the window (``None`` if nobody).
+    ``amended_by`` is whoever last changed the window (``None`` if nobody);
+    ``editors`` is everyone who changed the content since the last approval.
     """
 
     status: OutageStatus
@@ -77,9 +79,11 @@ class OutageState:
     starts_at: datetime
     ends_at: datetime
     amended_by: str | None = None
+    editors: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", OutageStatus(self.status))
+        object.__setattr__(self, "editors", frozenset(self.editors))
         object.__setattr__(self, "starts_at", utc(self.starts_at, "starts_at"))
         object.__setattr__(self, "ends_at", utc(self.ends_at, "ends_at"))
         if self.ends_at <= self.starts_at:
@@ -89,9 +93,9 @@ class OutageState:
         needs_approver = self.status in (OutageStatus.APPROVED, OutageStatus.COMPLETED)
         if needs_approver and self.approved_by is None:
             raise ValueError(f"an outage that is {self.status} must have an approver")
-        if self.approved_by is not None and self.approved_by in (
-            self.created_by,
-            self.amended_by,
+        if self.approved_by is not None and (
+            self.approved_by in (self.created_by, self.amended_by)
+            or self.approved_by in self.editors
         ):
             raise ValueError("four-eyes: the approver drafted or changed this outage")
 
@@ -138,6 +142,15 @@ def _not_own(state: OutageState, actor: str, instead: str) -> None:
         raise TransitionError(f"you drafted this outage; {instead}")
     if actor == state.amended_by:
         raise TransitionError(f"you changed this outage's window; {instead}")
+    if actor in state.editors:
+        raise TransitionError(f"you changed this outage since its last approval; {instead}")
+
+
+def edit(state: OutageState, actor: str) -> OutageState:
+    """Record an edit of a draft's content: the editor may no longer approve it."""
+    name = _actor(actor)
+    _expect(state, OutageStatus.DRAFT, "edited")
+    return replace(state, editors=state.editors | {name})
 
 
 def submit(state: OutageState, actor: str) -> OutageState:
@@ -214,13 +227,17 @@ def amend(
         raise TransitionError("the new start is in the past")
     if new_end <= now:
         raise TransitionError("the new end is in the past")
-    changed = replace(state, starts_at=new_start, ends_at=new_end)
+    # Amending an approved outage starts a new approval cycle with one editor.
+    editors = frozenset({name}) if state.status is OutageStatus.APPROVED else state.editors | {name}
     if state.status is OutageStatus.DRAFT:
-        return Outcome(changed)
+        return Outcome(replace(state, starts_at=new_start, ends_at=new_end, editors=editors))
     notice = NoticeKind.AMENDMENT if state.notices_sent else None
     return Outcome(
         replace(
-            changed,
+            state,
+            starts_at=new_start,
+            ends_at=new_end,
+            editors=editors,
             status=OutageStatus.SUBMITTED,
             approved_by=None,
             revision=state.revision + 1,
@@ -254,6 +271,7 @@ def can_send(state: OutageState) -> bool:
         state.status is OutageStatus.APPROVED
         and state.approved_by is not None
         and state.approved_by not in (state.created_by, state.amended_by)
+        and state.approved_by not in state.editors
     )
 
 

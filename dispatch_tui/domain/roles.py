@@ -36,6 +36,7 @@ class Action(StrEnum):
     SUBMIT = "submit"
     APPROVE = "approve"
     REJECT = "reject"
+    TAKE_OVER = "take_over"
     CANCEL = "cancel"
     AMEND = "amend"
     RETRY = "retry"
@@ -62,7 +63,7 @@ _DISPATCHER: frozenset[Action] = frozenset(
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset({Action.VIEW}),
     Role.DISPATCHER: _DISPATCHER,
-    Role.SHIFT_LEAD: _DISPATCHER | {Action.APPROVE, Action.REJECT},
+    Role.SHIFT_LEAD: _DISPATCHER | {Action.APPROVE, Action.REJECT, Action.TAKE_OVER},
     Role.ADMIN: frozenset(Action),
 }
 
@@ -81,6 +82,7 @@ _ACTION_PHRASES: dict[Action, str] = {
     Action.SUBMIT: "submit outages for approval",
     Action.APPROVE: "approve outages",
     Action.REJECT: "reject outages",
+    Action.TAKE_OVER: "edit or withdraw someone else's outage",
     Action.CANCEL: "cancel outages",
     Action.AMEND: "amend outages",
     Action.RETRY: "retry failed messages",
@@ -94,6 +96,7 @@ _ACTION_PHRASES: dict[Action, str] = {
 _WHO_CAN: dict[Action, str] = {
     Action.APPROVE: "a shift lead",
     Action.REJECT: "a shift lead",
+    Action.TAKE_OVER: "a shift lead or the author",
     Action.IMPORT_DATA: "an admin",
     Action.MANAGE_USERS: "an admin",
 }

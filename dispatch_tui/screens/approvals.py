@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
-from dispatch_tui.domain.draft import OutageDraft
+from dispatch_tui.domain.draft import OutageDraft, content_digest
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
@@ -158,7 +158,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         self._previewing: tuple[int, datetime] | None = None
         # What the approver was shown: (outage id, revision, warnings). Approval
         # names exactly this, so storage refuses if the outage changed since.
-        self._shown: tuple[int, int, tuple[str, ...]] | None = None
+        self._shown: tuple[int, int, str, tuple[str, ...]] | None = None
 
     @property
     def dispatch(self) -> DispatchApp:
@@ -275,26 +275,28 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
                 return
             if worker.is_cancelled:
                 return
+            draft = draft_of(detail)
             preview = build_preview(
                 conn,
-                draft_of(detail),
+                draft,
                 now=self.now(),
                 outage_id=outage_id,
                 max_sms_segments=settings.sms_max_segments,
                 price_per_segment=Decimal(str(settings.sms_price_per_segment)),
                 currency=settings.sms_currency,
             )
+        digest = content_digest(draft, detail.row.revision)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_preview, detail, preview)
+            self.app.call_from_thread(self._show_preview, detail, preview, digest)
 
-    def _show_preview(self, detail: OutageDetail, preview: Preview) -> None:
+    def _show_preview(self, detail: OutageDetail, preview: Preview, digest: str) -> None:
         row = self.highlighted()
         if row is None or row.id != detail.row.id:
             return
         self.query_one("#outage", Static).update(
             outage_summary(detail.row, self.dispatch.identity.login)
         )
-        self._shown = (detail.row.id, detail.row.revision, tuple(preview.warnings))
+        self._shown = (detail.row.id, detail.row.revision, digest, tuple(preview.warnings))
         panel = self.query_one(PreviewPanel)
         panel.loading = False
         panel.show(preview)
@@ -342,7 +344,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         if shown is None or shown[0] != row.id:
             self.notify("Wait for the preview: approval is for what you have read.")
             return
-        _id, revision, warnings = shown
+        _id, revision, digest, warnings = shown
         question = (
             f"Approve outage #{row.id} “{row.title}”?\n"
             f"Notices to {row.affected_subscribers:,} subscribers will be scheduled."
@@ -352,7 +354,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.decide(row.id, None, revision, warnings)
+                self.decide(row.id, None, (revision, digest, warnings))
 
         self.app.push_screen(ConfirmDialog(question, yes="Approve", no="Back"), answered)
 
@@ -373,14 +375,22 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         self,
         outage_id: int,
         rejection: str | None,
-        revision: int | None = None,
-        warnings_seen: tuple[str, ...] = (),
+        seen: tuple[int, str, tuple[str, ...]] | None = None,
     ) -> None:
-        """Approve (no reason) or reject (with one); storage has the last word."""
+        """Approve (no reason) what was seen (revision, digest, warnings), or
+        reject (with a reason); storage has the last word."""
         engine, me = self.dispatch.engine, self.dispatch.identity.login
         try:
             if rejection is None:
-                approve(engine, outage_id, actor=me, revision=revision, warnings_seen=warnings_seen)
+                revision, digest, warnings = seen or (None, None, ())
+                approve(
+                    engine,
+                    outage_id,
+                    actor=me,
+                    revision=revision,
+                    digest=digest,
+                    warnings_seen=warnings,
+                )
             else:
                 reject(engine, outage_id, rejection, actor=me)
         except OutageError as exc:

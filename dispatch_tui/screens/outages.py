@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window, status_label
 from dispatch_tui.screens.outage_form import OutageFormScreen
@@ -385,16 +386,27 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
             f"({format_window(row.starts_at, row.ends_at, row.timezone)})?\n\n"
             f"{consequence}\nA cancelled outage cannot be brought back."
         )
+        if row.status == "approved":
+            # An approved outage was (or was about to be) announced: say why it is off.
+            self.app.push_screen(
+                ReasonDialog(f"{question}\n\nWhy is it cancelled?", action="Cancel outage"),
+                partial(self._cancel_answered, row.id),
+            )
+            return
         self.app.push_screen(
             ConfirmDialog(question, yes="Cancel outage", no="Keep it"),
-            partial(self._cancel_answered, row.id),
+            lambda yes: self._cancel_answered(row.id, "" if yes else None),
         )
 
-    def _cancel_answered(self, outage_id: int, yes: bool | None) -> None:
-        if yes:
+    def _cancel_answered(self, outage_id: int, reason: str | None) -> None:
+        if reason is not None:
             self.change(
                 partial(
-                    outage_lifecycle.cancel, self.dispatch.engine, outage_id, actor=self._actor
+                    outage_lifecycle.cancel,
+                    self.dispatch.engine,
+                    outage_id,
+                    actor=self._actor,
+                    reason=reason,
                 ),
                 f"Outage #{outage_id} cancelled.",
             )

@@ -19,7 +19,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from dispatch_tui.domain import outage as lifecycle
-from dispatch_tui.domain.draft import OutageDraft, Verdict, check_draft, check_window
+from dispatch_tui.domain.draft import (
+    OutageDraft,
+    Verdict,
+    check_draft,
+    check_window,
+    content_digest,
+)
 from dispatch_tui.domain.notice_plan import NoticeKind, channel_group
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.domain.selection import Selection
@@ -35,7 +41,7 @@ from dispatch_tui.storage.outages import (
     sent_notice_kinds,
     utility_rules,
 )
-from dispatch_tui.storage.tables import message, notice, outage, outage_selection
+from dispatch_tui.storage.tables import message, notice, outage, outage_editor, outage_selection
 from dispatch_tui.storage.users import refusal_for
 
 WAITING_NOTICES = ("scheduled", "due")
@@ -50,6 +56,29 @@ def _require(conn: Connection, actor: str, action: Action) -> None:
     refusal = refusal_for(conn, actor, action)
     if refusal:
         raise OutageError(refusal)
+
+
+def _require_own_or_take_over(conn: Connection, actor: str, detail: OutageDetail) -> None:
+    """Changing someone else's outage is a shift lead's act (and is recorded)."""
+    if actor != detail.row.created_by:
+        _require(conn, actor, Action.TAKE_OVER)
+
+
+def _record_editor(conn: Connection, outage_id: int, cycle: int, actor: str, now: datetime) -> None:
+    """Whoever changes the content may not approve it in this approval cycle."""
+    known = conn.execute(
+        select(outage_editor.c.username).where(
+            outage_editor.c.outage_id == outage_id,
+            outage_editor.c.cycle == cycle,
+            outage_editor.c.username == actor,
+        )
+    ).first()
+    if known is None:
+        conn.execute(
+            insert(outage_editor).values(
+                outage_id=outage_id, cycle=cycle, username=actor, edited_at=now
+            )
+        )
 
 
 def _verdict(conn: Connection, draft: OutageDraft, now: datetime) -> Verdict:
@@ -108,6 +137,7 @@ def create_draft(engine: Engine, draft: OutageDraft, *, actor: str) -> int:
             {**values, "status": "draft", "created_by": actor, "created_at": now, "revision": 1},
         ).scalar_one()
         _write_selection(conn, outage_id, draft.selection)
+        _record_editor(conn, outage_id, 1, actor, now)
         audit.append(
             conn,
             actor=actor,
@@ -124,21 +154,28 @@ def update_draft(engine: Engine, outage_id: int, draft: OutageDraft, *, actor: s
     with write_transaction(engine) as conn:
         _require(conn, actor, Action.EDIT_DRAFT)
         current = get_outage(conn, outage_id)
-        if current.row.status != "draft":
-            raise OutageError(f"only drafts can be edited; this outage is {current.row.status}")
+        _require_own_or_take_over(conn, actor, current)
+        try:
+            lifecycle.edit(_state(current), actor)
+        except lifecycle.TransitionError as exc:
+            raise OutageError(str(exc)) from exc
         now = _now()
         _refuse_problems(_verdict(conn, draft, now))
         conn.execute(
             update(outage).where(outage.c.id == outage_id).values(**_values(conn, draft, now))
         )
         _write_selection(conn, outage_id, draft.selection)
+        _record_editor(conn, outage_id, current.row.edit_cycle, actor, now)
+        detail: dict[str, Any] = {"title": draft.title.strip()}
+        if actor != current.row.created_by:
+            detail["author"] = current.row.created_by
         audit.append(
             conn,
             actor=actor,
             action="edit",
             entity="outage",
             entity_id=outage_id,
-            detail={"title": draft.title.strip()},
+            detail=detail,
         )
 
 
@@ -171,6 +208,7 @@ def _state(detail: OutageDetail) -> lifecycle.OutageState:
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         amended_by=row.amended_by,
+        editors=detail.editors,
     )
 
 
@@ -323,6 +361,7 @@ def submit(engine: Engine, outage_id: int, *, actor: str) -> None:
 
 def withdraw(engine: Engine, outage_id: int, *, actor: str) -> None:
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
+        _require_own_or_take_over(conn, actor, current)
         return lifecycle.Outcome(lifecycle.withdraw(_state(current), actor))
 
     _transition(engine, outage_id, actor, Action.SUBMIT, "withdraw", step)
@@ -341,16 +380,21 @@ def approve(
     *,
     actor: str,
     revision: int | None = None,
+    digest: str | None = None,
     warnings_seen: Sequence[str] = (),
 ) -> None:
-    """Approve what the approver saw: ``revision`` (if given) must still be the
-    outage's, every current warning must be among ``warnings_seen`` (the audit
-    entry records them), and no rule may be broken."""
+    """Approve what the approver saw: ``revision`` and ``digest`` (of the
+    previewed content, `domain.draft.content_digest`), if given, must still be
+    the outage's; every current warning must be among ``warnings_seen`` (the
+    audit entry records them); and no rule may be broken."""
     seen = list(warnings_seen)
     unseen: list[str] = []
 
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
-        if revision is not None and current.row.revision != revision:
+        changed = revision is not None and current.row.revision != revision
+        if digest is not None:
+            changed |= content_digest(_as_draft(current), current.row.revision) != digest
+        if changed:
             raise OutageError("changed since you opened it; read the preview again")
         verdict = _verdict(conn, _as_draft(current), now)
         _refuse_problems(verdict)
@@ -410,8 +454,12 @@ def reject(engine: Engine, outage_id: int, reason: str, *, actor: str) -> None:
     )
 
 
-def cancel(engine: Engine, outage_id: int, *, actor: str) -> None:
+def cancel(engine: Engine, outage_id: int, *, actor: str, reason: str = "") -> None:
+    """Cancel; an approved outage needs a reason (customers were or will be told)."""
+
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
+        if current.row.status == "approved" and not reason.strip():
+            raise OutageError("give a reason for cancelling an approved outage")
         return lifecycle.cancel(_state(current), actor, now)
 
     def effects(
@@ -425,7 +473,16 @@ def cancel(engine: Engine, outage_id: int, *, actor: str) -> None:
         )
         _create_notices(conn, current.row, outcome.state.revision, notices, now)
 
-    _transition(engine, outage_id, actor, Action.CANCEL, "cancel", step, effects)
+    _transition(
+        engine,
+        outage_id,
+        actor,
+        Action.CANCEL,
+        "cancel",
+        step,
+        effects,
+        detail={"reason": reason.strip()} if reason.strip() else None,
+    )
 
 
 def amend(
@@ -451,6 +508,11 @@ def amend(
     ) -> None:
         row = current.row
         _stop_waiting(conn, row.id)
+        cycle = row.edit_cycle
+        if row.status == "approved":
+            cycle += 1
+            conn.execute(update(outage).where(outage.c.id == row.id).values(edit_cycle=cycle))
+        _record_editor(conn, row.id, cycle, actor, now)
         if outcome.notice is None:
             return
         told = conn.execute(

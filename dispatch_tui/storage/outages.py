@@ -28,7 +28,14 @@ from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import affected_condition
 from dispatch_tui.storage.tables import metering_point as mp
-from dispatch_tui.storage.tables import notice, outage, outage_selection, utility
+from dispatch_tui.storage.tables import (
+    notice,
+    outage,
+    outage_editor,
+    outage_selection,
+    role_change,
+    utility,
+)
 
 
 class OutageError(Exception):
@@ -57,6 +64,7 @@ class OutageRow:
     rejection_reason: str | None
     revision: int
     amended_by: str | None
+    edit_cycle: int
     affected_mps: int
     affected_subscribers: int
     updated_at: datetime
@@ -71,6 +79,8 @@ class OutageDetail:
     row: OutageRow
     selection: Selection
     notices_sent: bool
+    editors: frozenset[str] = frozenset()
+    """Who changed the content since the last approval (none of them may approve)."""
 
 
 _COLUMNS = (
@@ -93,6 +103,7 @@ _COLUMNS = (
     outage.c.rejection_reason,
     outage.c.revision,
     outage.c.amended_by,
+    outage.c.edit_cycle,
     outage.c.affected_mps,
     outage.c.affected_subscribers,
     outage.c.updated_at,
@@ -122,6 +133,7 @@ def _row(r: Row[Any]) -> OutageRow:
         rejection_reason=r.rejection_reason,
         revision=r.revision,
         amended_by=r.amended_by,
+        edit_cycle=r.edit_cycle,
         affected_mps=r.affected_mps,
         affected_subscribers=r.affected_subscribers,
         updated_at=r.updated_at,
@@ -132,15 +144,45 @@ def _base() -> Any:
     return select(*_COLUMNS).join(utility, utility.c.id == outage.c.utility_id)
 
 
+APPROVER_ROLES = ("shift_lead", "admin")
+
+
+def _approver_held_role() -> ColumnElement[bool]:
+    """The approver's role at the moment of approval (the last change before
+    it) was one that may approve: a row written by hand naming a stranger, a
+    dispatcher or a removed user sends nothing."""
+    held = role_change.alias("held")
+    later = role_change.alias("later")
+    return exists().where(
+        held.c.username == outage.c.approved_by,
+        held.c.changed_at <= outage.c.approved_at,
+        held.c.role.in_(APPROVER_ROLES),
+        ~exists().where(
+            later.c.username == held.c.username,
+            later.c.changed_at > held.c.changed_at,
+            later.c.changed_at <= outage.c.approved_at,
+        ),
+    )
+
+
 def sendable_outage_ids() -> Select[tuple[int]]:
     """Rule 1 in SQL, as `domain.outage.can_send`: outages approved by someone
-    other than their author and their last amender. Every send path filters
-    on this, so nothing leaves for an outage the lifecycle would not send."""
+    other than their author and everyone who changed them since the last
+    approval, who held a role that may approve when they did. Every send path
+    filters on this, so nothing leaves for an outage the lifecycle would not
+    send, whatever was written into the outage row by hand."""
     return select(outage.c.id).where(
         outage.c.status == "approved",
         outage.c.approved_by.is_not(None),
+        outage.c.approved_at.is_not(None),
         outage.c.approved_by != outage.c.created_by,
         or_(outage.c.amended_by.is_(None), outage.c.amended_by != outage.c.approved_by),
+        ~exists().where(
+            outage_editor.c.outage_id == outage.c.id,
+            outage_editor.c.cycle == outage.c.edit_cycle,
+            outage_editor.c.username == outage.c.approved_by,
+        ),
+        _approver_held_role(),
     )
 
 
@@ -221,7 +263,14 @@ def get_outage(conn: Connection, outage_id: int) -> OutageDetail:
     r = conn.execute(_base().where(outage.c.id == outage_id)).one_or_none()
     if r is None:
         raise OutageError(f"outage {outage_id} does not exist (deleted by someone else?)")
-    return OutageDetail(_row(r), load_selection(conn, outage_id), _notices_sent(conn, outage_id))
+    editors = conn.scalars(
+        select(outage_editor.c.username).where(
+            outage_editor.c.outage_id == outage_id, outage_editor.c.cycle == r.edit_cycle
+        )
+    )
+    return OutageDetail(
+        _row(r), load_selection(conn, outage_id), _notices_sent(conn, outage_id), frozenset(editors)
+    )
 
 
 SORTABLE = {

@@ -18,6 +18,7 @@ from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import ROLES
 from dispatch_tui.storage.tables import app_user as users
+from dispatch_tui.storage.tables import role_change
 
 USERNAME = re.compile(r"[a-z_][a-z0-9_.-]{0,63}", re.IGNORECASE)
 
@@ -89,14 +90,21 @@ def bootstrap_admin(engine: Engine, username: str, *, actor: str) -> bool:
         return True
 
 
+def _history(conn: Connection, username: str, role: str | None, actor: str, at: datetime) -> None:
+    """Role history: the send path checks the role an approver held when approving."""
+    conn.execute(
+        insert(role_change).values(username=username, role=role, changed_at=at, changed_by=actor)
+    )
+
+
 def _upsert(conn: Connection, username: str, role: str, actor: str) -> None:
     old = get_operator(conn, username)
+    now = datetime.now(UTC)
     if old is None:
-        conn.execute(
-            insert(users).values(username=username, role=role, created_at=datetime.now(UTC))
-        )
+        conn.execute(insert(users).values(username=username, role=role, created_at=now))
     else:
         conn.execute(update(users).where(users.c.username == username).values(role=role))
+    _history(conn, username, role, actor, now)
     audit.append(
         conn,
         actor=actor,
@@ -140,6 +148,7 @@ def remove_operator(engine: Engine, username: str, *, actor: str) -> None:
         if old.role == "admin" and _admins(conn) == 1:
             raise UserError(f"'{username}' is the last admin; make another admin first")
         conn.execute(delete(users).where(users.c.username == username))
+        _history(conn, username, None, actor, datetime.now(UTC))
         audit.append(
             conn,
             actor=actor,

@@ -23,6 +23,7 @@ from dispatch_tui.domain.outage import (
     can_send,
     cancel,
     complete,
+    edit,
     new_draft,
     reject,
     submit,
@@ -415,7 +416,9 @@ def test_validate_window_across_dst_counts_real_hours() -> None:
 # --------------------------------------------------------------- property
 
 ACTORS = [AUTHOR, LEAD, OTHER]
-ops = st.sampled_from(["submit", "withdraw", "approve", "reject", "cancel", "amend", "complete"])
+ops = st.sampled_from(
+    ["submit", "withdraw", "edit", "approve", "reject", "cancel", "amend", "complete"]
+)
 
 
 @given(st.lists(st.tuples(ops, st.sampled_from(ACTORS), st.integers(0, 3)), max_size=25))
@@ -429,6 +432,8 @@ def test_no_sequence_of_acts_defeats_four_eyes(steps: list[tuple[str, str, int]]
                 s = submit(s, actor)
             elif op == "withdraw":
                 s = withdraw(s, actor)
+            elif op == "edit":
+                s = edit(s, actor)
             elif op == "approve":
                 s = approve(s, actor)
             elif op == "reject":
@@ -444,6 +449,7 @@ def test_no_sequence_of_acts_defeats_four_eyes(steps: list[tuple[str, str, int]]
         if can_send(s):
             assert s.approved_by is not None
             assert s.approved_by not in (s.created_by, s.amended_by)
+            assert s.approved_by not in s.editors
         assert s.revision >= before.revision
         if s.status is OutageStatus.APPROVED:
             # whoever approved last was never the author nor the last amender

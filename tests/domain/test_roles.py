@@ -20,7 +20,7 @@ DISPATCHER_ACTIONS = {
 EXPECTED: dict[Role, set[Action]] = {
     Role.VIEWER: {Action.VIEW},
     Role.DISPATCHER: DISPATCHER_ACTIONS,
-    Role.SHIFT_LEAD: DISPATCHER_ACTIONS | {Action.APPROVE, Action.REJECT},
+    Role.SHIFT_LEAD: DISPATCHER_ACTIONS | {Action.APPROVE, Action.REJECT, Action.TAKE_OVER},
     Role.ADMIN: set(Action),
 }
 

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from dispatch_tui.storage.tables import contact, message, notice, outage, subscriber, utility
+from dispatch_tui.storage.tables import (
+    contact,
+    message,
+    notice,
+    outage,
+    role_change,
+    subscriber,
+    utility,
+)
 
 _codes = itertools.count(1)
 
@@ -25,7 +33,17 @@ def approved_notice(
     now: datetime,
 ) -> tuple[int, int]:
     """An outage approved by someone other than its author, written directly
-    (no lifecycle), and one advance notice due now: (outage id, notice id)."""
+    (no lifecycle), and one advance notice due now: (outage id, notice id).
+    The approver held the shift-lead role since the day before (the send path checks)."""
+    conn.execute(
+        insert(role_change),
+        {
+            "username": "bohdan",
+            "role": "shift_lead",
+            "changed_at": now - timedelta(days=1),
+            "changed_by": "test",
+        },
+    )
     oid = conn.execute(
         insert(outage).returning(outage.c.id),
         {

@@ -63,7 +63,7 @@ async def test_a_cancelled_outage_sends_nothing_more_but_tells_those_told(
     engine: Engine, half_told: tuple[int, set[int]]
 ) -> None:
     oid, told = half_told
-    outage_lifecycle.cancel(engine, oid, actor="ana")
+    outage_lifecycle.cancel(engine, oid, actor="ana", reason="works postponed")
     before = message_states(engine)
     assert before["sent"] == 1 and set(before) == {"sent", "cancelled"}
     senders = {"sms": Recording("sms"), "email": Recording("email")}

@@ -50,7 +50,7 @@ async def test_jobs_mirror_the_database(engine: Engine, approved: int) -> None:
     try:
         wanted = scheduled(engine, approved)
         assert wanted and scheduler.notice_jobs() == wanted
-        outage_lifecycle.cancel(engine, approved, actor="ana")
+        outage_lifecycle.cancel(engine, approved, actor="ana", reason="works postponed")
         await scheduler.sync()
         assert scheduler.notice_jobs() == {}
         assert fired == []
@@ -96,7 +96,7 @@ async def test_no_late_notice_for_an_outage_that_started_ended_or_was_cancelled(
         if how == "ended":
             conn.execute(update(outage).values(starts_at=past - timedelta(hours=3), ends_at=past))
     if how == "cancelled":
-        outage_lifecycle.cancel(engine, approved, actor="ana")
+        outage_lifecycle.cancel(engine, approved, actor="ana", reason="works postponed")
     fired: list[int] = []
 
     async def fan_out(notice_id: int) -> None:

@@ -379,7 +379,7 @@ def test_unknown_messages_of_a_cancelled_outage_or_to_a_contact_who_left_are_not
         oid = conn.execute(
             select(notice.c.outage_id).where(notice.c.id == setup.notice_id)
         ).scalar_one()
-    outage_lifecycle.cancel(engine, oid, actor="ana")
+    outage_lifecycle.cancel(engine, oid, actor="ana", reason="works postponed")
 
     with engine.connect() as conn:
         [found] = [

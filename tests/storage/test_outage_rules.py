@@ -159,4 +159,4 @@ def test_the_lifecycle_runs_through_completion(engine: Engine, world: dict[str, 
         ).scalar_one()
     assert actor == "engine"
     with pytest.raises(OutageError, match="completed"):
-        outage_lifecycle.cancel(engine, oid, actor="ana")
+        outage_lifecycle.cancel(engine, oid, actor="ana", reason="works postponed")

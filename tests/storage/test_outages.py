@@ -136,7 +136,7 @@ def test_cancel_after_notices_went_out(engine: Engine, world: dict[str, int]) ->
             .first()
         )
         conn.execute(update(notice).where(notice.c.id == first).values(status="done"))
-    outage_lifecycle.cancel(engine, oid, actor="ana")
+    outage_lifecycle.cancel(engine, oid, actor="ana", reason="works postponed")
     found = notices_of(engine, oid)
     assert ("cancellation", "scheduled") in found
     assert all(status in ("done", "cancelled") for kind, status in found if kind != "cancellation")

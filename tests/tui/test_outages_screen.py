@@ -19,6 +19,7 @@ from textual.widgets import Input, Select, Static
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens import outages as outages_screen
@@ -229,14 +230,19 @@ async def test_cancel_asks_warns_and_is_audited(tui_engine: Engine) -> None:
         await pilot.press("c")
         await settle(app, pilot)
         dialog = app.screen
-        assert isinstance(dialog, ConfirmDialog)
-        assert "customers already told will get a cancellation notice" in dialog.question
+        # An approved outage is cancelled with a reason, which the audit keeps.
+        assert isinstance(dialog, ReasonDialog)
+        assert "customers already told will get a cancellation notice" in dialog.prompt
         await pilot.press("escape")
         await settle(app, pilot)
         assert status_of(tui_engine, ids["approved"]).status == "approved"
         await pilot.press("c")
         await settle(app, pilot)
-        await pilot.press("y")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert status_of(tui_engine, ids["approved"]).status == "approved", "no reason, no cancel"
+        await pilot.press(*"Storm damage")
+        await pilot.press("enter")
         await settle(app, pilot)
         assert status_of(tui_engine, ids["approved"]).status == "cancelled"
         assert str(table.get_row(str(ids["approved"]))[1]) == "cancelled"
@@ -253,6 +259,10 @@ async def test_cancel_asks_warns_and_is_audited(tui_engine: Engine) -> None:
             )
         ).scalars()
         assert ("ana", "cancel") in [tuple(r) for r in audited]
+        reason = conn.execute(
+            select(audit_log.c.detail).where(audit_log.c.action == "cancel")
+        ).scalar_one()
+        assert "Storm damage" in str(reason)
         assert "cancellation" in list(kinds)
 
 

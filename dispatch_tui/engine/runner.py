@@ -26,9 +26,18 @@ from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
 from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
 from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
 from dispatch_tui.engine.scheduler import NoticeScheduler
+from dispatch_tui.os_user import current_login
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
-from dispatch_tui.storage import bot_chats, fanout, inbound, monitor, outbox, processes
+from dispatch_tui.storage import (
+    bot_chats,
+    fanout,
+    inbound,
+    monitor,
+    outage_lifecycle,
+    outbox,
+    processes,
+)
 from dispatch_tui.storage.tables import utility
 
 log = logging.getLogger(__name__)
@@ -210,7 +219,13 @@ class DeliveryEngine:
             return monitor.paused_channels(conn)
 
     async def _expire(self) -> None:
+        """Housekeeping: expire what can no longer be useful, complete ended outages."""
         await asyncio.to_thread(outbox.expire_due, self.db, now=self.clock())
+        done = await asyncio.to_thread(
+            outage_lifecycle.complete_ended, self.db, actor=current_login(), now=self.clock()
+        )
+        if done:
+            log.info("completed %d ended outage(s): %s", len(done), done)
 
     async def _heartbeat(self) -> None:
         now = self.clock()

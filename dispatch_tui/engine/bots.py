@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from dispatch_tui.domain.bot_updates import ChatText, telegram_update
+from dispatch_tui.senders.bot_api import redact_bot_token
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,11 @@ class TelegramPoller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("Telegram polling: %s; retrying in %.0f s", exc, self._retry)
+                log.warning(
+                    "Telegram polling: %s; retrying in %.0f s",
+                    redact_bot_token(str(exc)),
+                    self._retry,
+                )
                 await asyncio.sleep(self._retry)
 
     async def close(self) -> None:

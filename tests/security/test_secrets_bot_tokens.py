@@ -5,6 +5,8 @@ stored and shown on the monitor)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -118,3 +120,30 @@ def test_httpcore_trace_stays_quiet_under_a_debug_root() -> None:
 def test_redact_bot_token(text: str, shown: str) -> None:
     assert shown in redact_bot_token(text)
     assert BOT_TOKEN not in redact_bot_token(text)
+
+
+async def test_a_failing_poll_logs_no_bot_token(caplog: pytest.LogCaptureFixture) -> None:
+    """A transport error names the request URL, which carries the token."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    async def ignore(channel: str, text: ChatText) -> None:
+        return None
+
+    poller = TelegramPoller(
+        token=BOT_TOKEN,
+        on_text=ignore,
+        base_url="http://127.0.0.1:9",
+        transport=httpx.MockTransport(refuse),
+        retry_seconds=0.01,
+    )
+    caplog.set_level(logging.DEBUG)
+    task = asyncio.create_task(poller.run())
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await poller.close()
+    assert "Telegram polling" in caplog.text
+    assert BOT_TOKEN.split(":")[1] not in caplog.text

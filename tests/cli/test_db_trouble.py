@@ -183,9 +183,10 @@ def test_headless_engine_waits_for_the_write_lock_then_says_so(
     holder = sqlite3.connect(path, isolation_level=None, timeout=0.2)
     holder.execute("BEGIN EXCLUSIVE")
     command = [sys.executable, "-c", "from dispatch_tui.cli import main; main()", "engine"]
+    token = {"DISPATCH_TUI_ENGINE_REPORT_TOKEN": "db-trouble-report-token_0123456789abc"}
     try:
         done = subprocess.run(
-            command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+            command, env={**os.environ, **env, **token}, capture_output=True, text=True, timeout=60
         )
     finally:
         holder.execute("ROLLBACK")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from pathlib import Path
 
 import aiohttp
@@ -23,6 +24,9 @@ from dispatch_tui.storage.tables import contact
 from tests.engine.conftest import FAST, settings, until
 from tests.gateways import free_port
 from tests.storage.csvdata import load_all
+
+TOKEN = "bots-report-token_0123456789abcdefXYZ"
+"""A report token as the listener requires: 32+ random URL-safe characters."""
 
 
 def update(update_id: int, text: str, chat: int = 555) -> dict[str, object]:
@@ -63,7 +67,8 @@ async def test_telegram_webhook_links_an_account_and_replies(
     port = free_port()
     env = {
         "engine_listen_port": str(port),
-        "engine_report_token": "tok",
+        "engine_report_token": TOKEN,
+        "telegram_token": "1:X",
         "telegram_updates": "webhook",
         "telegram_webhook_secret": "s3",
     }
@@ -78,13 +83,13 @@ async def test_telegram_webhook_links_an_account_and_replies(
     await delivery.start()
     try:
         async with aiohttp.ClientSession() as session:
-            url = f"http://127.0.0.1:{port}/telegram/tok"
+            url = f"http://127.0.0.1:{port}/telegram/{TOKEN}"
             headers = {"X-Telegram-Bot-Api-Secret-Token": "s3"}
             for i, text in enumerate(["/start", "/add", "100000002", "UA-777002"], start=1):
                 async with session.post(url, json=update(i, text), headers=headers) as r:
                     assert r.status == 200
             async with session.post(url, data=b"{not json", headers=headers) as r:
-                assert r.status == 200
+                assert r.status == 400
             async with session.post(url, json=update(9, "/stop"), headers={}) as r:
                 assert r.status == 403
         await until(lambda: len(sent) == 4, what="four replies sent")
@@ -126,19 +131,19 @@ async def test_long_polling_advances_the_offset_and_skips_junk() -> None:
 async def test_viber_callbacks_need_a_valid_signature(engine: Engine, tmp_path: Path) -> None:
     load_all(engine, tmp_path)
     port = free_port()
-    env = {"engine_listen_port": str(port), "engine_report_token": "tok", "viber_token": "VT"}
+    env = {"engine_listen_port": str(port), "engine_report_token": TOKEN, "viber_token": "VT"}
     delivery = DeliveryEngine(
         engine, settings(**env), listen=True, senders={}, tuning=FAST, sync_seconds=0.2
     )
     await delivery.start()
     try:
         async with aiohttp.ClientSession() as session:
-            url = f"http://127.0.0.1:{port}/viber/tok"
+            url = f"http://127.0.0.1:{port}/viber/{TOKEN}"
             for text in ("/add", "100000001", "UA-777001"):
                 body = json.dumps(
                     {
                         "event": "message",
-                        "timestamp": 1,
+                        "timestamp": int(time.time() * 1000),
                         "sender": {"id": "01234567890A="},
                         "message": {"type": "text", "text": text},
                     }

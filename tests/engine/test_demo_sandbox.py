@@ -64,7 +64,11 @@ async def test_demo_with_live_tokens_sends_only_to_the_sandbox_and_polls_nothing
 ) -> None:
     settings = demo_settings(tmp_path, monkeypatch, sqlite_template)
     # The headless engine (listener on) is the one that would poll; the app's does not listen.
-    settings = replace(settings, engine_listen_port=free_port(), engine_report_token="tok")
+    settings = replace(
+        settings,
+        engine_listen_port=free_port(),
+        engine_report_token="demo-sandbox-report-token_0123456789ab",
+    )
     for listen in (False, True):
         delivery = DeliveryEngine(engine, settings, kind="app", listen=listen, tuning=FAST)
         await delivery.start()

@@ -27,7 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
-from dispatch_tui.domain.draft import OutageDraft, content_digest
+from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
@@ -50,24 +50,6 @@ ENTRY_WIDTH = 30
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def draft_of(detail: OutageDetail) -> OutageDraft:
-    """The stored outage as the draft the preview expects."""
-    row = detail.row
-    return OutageDraft(
-        utility_id=row.utility_id,
-        title=row.title,
-        reason=row.reason,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        selection=detail.selection,
-        urgent=row.urgent,
-        channels=row.channels,
-        notice_kinds=row.notice_kinds,
-        transliterate=row.transliterate,
-        texts=row.texts,
-    )
 
 
 def window_text(row: OutageRow) -> str:
@@ -275,7 +257,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
                 return
             if worker.is_cancelled:
                 return
-            draft = draft_of(detail)
+            draft = detail.draft
             preview = build_preview(
                 conn,
                 draft,

@@ -212,23 +212,6 @@ def _state(detail: OutageDetail) -> lifecycle.OutageState:
     )
 
 
-def _as_draft(detail: OutageDetail) -> OutageDraft:
-    row = detail.row
-    return OutageDraft(
-        utility_id=row.utility_id,
-        title=row.title,
-        reason=row.reason,
-        starts_at=row.starts_at,
-        ends_at=row.ends_at,
-        selection=detail.selection,
-        urgent=row.urgent,
-        channels=row.channels,
-        notice_kinds=row.notice_kinds,
-        transliterate=row.transliterate,
-        texts=row.texts,
-    )
-
-
 Step = Callable[[Connection, OutageDetail, datetime], lifecycle.Outcome]
 Effects = Callable[[Connection, OutageDetail, lifecycle.Outcome, datetime], None]
 
@@ -243,10 +226,12 @@ def _transition(
     effects: Effects | None = None,
     *,
     detail: dict[str, Any] | None = None,
+    stamp: str | None = None,
 ) -> OutageDetail:
-    """Re-read, check role, rules and lifecycle, write the new state, create or
-    stop notices, audit; returns the old detail. A refusal after the role
-    check is audited too (in its own transaction, since this one rolls back)."""
+    """Re-read, check role, rules and lifecycle, write the new state (and the
+    time into the `stamp` column), create or stop notices, audit; returns the
+    old detail. A refusal is audited too (in its own transaction, since this
+    one rolls back)."""
     try:
         with write_transaction(engine) as conn:
             _require(conn, actor, action)
@@ -267,10 +252,8 @@ def _transition(
                 "ends_at": state.ends_at,
                 "updated_at": now,
             }
-            if name == "submit":
-                values["submitted_at"] = now
-            if name == "approve":
-                values["approved_at"] = now
+            if stamp is not None:
+                values[stamp] = now
             conn.execute(update(outage).where(outage.c.id == outage_id).values(**values))
             if effects is not None:
                 effects(conn, current, outcome, now)
@@ -353,10 +336,10 @@ def _create_notices(
 
 def submit(engine: Engine, outage_id: int, *, actor: str) -> None:
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
-        _refuse_problems(_verdict(conn, _as_draft(current), now))
+        _refuse_problems(_verdict(conn, current.draft, now))
         return lifecycle.Outcome(lifecycle.submit(_state(current), actor))
 
-    _transition(engine, outage_id, actor, Action.SUBMIT, "submit", step)
+    _transition(engine, outage_id, actor, Action.SUBMIT, "submit", step, stamp="submitted_at")
 
 
 def withdraw(engine: Engine, outage_id: int, *, actor: str) -> None:
@@ -371,7 +354,7 @@ def approval_warnings(
     conn: Connection, outage_id: int, *, now: datetime | None = None
 ) -> list[str]:
     """The warnings an approver must have seen to approve this outage now."""
-    return list(_verdict(conn, _as_draft(get_outage(conn, outage_id)), now or _now()).warnings)
+    return list(_verdict(conn, get_outage(conn, outage_id).draft, now or _now()).warnings)
 
 
 def approve(
@@ -393,10 +376,10 @@ def approve(
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
         changed = revision is not None and current.row.revision != revision
         if digest is not None:
-            changed |= content_digest(_as_draft(current), current.row.revision) != digest
+            changed |= content_digest(current.draft, current.row.revision) != digest
         if changed:
             raise OutageError("changed since you opened it; read the preview again")
-        verdict = _verdict(conn, _as_draft(current), now)
+        verdict = _verdict(conn, current.draft, now)
         _refuse_problems(verdict)
         unseen.extend(w for w in verdict.warnings if w not in seen)
         if unseen:
@@ -436,6 +419,7 @@ def approve(
         step,
         effects,
         detail={"warnings_seen": seen} if seen else None,
+        stamp="approved_at",
     )
 
 

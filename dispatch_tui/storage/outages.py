@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
 )
 
-from dispatch_tui.domain.draft import NOTICE_KINDS
+from dispatch_tui.domain.draft import NOTICE_KINDS, OutageDraft
 from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import affected_condition
@@ -81,6 +81,24 @@ class OutageDetail:
     notices_sent: bool
     editors: frozenset[str] = frozenset()
     """Who changed the content since the last approval (none of them may approve)."""
+
+    @property
+    def draft(self) -> OutageDraft:
+        """The stored outage as the draft the rules, the preview and the digest read."""
+        row = self.row
+        return OutageDraft(
+            utility_id=row.utility_id,
+            title=row.title,
+            reason=row.reason,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            selection=self.selection,
+            urgent=row.urgent,
+            channels=row.channels,
+            notice_kinds=row.notice_kinds,
+            transliterate=row.transliterate,
+            texts=row.texts,
+        )
 
 
 _COLUMNS = (

@@ -278,6 +278,14 @@ SCHEMA: tuple[Setting, ...] = (
         minimum=0,
         maximum=10_000,
     ),
+    Setting(
+        "inbound.signups_per_phone",
+        int,
+        5,
+        "Most sign-ups (metering points or accounts) one phone may hold; more are refused.",
+        minimum=1,
+        maximum=1_000,
+    ),
     Setting("telegram.token", str, "", "Telegram bot token; empty: no Telegram.", show=_mask),
     Setting(
         "telegram.updates",
@@ -403,6 +411,7 @@ class Settings:
     email_rate: float
     inbound_replies_per_number_hour: int
     inbound_replies_per_minute: int
+    inbound_signups_per_phone: int
     telegram_token: str
     telegram_updates: str
     telegram_webhook_secret: str

@@ -63,6 +63,7 @@ from dispatch_tui.storage.tables import (
     channel_control,
     contact,
     delivery_event,
+    inbound_message,
     message,
     notice,
     outage,
@@ -217,8 +218,19 @@ def claim_batch(
             message.c.channel.in_(list(channels)),
             message.c.channel.not_in(paused_channels_query()),
             message.c.expires_at > now,
-            # Replies to inbound SMS have no notice and no outage to approve.
-            or_(message.c.notice_id.is_(None), message.c.notice_id.in_(sendable_notice_ids())),
+            # A message without a notice (no outage to approve) goes only as the answer
+            # to a stored inbound SMS or bot update, back to its sender on its channel.
+            or_(
+                message.c.notice_id.in_(sendable_notice_ids()),
+                and_(
+                    message.c.notice_id.is_(None),
+                    exists().where(
+                        inbound_message.c.id == message.c.inbound_id,
+                        inbound_message.c.channel == message.c.channel,
+                        inbound_message.c.sender == message.c.address,
+                    ),
+                ),
+            ),
             # An unknown message to a contact who left is kept, never resent;
             # waiting ones are selected so that they can be cancelled below.
             or_(message.c.status != "unknown", consents()),

@@ -109,7 +109,7 @@ async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
     await delivery.start()
     try:
         kannel.smsc.inject_mo("+38640999888", "041997400", "6-100001 prijava")
-        kannel.smsc.inject_mo("+380501112233", "5555", "100000002 старт")
+        kannel.smsc.inject_mo("+380501112233", "5555", "100000002 UA-777002 старт")
         replies = await asyncio.to_thread(kannel.wait_for_mt, 2)
     finally:
         await delivery.stop()
@@ -129,4 +129,4 @@ async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
         )
         texts = set(conn.execute(select(inbound_message.c.text)).scalars())
     assert consents == {"+38640999888": "opted_in", "+380501112233": "opted_in"}
-    assert texts == {"6-100001 prijava", "100000002 старт"}
+    assert texts == {"6-100001 prijava", "100000002 UA-777002 старт"}

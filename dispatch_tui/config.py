@@ -146,6 +146,10 @@ def _is_database_url(value: str) -> bool:
         return False
 
 
+def _is_group_name(value: str) -> bool:
+    return value == "" or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}", value) is not None
+
+
 def _is_http_url(value: str) -> bool:
     return re.fullmatch(r"https?://[^\s/]+(/\S*)?", value) is not None
 
@@ -186,6 +190,15 @@ SCHEMA: tuple[Setting, ...] = (
         "How long SQLite waits for another writer before giving up.",
         minimum=0,
         maximum=600_000,
+    ),
+    Setting(
+        "database.group",
+        str,
+        "",
+        "Group that shares a SQLite database: its directory and files are made 2770/0660 for "
+        "it; empty: 0700/0600, the owner's alone.",
+        check=_is_group_name,
+        expects="a group name (like dispatch), or empty",
     ),
     Setting(
         "engine.embedded",
@@ -392,6 +405,7 @@ class Settings:
 
     database_url: str
     database_busy_timeout_ms: int
+    database_group: str
     engine_embedded: bool
     sms_gateway: str
     sms_max_segments: int

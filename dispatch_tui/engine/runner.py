@@ -265,6 +265,7 @@ class DeliveryEngine:
             gateway_id=sms.gateway_id or None,
             now=self.clock(),
             limits=limits,
+            signups_per_phone=self.settings.inbound_signups_per_phone,
         )
         why = f" (no reply: {sms.no_reply})" if sms.no_reply else ""
         log.info("inbound SMS %d: %s%s", result.inbound_id, result.outcome, why)

@@ -38,7 +38,15 @@ from dispatch_tui.domain.transition_notices import Audience
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
-from dispatch_tui.storage.tables import contact, message, notice, outage, utility
+from dispatch_tui.storage.tables import (
+    contact,
+    contact_scope,
+    message,
+    metering_point,
+    notice,
+    outage,
+    utility,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +206,36 @@ def _told_contacts(conn: Connection, outage_id: int, notice_id: int) -> set[int]
     )
 
 
+def _scopes(conn: Connection, contact_ids: list[int]) -> dict[int, set[str]]:
+    """Metering points each scoped contact signed up for (unscoped ones: the account)."""
+    scopes: dict[int, set[str]] = {}
+    if not contact_ids:
+        return scopes
+    rows = conn.execute(
+        select(contact_scope.c.contact_id, metering_point.c.mp_id)
+        .join(metering_point, metering_point.c.id == contact_scope.c.mp_id)
+        .where(contact_scope.c.contact_id.in_(contact_ids))
+    )
+    for contact_id, mp_code in rows:
+        scopes.setdefault(contact_id, set()).add(mp_code)
+    return scopes
+
+
+def _addresses(
+    who: AffectedSubscriber, scope: set[str] | None, *, proven: bool
+) -> tuple[templates.Address, ...]:
+    """The places a contact is told about: only its own metering points if it
+    signed up for some, and for a contact whose ownership was never proven the
+    metering point and settlement, never the street address (issue 10)."""
+    places = [a for a in who.addresses if scope is None or a.mp_id in scope]
+    return tuple(
+        templates.Address(a.settlement, a.street, a.house)
+        if proven
+        else templates.Address(a.settlement, "", a.mp_id)
+        for a in places
+    )
+
+
 def _batches(stream: Iterator[AffectedSubscriber], size: int) -> Iterator[list[AffectedSubscriber]]:
     batch: list[AffectedSubscriber] = []
     for item in stream:
@@ -317,23 +355,28 @@ def _build(
             by_id = {s.subscriber_id: s for s in group}
             contacts = reader.execute(
                 select(
-                    contact.c.id, contact.c.subscriber_id, contact.c.channel, contact.c.address
+                    contact.c.id,
+                    contact.c.subscriber_id,
+                    contact.c.channel,
+                    contact.c.address,
+                    contact.c.proven,
                 ).where(
                     contact.c.subscriber_id.in_(list(by_id)),
                     contact.c.consent == "opted_in",
                     contact.c.channel.in_(list(channels)),
                 )
             ).all()
+            scopes = _scopes(reader, [c.id for c in contacts])
             rows: list[tuple[object, ...]] = []
-            for contact_id, subscriber_id, channel, address in contacts:
+            for contact_id, subscriber_id, channel, address, proven in contacts:
                 if audience is not Audience.ALL and (contact_id in told) != (
                     audience is Audience.TOLD
                 ):
                     continue
                 who = by_id[subscriber_id]
-                addresses = tuple(
-                    templates.Address(a.settlement, a.street, a.house) for a in who.addresses
-                )
+                addresses = _addresses(who, scopes.get(contact_id), proven=proven)
+                if not addresses:
+                    continue
                 subject, body, segments = text(who.language, channel, addresses)
                 rows.append(
                     (

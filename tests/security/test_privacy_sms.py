@@ -178,10 +178,6 @@ def test_the_limit_is_a_setting(loaded: Engine) -> None:
     assert len(contacts(loaded, phone)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs fanout.py to honour contact_scope and contact.proven (issue 10 report)",
-)
 def test_a_notice_to_an_unproven_sign_up_names_places_not_streets(
     engine: Engine, tmp_path: Path
 ) -> None:

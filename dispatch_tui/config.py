@@ -124,6 +124,17 @@ def default_database_url() -> str:
     return "sqlite:///" + str(platformdirs.user_data_path(APP_NAME) / "dispatch-tui.sqlite")
 
 
+def default_audit_key_file() -> str:
+    """The audit chain's key, beside the user's config file: outside the database, so whoever
+    can write the database cannot re-compute the chain."""
+    return str(platformdirs.user_config_path(APP_NAME) / "audit.key")
+
+
+def default_audit_anchor_file() -> str:
+    """Where the audit log's head is anchored: outside the database, so a removed tail shows."""
+    return str(platformdirs.user_data_path(APP_NAME) / "audit-anchors.log")
+
+
 def env_var(key: str) -> str:
     """The variable overriding ``key``: "database.url" -> "DISPATCH_TUI_DATABASE_URL"."""
     return ENV_PREFIX + key.replace(".", "_").upper()
@@ -396,6 +407,29 @@ SCHEMA: tuple[Setting, ...] = (
         minimum=1,
         maximum=86_400,
     ),
+    Setting(
+        "audit.key_file",
+        str,
+        default_audit_key_file,
+        "Key of the audit log's HMAC chain (mode 0600, never in the database); "
+        "`dispatch-tui init` or the first audited decision makes it.",
+        check=lambda v: v.strip() != "",
+        expects="a file path",
+    ),
+    Setting(
+        "audit.anchor_file",
+        str,
+        default_audit_anchor_file,
+        "Append-only file that gets the audit log's head at every approval and every 10 minutes.",
+        check=lambda v: v.strip() != "",
+        expects="a file path",
+    ),
+    Setting(
+        "audit.syslog_socket",
+        str,
+        "/dev/log",
+        "Syslog/journal socket that gets each anchor too; skipped when absent, empty: none.",
+    ),
 )
 
 
@@ -441,6 +475,9 @@ class Settings:
     delivery_unknown_resend_seconds: int
     delivery_retry_base_seconds: float
     delivery_retry_cap_seconds: float
+    audit_key_file: str
+    audit_anchor_file: str
+    audit_syslog_socket: str
     sources: Mapping[str, str] = field(hash=False)
     sandbox: bool = False
     """A demo run: every channel goes to the sandbox and no bot is polled or hooked. Not a

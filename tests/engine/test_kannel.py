@@ -20,6 +20,7 @@ from tests.engine.factory import make_outbox, message_states
 from tests.gateways import Kannel, free_port, start_kannel
 from tests.storage.csvdata import load_all
 
+TOKEN = "kannel-listener-test-token-0123456789abcdef"
 TEXTS = [
     "Načrtovan izklop: Ljubljana, Šišenska cesta 12, 3.12. 8:00–12:00",
     "Планове відключення: Ужгород, вул. Минайська 14, 03.12 08:00–12:00",
@@ -44,6 +45,7 @@ async def test_notices_arrive_intact_and_reports_come_back(engine: Engine, kanne
         "sms_kannel_username": kannel.username,
         "sms_kannel_password": kannel.password,
         "engine_listen_port": "0",
+        "engine_report_token": TOKEN,
     }
     delivery = DeliveryEngine(engine, settings(**env), listen=True, tuning=FAST, sync_seconds=0.2)
     await delivery.start()
@@ -92,7 +94,8 @@ async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
 ) -> None:
     load_all(engine, tmp_path)
     port = free_port()
-    get_url = f"http://127.0.0.1:{port}/mo/tok?from=%p&to=%P&text=%a&id=%I"
+    token = TOKEN
+    get_url = f"http://127.0.0.1:{port}/mo/{token}?from=%p&to=%P&text=%a&id=%I"
     run = tmp_path / "kannel"
     run.mkdir()
     kannel_run = start_kannel(run, get_url=get_url)
@@ -103,13 +106,14 @@ async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
         "sms_kannel_username": kannel.username,
         "sms_kannel_password": kannel.password,
         "engine_listen_port": str(port),
-        "engine_report_token": "tok",
+        "engine_report_token": token,
     }
     delivery = DeliveryEngine(engine, settings(**env), listen=True, tuning=FAST, sync_seconds=0.2)
     await delivery.start()
     try:
-        kannel.smsc.inject_mo("+38640999888", "041997400", "6-100001 prijava")
-        kannel.smsc.inject_mo("+380501112233", "5555", "100000002 UA-777002 старт")
+        # Written to each utility's sender id: replies go only from those.
+        kannel.smsc.inject_mo("+38640999888", "ElektroGor", "6-100001 prijava")
+        kannel.smsc.inject_mo("+380501112233", "ZOE", "100000002 UA-777002 старт")
         replies = await asyncio.to_thread(kannel.wait_for_mt, 2)
     finally:
         await delivery.stop()
@@ -117,7 +121,7 @@ async def test_inbound_sms_through_kannel_changes_consent_and_gets_a_reply(
             pass
     by_receiver = {h.receiver.lstrip("+"): h for h in replies}
     slovene = by_receiver["38640999888"]
-    assert slovene.sender == "041997400" and "Prijava za 6-100001" in slovene.text
+    assert slovene.sender == "ElektroGor" and "Prijava za 6-100001" in slovene.text
     assert "Рахунок 100000002 підписано" in by_receiver["380501112233"].text
     with engine.connect() as conn:
         consents = dict(

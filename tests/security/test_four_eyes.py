@@ -5,49 +5,25 @@ one with write access to the database would. Both backends."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from dispatch_tui.domain.draft import OutageDraft, content_digest
-from dispatch_tui.domain.selection import Selection
+from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.storage import outage_lifecycle, outages, users
 from dispatch_tui.storage.outages import OutageError, sendable_notice_ids
-from dispatch_tui.storage.tables import audit_log, node, notice, outage, utility
-from tests.storage.csvdata import load_all
+from dispatch_tui.storage.tables import audit_log, notice, outage
+from tests.storage.test_outages import FUTURE, draft, world
 
-START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
+__all__ = ["world"]
 
 
 @pytest.fixture
-def world(engine: Engine, tmp_path: Path) -> dict[str, int]:
-    load_all(engine, tmp_path)
-    users.bootstrap_admin(engine, "root", actor="root")
-    for login, role in (
-        ("ana", "dispatcher"),
-        ("dmytro", "dispatcher"),
-        ("bohdan", "shift_lead"),
-        ("olena", "shift_lead"),
-    ):
-        users.add_operator(engine, login, role, actor="root")
-    with engine.connect() as conn:
-        ids = dict(conn.execute(select(node.c.code, node.c.id)).all())
-        ids["EG"] = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
-    return ids
-
-
-def draft(world: dict[str, int], **changes: object) -> OutageDraft:
-    base = OutageDraft(
-        utility_id=world["EG"],
-        title="Zamenjava transformatorja",
-        reason="vzdrževalna dela",
-        starts_at=START,
-        ends_at=START + timedelta(hours=4),
-        selection=Selection(nodes=frozenset({world["EG-R1"]})),
-    )
-    return OutageDraft(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+def dmytro(world: dict[str, int], engine: Engine) -> str:
+    """A second dispatcher beside the storage tests' world (ana; bohdan, olena)."""
+    users.add_operator(engine, "dmytro", "dispatcher", actor="root")
+    return "dmytro"
 
 
 def status(engine: Engine, oid: int) -> str:
@@ -91,7 +67,9 @@ def test_withdraw_edit_resubmit_makes_the_editor_ineligible(
     assert status(engine, oid) == "submitted"
 
 
-def test_someone_elses_draft_is_a_shift_lead_matter(engine: Engine, world: dict[str, int]) -> None:
+def test_someone_elses_draft_is_a_shift_lead_matter(
+    engine: Engine, world: dict[str, int], dmytro: str
+) -> None:
     oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
     with pytest.raises(OutageError, match="may not edit or withdraw someone else's outage"):
         outage_lifecycle.update_draft(engine, oid, draft(world, title="mine now"), actor="dmytro")
@@ -108,7 +86,7 @@ def test_an_amender_of_an_approved_outage_cannot_approve_the_change(
     outage_lifecycle.submit(engine, oid, actor="ana")
     outage_lifecycle.approve(engine, oid, actor="olena")
     outage_lifecycle.amend(
-        engine, oid, START + timedelta(hours=1), START + timedelta(hours=5), actor="bohdan"
+        engine, oid, FUTURE + timedelta(hours=1), FUTURE + timedelta(hours=5), actor="bohdan"
     )
     with pytest.raises(OutageError, match=r"window|since its last approval"):
         outage_lifecycle.approve(engine, oid, actor="bohdan")
@@ -137,10 +115,13 @@ def test_approval_is_refused_when_the_content_changed_since_the_preview(
     assert status(engine, oid) == "approved"
 
 
-def _approved_by_sql(engine: Engine, world: dict[str, int], approver: str) -> int:
+def _approved_by_sql(
+    engine: Engine, world: dict[str, int], approver: str, oid: int | None = None
+) -> int:
     """A submitted outage set to approved with plain SQL, with a notice planned."""
-    oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
-    outage_lifecycle.submit(engine, oid, actor="ana")
+    if oid is None:
+        oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
+        outage_lifecycle.submit(engine, oid, actor="ana")
     now = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(
@@ -165,7 +146,7 @@ def _approved_by_sql(engine: Engine, world: dict[str, int], approver: str) -> in
 
 @pytest.mark.parametrize("approver", ["nobody", "dmytro"])
 def test_an_outage_approved_by_hand_by_someone_who_may_not_sends_nothing(
-    engine: Engine, world: dict[str, int], approver: str
+    engine: Engine, world: dict[str, int], dmytro: str, approver: str
 ) -> None:
     _approved_by_sql(engine, world, approver)
     assert sendable(engine) == set()
@@ -182,23 +163,7 @@ def test_an_editor_written_in_as_approver_sends_nothing(
     oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
     outage_lifecycle.update_draft(engine, oid, draft(world, title="edited"), actor="bohdan")
     outage_lifecycle.submit(engine, oid, actor="ana")
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        conn.execute(
-            update(outage).values(status="approved", approved_by="bohdan", approved_at=now)
-        )
-        conn.execute(
-            insert(notice),
-            {
-                "outage_id": oid,
-                "kind": "advance",
-                "channels": ["sms"],
-                "due_at": now,
-                "status": "scheduled",
-                "outage_revision": 1,
-                "created_at": now,
-            },
-        )
+    _approved_by_sql(engine, world, "bohdan", oid)
     assert sendable(engine) == set()
 
 

@@ -4,7 +4,9 @@ which names the row someone edited behind the app's back."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,8 +243,19 @@ SNAPSHOT_ENTRIES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+@pytest.fixture
+def fixed_key(tmp_path: Path) -> Iterator[None]:
+    """The hashes on the picture depend on the audit key: one that is the same every run."""
+    path = tmp_path / "audit.key"
+    path.write_text("5a" * 32 + "\n")
+    path.chmod(0o600)
+    audit.use_key_file(path)
+    yield
+    audit.use_key_file(None)
+
+
 def snapshot_app(engine: Engine) -> DispatchApp:
-    """A log with fixed times, so the picture is the same on every run."""
+    """A log with fixed times (and key), so the picture is the same on every run."""
     with write_transaction(engine) as conn:
         conn.execute(delete(audit_log))
         start = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
@@ -251,6 +264,7 @@ def snapshot_app(engine: Engine) -> DispatchApp:
     return make_app(engine, "viktor")
 
 
+@pytest.mark.usefixtures("fixed_key")
 def test_audit_screen_snapshot(tui_engine: Engine, snap_compare: Any) -> None:
     app = snapshot_app(tui_engine)
 

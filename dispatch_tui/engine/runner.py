@@ -30,6 +30,7 @@ from dispatch_tui.os_user import current_login
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
 from dispatch_tui.storage import (
+    audit_anchor,
     bot_chats,
     fanout,
     inbound,
@@ -74,6 +75,7 @@ class DeliveryEngine:
         tuning: DeliveryTuning | None = None,
         sync_seconds: float = 2.0,
         expire_seconds: float = 10.0,
+        anchor_seconds: float = audit_anchor.PERIOD_SECONDS,
         notice_lease: timedelta = fanout.NOTICE_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -105,6 +107,7 @@ class DeliveryEngine:
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_seconds = sync_seconds
         self._expire_seconds = expire_seconds
+        self._anchor_seconds = anchor_seconds
         self._paused: set[str] = set()
         self._poller: TelegramPoller | None = None
         self.scheduler = NoticeScheduler(db, self._fan_out, clock=clock)
@@ -135,6 +138,7 @@ class DeliveryEngine:
         beat = max(1.0, self.tuning.lease.total_seconds() / 3)
         self.scheduler.every("heartbeat", beat, self._heartbeat)
         self.scheduler.every("expire", self._expire_seconds, self._expire)
+        self.scheduler.every("audit-anchor", self._anchor_seconds, self._anchor)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
         await self.scheduler.start()
         self.running = True
@@ -226,6 +230,12 @@ class DeliveryEngine:
         )
         if done:
             log.info("completed %d ended outage(s): %s", len(done), done)
+
+    async def _anchor(self) -> None:
+        """Anchor the audit log's head outside the database, approvals or not, so rows cut
+        off its end show within 10 minutes."""
+        targets = audit_anchor.targets_from(self.settings)
+        await asyncio.to_thread(audit_anchor.anchor, self.db, reason="periodic", targets=targets)
 
     async def _heartbeat(self) -> None:
         now = self.clock()

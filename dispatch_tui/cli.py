@@ -6,11 +6,13 @@ rejected CSV file, a database that cannot be reached, opened or locked, a
 data directory that cannot be made) ends with a message and exit status 1
 or 2, never a traceback. The app is started only after its database has
 answered, so the same holds for it.
+
+Who acts is the OS user of the process's real uid (os_user.current_login):
+LOGNAME and USER are anyone's to set, so they are never asked.
 """
 
 from __future__ import annotations
 
-import getpass
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -33,10 +35,11 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from dispatch_tui import __version__
-from dispatch_tui.config import ConfigError, Settings, describe, load_settings
+from dispatch_tui.config import ConfigError, Settings, describe, init_report_token, load_settings
+from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
-from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, import_file
+from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, ImportRefused, import_file
 from dispatch_tui.storage.models import ROLES
 
 err = Console(stderr=True)
@@ -62,7 +65,9 @@ class Context:
         settings = self.settings
         self.url = url or settings.database_url
         timeout = settings.database_busy_timeout_ms
-        return create_db_engine(self.url, busy_timeout_ms=timeout, chosen_by=chosen_by)
+        return create_db_engine(
+            self.url, busy_timeout_ms=timeout, chosen_by=chosen_by, group=settings.database_group
+        )
 
     def explain(self, error: BaseException) -> str | None:
         """`error` as one line naming the database, if it is database trouble."""
@@ -96,6 +101,8 @@ class Group(click.Group):
             fail(str(exc))
         except ImportFailed as exc:
             fail(exc.report())
+        except ImportRefused as exc:
+            fail(str(exc))
         except users.UserError as exc:
             fail(str(exc))
         except (DBAPIError, sqlite3.Error) as error:
@@ -164,13 +171,16 @@ def init(obj: Context, admin: str | None) -> None:
         else "up to date"
     )
     out.print(f"{where}: schema {migrate.head_revision()} ({state})", highlight=False)
-    if admin and users.bootstrap_admin(engine, admin, actor=getpass.getuser()):
+    if (note := init_report_token(obj.settings)) is not None:
+        out.print(note, highlight=False, soft_wrap=True)
+    if admin and users.bootstrap_admin(engine, admin, actor=current_login()):
         out.print(f"{admin} is now an admin", highlight=False)
 
 
 @main.group("users")
 def users_group() -> None:
-    """Operators and roles (admins only). The login is the OS user name."""
+    """Operators and roles (admins only). Who runs the command is the OS user of
+    the process's real uid; LOGNAME and USER are not asked."""
 
 
 ROLE = click.Choice(list(ROLES))
@@ -191,7 +201,7 @@ def users_list(obj: Context) -> None:
 @click.pass_obj
 def users_add(obj: Context, login: str, role: str) -> None:
     """Add an operator with a role."""
-    users.add_operator(obj.ready_engine(), login, role, actor=getpass.getuser())
+    users.add_operator(obj.ready_engine(), login, role, actor=current_login())
     click.echo(f"added {login} as {role}")
 
 
@@ -201,7 +211,7 @@ def users_add(obj: Context, login: str, role: str) -> None:
 @click.pass_obj
 def users_set_role(obj: Context, login: str, role: str) -> None:
     """Change an operator's role."""
-    users.set_role(obj.ready_engine(), login, role, actor=getpass.getuser())
+    users.set_role(obj.ready_engine(), login, role, actor=current_login())
     click.echo(f"{login} is now {role}")
 
 
@@ -210,7 +220,7 @@ def users_set_role(obj: Context, login: str, role: str) -> None:
 @click.pass_obj
 def users_remove(obj: Context, login: str) -> None:
     """Remove an operator (their past decisions stay in the audit log)."""
-    users.remove_operator(obj.ready_engine(), login, actor=getpass.getuser())
+    users.remove_operator(obj.ready_engine(), login, actor=current_login())
     click.echo(f"removed {login}")
 
 
@@ -241,7 +251,7 @@ def import_command(obj: Context, kind: str, file: Path) -> None:
     """
     engine = obj.ready_engine()
     with progress_bar() as progress:
-        summary = import_file(engine, kind, file, actor=getpass.getuser(), progress=progress)
+        summary = import_file(engine, kind, file, actor=current_login(), progress=progress)
     out.print(str(summary), highlight=False)
 
 

@@ -11,10 +11,19 @@ recipe in SQLAlchemy's pysqlite docs) so that `write_transaction()` issues
 When a database cannot be used (unreachable, locked, not a database, no
 directory for it), `explain` turns the driver's error into one line that
 names the database, password hidden, and says what to do.
+
+A SQLite database is one trust domain: whoever can write the file can do
+anything. So the directory we make for it and the file itself never get
+world bits: 0700/0600, or 2770/0660 owned by `database.group` when a team
+shares it (setgid, so the -wal/-shm files any member's process makes keep
+the group). SQLite gives -wal and -shm the database file's mode, which is
+why the file is made with its mode before SQLite first opens it.
 """
 
 from __future__ import annotations
 
+import grp
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,23 +50,33 @@ def shown(url: str | URL) -> str:
 
 
 def create_db_engine(
-    url: str, *, busy_timeout_ms: int = 5000, echo: bool = False, chosen_by: str = SETTING
+    url: str,
+    *,
+    busy_timeout_ms: int = 5000,
+    echo: bool = False,
+    chosen_by: str = SETTING,
+    group: str = "",
 ) -> Engine:
     """An engine for `url` with our connection settings applied; a SQLite
     file's directory is made if missing (`chosen_by` names what to change
-    when it cannot be)."""
+    when it cannot be), and the directory and file we make are private to
+    their owner, or to `group` when one is given."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            _make_directory(Path(parsed.database).parent, parsed, chosen_by)
+        in_file = bool(parsed.database) and parsed.database != ":memory:"
+        gid = _group_id(group) if in_file else None
+        if in_file:
+            _make_directory(Path(str(parsed.database)).parent, parsed, chosen_by, gid)
         engine = create_engine(
             parsed,
             echo=echo,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
-            poolclass=NullPool if parsed.database in (None, "", ":memory:") else None,
+            poolclass=NullPool if not in_file else None,
         )
         _configure_sqlite(engine, busy_timeout_ms)
+        if in_file:
+            _create_file_first(engine, Path(str(parsed.database)), parsed, gid)
         return engine
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
@@ -66,14 +85,74 @@ def create_db_engine(
     raise DatabaseError(f"unsupported database {shown(parsed)}: use sqlite or postgresql")
 
 
-def _make_directory(directory: Path, url: URL, chosen_by: str) -> None:
+GROUP_SETTING = "database.group (or DISPATCH_TUI_DATABASE_GROUP)"
+
+
+def _group_id(group: str) -> int | None:
+    """The id of `group`; None for no group (files private to their owner)."""
+    if not group:
+        return None
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise DatabaseError(
+            f"there is no group '{group}' on this machine: create it, or change {GROUP_SETTING}"
+        ) from None
+
+
+def _make_directory(directory: Path, url: URL, chosen_by: str, gid: int | None) -> None:
+    """Make the database's directory if missing: 0700, or 2770 for group `gid`.
+    An existing directory is left as its owner set it up."""
+    if directory.is_dir():
+        return
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700)
     except OSError as error:
+        if isinstance(error, FileExistsError) and directory.is_dir():
+            return  # made by another process meanwhile, which set its mode
         raise DatabaseError(
             f"cannot create the directory {directory} for the database {shown(url)}: "
             f"{error.strerror or error}; choose another place with {chosen_by}"
         ) from error
+    _share(directory, url, gid, 0o700, 0o2770)
+
+
+def _share(path: Path | int, url: URL, gid: int | None, private: int, shared: int) -> None:
+    """Set the mode of a path (or open file) we just made; hand it to group `gid` if any.
+    Explicit, because mkdir and open leave the umask's mark (0750 for 0770 under 022)."""
+    try:
+        if gid is not None:
+            os.chown(path, -1, gid)
+        os.chmod(path, private if gid is None else shared)
+    except OSError as error:
+        where = f"the directory {path}" if isinstance(path, Path) else "the file"
+        raise DatabaseError(
+            f"cannot give {where} of the database {shown(url)} to its group: "
+            f"{error.strerror or error}; run as a member of that group, or change "
+            f"{GROUP_SETTING}"
+        ) from error
+
+
+def _create_file_first(engine: Engine, path: Path, url: URL, gid: int | None) -> None:
+    """Before each connection: if the database file does not exist yet, make it
+    empty (SQLite takes an empty file as a new database) with its final mode, so
+    neither it nor the -wal/-shm files SQLite copies that mode to are ever
+    readable by others."""
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(*_args: Any) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except OSError:
+            return  # it exists, or SQLite will fail to open it and say why
+        try:
+            _share(fd, url, gid, 0o600, 0o660)
+        except DatabaseError:
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise
+        os.close(fd)
 
 
 def explain(error: BaseException, url: str | URL, *, busy_timeout_ms: int) -> str | None:

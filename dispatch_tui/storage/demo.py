@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import getpass
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, func, select, text
 from dispatch_tui.domain.identifiers import InvalidIdentifier, eic_check_char
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import child_path
+from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, counts
 from dispatch_tui.storage.db import is_sqlite, write_transaction
 from dispatch_tui.storage.demo_names import (
@@ -791,11 +791,14 @@ class _Builder:
     # users -----------------------------------------------------------------------------
 
     def write_users(self) -> None:
-        """The OS user building the demo as admin, plus one demo operator per other role."""
-        wanted = [("ana", "dispatcher"), ("bohdan", "shift_lead"), ("viktor", "viewer")]
-        login = _login()
-        if login:
-            wanted.insert(0, (login, "admin"))
+        """The OS user building the demo (its real uid) as admin, plus one demo
+        operator per other role."""
+        wanted = [
+            (current_login(), "admin"),
+            ("ana", "dispatcher"),
+            ("bohdan", "shift_lead"),
+            ("viktor", "viewer"),
+        ]
         existing = set(self.conn.execute(select(app_user.c.username)).scalars())
         next_id = (self.conn.execute(select(func.max(app_user.c.id))).scalar() or 0) + 1
         rows = []
@@ -841,14 +844,6 @@ def _reset_sequences(conn: Connection) -> None:
                 f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table}"
             )
         )
-
-
-def _login() -> str | None:
-    """The OS user running the build, if the system can tell (some containers cannot)."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return None
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
@@ -912,7 +907,7 @@ def build_demo(
             }
             audit.append(
                 conn,
-                actor=_login() or "demo",
+                actor=current_login(),
                 action="import",
                 entity="demo",
                 entity_id=size,

@@ -70,9 +70,10 @@ def _admins(conn: Connection) -> int:
 
 
 def _require_admin(conn: Connection, actor: str) -> None:
-    operator = get_operator(conn, actor)
-    if operator is None or operator.role != "admin":
-        raise UserError(f"only an admin can change users; '{actor}' is not one")
+    """The one role check (refusal_for), inside the change's transaction."""
+    refusal = refusal_for(conn, actor, Action.MANAGE_USERS)
+    if refusal is not None:
+        raise UserError(f"only an admin can change users: {refusal}")
 
 
 def bootstrap_admin(engine: Engine, username: str, *, actor: str) -> bool:

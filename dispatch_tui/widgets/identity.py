@@ -1,13 +1,14 @@
-"""Who is at the keyboard: resolved once at start from the OS login."""
+"""Who is at the keyboard: resolved once at start from the OS user of the real
+uid, never from LOGNAME/USER, which anyone can set to a shift lead's name."""
 
 from __future__ import annotations
 
-import getpass
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from dispatch_tui.domain.roles import Action, can
+from dispatch_tui.os_user import current_login
 from dispatch_tui.storage.users import get_operator
 
 
@@ -23,8 +24,9 @@ class Identity:
 
 
 def resolve(engine: Engine, login: str | None = None) -> Identity:
-    """Blocking: call from a worker."""
-    name = login or getpass.getuser()
+    """Blocking: call from a worker. `login` is for tests that drive the app in
+    process; the command line never passes one."""
+    name = login or current_login()
     with engine.connect() as conn:
         operator = get_operator(conn, name)
     return Identity(name, operator.role if operator else None)

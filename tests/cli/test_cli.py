@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import text
 
 from dispatch_tui.cli import main
+from dispatch_tui.config import load_settings, report_token_ok
 from dispatch_tui.storage.db import create_db_engine
 from tests.storage.csvdata import FILES, dump, write
 
@@ -31,6 +34,36 @@ def test_init_on_a_fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert first.exit_code == 0 and "(created)" in first.output
     again = run(env, "init")
     assert again.exit_code == 0 and "(up to date)" in again.output
+
+
+def test_init_writes_a_report_token_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listener needs a token that stays the same across restarts: `init` makes one
+    into the user's config file (0600) unless one is configured, and never replaces it."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = {"DISPATCH_TUI_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    written = tmp_path / "config" / "dispatch-tui" / "config.toml"
+    first = run(env, "init")
+    assert first.exit_code == 0
+    assert f"engine.report_token generated and written to {written} (mode 0600)" in first.output
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    token = tomllib.loads(written.read_text())["engine"]["report_token"]
+    assert report_token_ok(token)
+    assert load_settings(None, env={}).engine_report_token == token
+
+    again = run(env, "init")
+    assert again.exit_code == 0 and "report_token" not in again.output
+    assert tomllib.loads(written.read_text())["engine"]["report_token"] == token
+    shown = run(env, "config", "show").output
+    assert "engine.report_token = ***" in shown and token not in shown
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "other"))
+    configured = {
+        **env,
+        "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "configured-elsewhere_0123456789abcdef",
+    }
+    third = run(configured, "init")
+    assert third.exit_code == 0 and "report_token" not in third.output
+    assert not (tmp_path / "other").exists()
 
 
 def test_newer_database_is_refused(env: dict[str, str], db_url: str) -> None:

@@ -1,5 +1,7 @@
 """The installed command in a real 80×24 terminal (tmux), keyboard only,
-with NO_COLOR set: what an on-call operator over SSH gets."""
+with NO_COLOR set: what an on-call operator over SSH gets. It runs as the
+OS user running the tests, which is who the header names (LOGNAME and USER
+are set to another operator's name and must not count)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from dispatch_tui.os_user import current_login
+from dispatch_tui.storage import users
+from dispatch_tui.storage.db import create_db_engine
+
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(
     TMUX is None and not os.environ.get("CI"), reason="tmux is not installed"
@@ -21,14 +27,31 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def terminal(tui_template: Path, tmp_path: Path) -> Iterator[Callable[..., str]]:
+def database(tui_template: Path, tmp_path: Path) -> tuple[Path, str]:
+    """A copy of the template and this OS user's role in it: root is its admin, any
+    other user running the tests is made a dispatcher."""
+    path = tmp_path / "db.sqlite"
+    shutil.copyfile(tui_template, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            operator = users.get_operator(conn, current_login())
+        if operator is not None:
+            return path, operator.role
+        users.add_operator(engine, current_login(), "dispatcher", actor="root")
+        return path, "dispatcher"
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def terminal(database: tuple[Path, str], tmp_path: Path) -> Iterator[Callable[..., str]]:
     assert TMUX is not None, "tmux is required in CI"
-    database = tmp_path / "db.sqlite"
-    shutil.copyfile(tui_template, database)
+    path, _role = database
     socket = f"dispatch-test-{uuid.uuid4().hex[:8]}"
     command = [str(Path(sys.executable).with_name("dispatch-tui"))]
     env = {
-        "DISPATCH_TUI_DATABASE_URL": f"sqlite:///{database}",
+        "DISPATCH_TUI_DATABASE_URL": f"sqlite:///{path}",
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "NO_COLOR": "1",
         "TERM": "xterm-256color",
@@ -74,9 +97,12 @@ def terminal(tui_template: Path, tmp_path: Path) -> Iterator[Callable[..., str]]
     subprocess.run([TMUX, "-L", socket, "kill-server"], check=False)
 
 
-def test_keyboard_only_at_80x24_without_colour(terminal: Callable[..., str]) -> None:
+def test_keyboard_only_at_80x24_without_colour(
+    database: tuple[Path, str], terminal: Callable[..., str]
+) -> None:
     first = terminal(wait_for="Elektro Gorenjska")
-    assert "ana (dispatcher)" in first
+    assert f"{current_login()} ({database[1]})" in first
+    assert "ana (dispatcher)" not in first
     assert "Elektro Gorenjska" in first and "Закарпаттяобленерго" in first
     expanded = terminal("Enter", wait_for="Gorenjska  ")
     assert "3 MP" in expanded

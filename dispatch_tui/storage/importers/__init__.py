@@ -3,6 +3,8 @@
 Every importer validates the whole file first and raises `ImportFailed`
 (listing line numbers and reasons) before anything is written; the writing
 happens in one transaction, so a failure part-way leaves no trace either.
+Only an admin may import once the database has operators, checked first in
+that transaction.
 Validation refuses whatever one backend would store and another reject
 (NUL bytes, text longer than its column), so a file behaves the same on
 SQLite and PostgreSQL. Files are streamed: metering points and subscribers
@@ -17,7 +19,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from dispatch_tui.storage.importers.common import ImportSummary, Progress
+from dispatch_tui.storage.importers.common import (
+    ImportRefused,
+    ImportSummary,
+    Progress,
+    check_importer,
+)
 from dispatch_tui.storage.importers.csvfile import ImportFailed, RowError
 from dispatch_tui.storage.importers.metering_points import import_metering_points
 from dispatch_tui.storage.importers.network import import_network
@@ -37,7 +44,18 @@ IMPORTERS: dict[str, Importer] = {
 def import_file(
     engine: Engine, kind: str, path: Path, *, actor: str, progress: Progress | None = None
 ) -> ImportSummary:
+    """Import `path` as `kind` for `actor`. Whoever may not import hears so before a
+    long file is read; each importer checks again inside its write transaction."""
+    with engine.connect() as conn:
+        check_importer(conn, actor)
     return IMPORTERS[kind](engine, path, actor=actor, progress=progress)
 
 
-__all__ = ["IMPORTERS", "ImportFailed", "ImportSummary", "RowError", "import_file"]
+__all__ = [
+    "IMPORTERS",
+    "ImportFailed",
+    "ImportRefused",
+    "ImportSummary",
+    "RowError",
+    "import_file",
+]

@@ -8,11 +8,13 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, any_, bindparam, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import audit
-from dispatch_tui.storage.tables import utility
+from dispatch_tui.storage.tables import app_user, utility
+from dispatch_tui.storage.users import refusal_for
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as an import advances."""
@@ -25,6 +27,22 @@ ENTITY_ID = 64
 """Length of audit_log.entity_id."""
 
 T = TypeVar("T")
+
+
+class ImportRefused(Exception):
+    """The person may not import; the database is unchanged."""
+
+
+def check_importer(conn: Connection, actor: str) -> None:
+    """Raise ImportRefused unless `actor` may import: an admin, or anyone while the
+    database has no operators at all (it is being set up: `init`, imports, then
+    `init --admin`). Called first inside the import's write transaction, so a role
+    taken away a moment ago counts."""
+    if not conn.execute(select(exists().select_from(app_user))).scalar():
+        return
+    refusal = refusal_for(conn, actor, Action.IMPORT_DATA)
+    if refusal is not None:
+        raise ImportRefused(f"{refusal}; nothing was imported")
 
 
 @dataclass(frozen=True)

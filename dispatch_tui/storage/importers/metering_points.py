@@ -25,6 +25,7 @@ from dispatch_tui.storage.importers.common import (
     BATCH,
     ImportSummary,
     Progress,
+    check_importer,
     file_label,
     load_utilities,
     one_of,
@@ -183,6 +184,7 @@ def import_metering_points(
             rows, utility_ids = _validate(path, conn, staging, progress)
         inserted = updated = 0
         with write_transaction(engine) as conn:
+            check_importer(conn, actor)
             empty = {
                 utility_id
                 for utility_id in utility_ids

@@ -24,6 +24,7 @@ from dispatch_tui.storage.importers.common import (
     ImportSummary,
     Progress,
     UtilityRef,
+    check_importer,
     file_label,
     load_utilities,
 )
@@ -172,6 +173,7 @@ def import_network(
     engine: Engine, path: Path, *, actor: str, progress: Progress | None = None
 ) -> ImportSummary:
     with write_transaction(engine) as conn:
+        check_importer(conn, actor)
         rows, existing = _validate(path, conn)
         in_file = {(row.utility.id, row.code): row for row in rows}
         paths = {key: (old.id, old.path) for key, old in existing.items()}

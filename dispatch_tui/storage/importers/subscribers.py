@@ -31,6 +31,7 @@ from dispatch_tui.storage.importers.common import (
     BATCH,
     ImportSummary,
     Progress,
+    check_importer,
     file_label,
     load_utilities,
     one_of,
@@ -193,6 +194,7 @@ def import_subscribers(
         inserted = updated = 0
         linked = False
         with write_transaction(engine) as conn:
+            check_importer(conn, actor)
             for chunk in staging.chunks(STAGED_ROWS):
                 written = _write(conn, [_row(staged) for staged in chunk], now, source)
                 inserted += written.inserted

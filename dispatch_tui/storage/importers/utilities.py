@@ -23,7 +23,13 @@ from sqlalchemy import Connection, Engine, Table, exists, select
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.storage.db import write_transaction
-from dispatch_tui.storage.importers.common import ImportSummary, Progress, file_label, upsert
+from dispatch_tui.storage.importers.common import (
+    ImportSummary,
+    Progress,
+    check_importer,
+    file_label,
+    upsert,
+)
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
 from dispatch_tui.storage.models import Base
 from dispatch_tui.storage.tables import utility
@@ -92,6 +98,7 @@ def import_utilities(
         lines.append(line)
     errors.fail()
     with write_transaction(engine) as conn:
+        check_importer(conn, actor)
         ids: dict[str, int] = {}
         stored: dict[str, tuple[str, ...]] = {}
         for code, id_, *rest in conn.execute(

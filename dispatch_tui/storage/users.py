@@ -69,7 +69,7 @@ def _admins(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).where(users.c.role == "admin")).scalar_one())
 
 
-def _require_admin(conn: Connection, actor: str) -> None:
+def _require_user_manager(conn: Connection, actor: str) -> None:
     """The one role check (refusal_for), inside the change's transaction."""
     refusal = refusal_for(conn, actor, Action.MANAGE_USERS)
     if refusal is not None:
@@ -119,7 +119,7 @@ def _upsert(conn: Connection, username: str, role: str, actor: str) -> None:
 def add_operator(engine: Engine, username: str, role: str, *, actor: str) -> None:
     _check(username, role)
     with write_transaction(engine) as conn:
-        _require_admin(conn, actor)
+        _require_user_manager(conn, actor)
         if get_operator(conn, username):
             raise UserError(f"'{username}' already exists: use set-role to change the role")
         _upsert(conn, username, role, actor)
@@ -128,7 +128,7 @@ def add_operator(engine: Engine, username: str, role: str, *, actor: str) -> Non
 def set_role(engine: Engine, username: str, role: str, *, actor: str) -> None:
     _check(username, role)
     with write_transaction(engine) as conn:
-        _require_admin(conn, actor)
+        _require_user_manager(conn, actor)
         old = get_operator(conn, username)
         if old is None:
             raise UserError(f"no user '{username}'")
@@ -142,7 +142,7 @@ def set_role(engine: Engine, username: str, role: str, *, actor: str) -> None:
 def remove_operator(engine: Engine, username: str, *, actor: str) -> None:
     _check(username, None)
     with write_transaction(engine) as conn:
-        _require_admin(conn, actor)
+        _require_user_manager(conn, actor)
         old = get_operator(conn, username)
         if old is None:
             raise UserError(f"no user '{username}'")

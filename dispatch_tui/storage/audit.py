@@ -99,12 +99,15 @@ _warned_group: set[Path] = set()
 
 
 def use_key_file(path: Path | str | None) -> None:
-    """Make ``path`` this process's key file (None: the default), loading or creating it now,
-    so a bad key file stops the program at start and not in the middle of a decision."""
+    """Make ``path`` this process's key file (None: the default). It is read at the first
+    append, so a command that only verifies never makes a key of its own."""
     global _configured_key_file
     _configured_key_file = None if path is None else Path(path).expanduser()
-    if path is not None:
-        current_key()
+
+
+def configured_key_file() -> Path | None:
+    """The key file set with `use_key_file`, or None when the default is used."""
+    return _configured_key_file
 
 
 def key_file() -> Path:
@@ -139,6 +142,11 @@ def load_key(path: Path, *, create: bool = True) -> bytes:
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         raw = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise AuditKeyError(
+            f"{path}: no audit key here; set audit.key_file to the key this log was written "
+            "with, restore it from the backup, or run `dispatch-tui init` on a new installation"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise AuditKeyError(f"{path}: cannot read the audit key: {reason}") from None

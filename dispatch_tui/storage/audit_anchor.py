@@ -18,6 +18,8 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging.handlers import SysLogHandler
@@ -59,8 +61,8 @@ _said: set[str] = set()
 
 
 def configure(settings: Settings) -> None:
-    """Use ``settings``' key file and anchor targets in this process (the CLI calls this once
-    its settings are loaded); the key is loaded, or made, now."""
+    """Use ``settings``' key file and anchor targets in this process (the CLI calls this
+    when it opens the database)."""
     global _configured
     audit.use_key_file(settings.audit_key_file)
     _configured = targets_from(settings)
@@ -70,6 +72,18 @@ def use_targets(targets: AnchorTargets | None) -> None:
     """Send this process's anchors to ``targets`` (None: the defaults)."""
     global _configured
     _configured = targets
+
+
+@contextmanager
+def restoring() -> Iterator[None]:
+    """Put this process's key file and anchor targets back as they were on leaving: tests
+    run many configurations (and the CLI in-process) in one process."""
+    key_file, targets = audit.configured_key_file(), _configured
+    try:
+        yield
+    finally:
+        audit.use_key_file(key_file)
+        use_targets(targets)
 
 
 def current_targets() -> AnchorTargets:

@@ -20,12 +20,11 @@ Digest = Callable[[bytes], str]
 @pytest.fixture
 def audit_files(tmp_path: Path) -> Iterator[audit_anchor.AnchorTargets]:
     """This test's key file and anchor file (no syslog unless a test gives a socket)."""
-    audit.use_key_file(tmp_path / "config" / "audit.key")
-    targets = audit_anchor.AnchorTargets(tmp_path / "data" / "audit-anchors.log", "")
-    audit_anchor.use_targets(targets)
-    yield targets
-    audit.use_key_file(None)
-    audit_anchor.use_targets(None)
+    with audit_anchor.restoring():
+        audit.use_key_file(tmp_path / "config" / "audit.key")
+        targets = audit_anchor.AnchorTargets(tmp_path / "data" / "audit-anchors.log", "")
+        audit_anchor.use_targets(targets)
+        yield targets
 
 
 def decisions(engine: Engine, count: int, *, actor: str = "ana") -> list[int]:

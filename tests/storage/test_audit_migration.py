@@ -117,6 +117,7 @@ def test_unkeyed_rows_recomputed_through_the_switch_are_caught(old: Engine) -> N
 def test_an_edited_unkeyed_row_is_named(old: Engine) -> None:
     legacy_rows(old, 4)
     migrate.upgrade(old)
+    audit.init_key(audit.key_file())
     with as_owner(old) as conn:
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(entity_id="99"))
     result = verify(old)

@@ -19,7 +19,7 @@ from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens import audit as audit_screen
 from dispatch_tui.screens.audit import AuditScreen
-from dispatch_tui.storage import audit, outage_lifecycle
+from dispatch_tui.storage import audit, audit_anchor, outage_lifecycle
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import audit_log, node, utility
 from tests.tui.conftest import make_app
@@ -249,9 +249,9 @@ def fixed_key(tmp_path: Path) -> Iterator[None]:
     path = tmp_path / "audit.key"
     path.write_text("5a" * 32 + "\n")
     path.chmod(0o600)
-    audit.use_key_file(path)
-    yield
-    audit.use_key_file(None)
+    with audit_anchor.restoring():
+        audit.use_key_file(path)
+        yield
 
 
 def snapshot_app(engine: Engine) -> DispatchApp:

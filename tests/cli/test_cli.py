@@ -13,6 +13,7 @@ from sqlalchemy import text
 from dispatch_tui.cli import main
 from dispatch_tui.config import load_settings, report_token_ok
 from dispatch_tui.storage.db import create_db_engine
+from tests.security.audit_attacker import as_owner
 from tests.storage.csvdata import FILES, dump, write
 
 
@@ -131,16 +132,16 @@ def test_audit_verify_detects_edits_and_gaps(
         run(env, "import", kind, str(write(tmp_path, f"{kind}.csv", content)))
     assert "intact: 4 rows" in run(env, "audit", "verify").output
     engine = create_db_engine(db_url)
-    with engine.begin() as conn:
+    with as_owner(engine) as conn:  # past PostgreSQL's append-only trigger, as its owner can
         actor = conn.execute(text("SELECT actor FROM audit_log WHERE id = 2")).scalar_one()
         conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 2"))
     result = run(env, "audit", "verify")
     assert result.exit_code == 1
     assert "row 2: content was edited" in result.output
-    with engine.begin() as conn:
+    with as_owner(engine) as conn:
         conn.execute(text("UPDATE audit_log SET actor = :actor WHERE id = 2"), {"actor": actor})
     assert run(env, "audit", "verify").exit_code == 0
-    with engine.begin() as conn:
+    with as_owner(engine) as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = 3"))
     result = run(env, "audit", "verify")
     assert result.exit_code == 1

@@ -13,6 +13,7 @@ from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import DatabaseError, create_db_engine, write_transaction
 from dispatch_tui.storage.models import Outage
 from dispatch_tui.storage.tables import audit_log
+from tests.security.audit_attacker import as_owner
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_audit_chain_appends_and_verifies(engine: Engine) -> None:
     with engine.connect() as conn:
         result = audit.verify(conn)
     assert (result.ok, result.checked) == (True, 5)
-    with engine.begin() as conn:
+    with as_owner(engine) as conn:  # past PostgreSQL's append-only trigger, as its owner can
         conn.execute(update(audit_log).where(audit_log.c.id == 3).values(detail={"title": "x"}))
     with engine.connect() as conn:
         result = audit.verify(conn)
@@ -142,14 +143,14 @@ def test_editing_any_field_of_any_audit_row_is_named(engine: Engine) -> None:
         rows = conn.execute(audit_log.select().order_by(audit_log.c.id)).all()
     for row in rows:
         for column, value in edits.items():
-            with engine.begin() as conn:
+            with as_owner(engine) as conn:
                 conn.execute(
                     update(audit_log).where(audit_log.c.id == row.id).values({column: value})
                 )
             with engine.connect() as conn:
                 result = audit.verify(conn)
             assert (result.ok, result.first_bad_id) == (False, row.id), (row.id, column)
-            with engine.begin() as conn:
+            with as_owner(engine) as conn:
                 conn.execute(
                     update(audit_log)
                     .where(audit_log.c.id == row.id)

@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from dispatch_tui import __version__
 from dispatch_tui.config import ConfigError, Settings, describe, init_report_token, load_settings
 from dispatch_tui.os_user import current_login
-from dispatch_tui.storage import audit, migrate, users
+from dispatch_tui.storage import audit, audit_anchor, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
 from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, ImportRefused, import_file
 from dispatch_tui.storage.models import ROLES
@@ -63,6 +63,9 @@ class Context:
 
     def engine(self, url: str | None = None, *, chosen_by: str = SETTING) -> Engine:
         settings = self.settings
+        # Whatever opens the database may audit or anchor: with the configured key file
+        # and anchor places, not the defaults.
+        audit_anchor.configure(settings)
         self.url = url or settings.database_url
         timeout = settings.database_busy_timeout_ms
         return create_db_engine(
@@ -159,6 +162,7 @@ def engine_command(obj: Context, verbose: bool) -> None:
 @click.pass_obj
 def init(obj: Context, admin: str | None) -> None:
     """Create the database or upgrade it to this version's schema."""
+    key_note = audit.init_key(obj.settings.audit_key_file)
     engine = obj.engine()
     before = migrate.current_revision(engine)
     migrate.init_database(engine)
@@ -171,6 +175,9 @@ def init(obj: Context, admin: str | None) -> None:
         else "up to date"
     )
     out.print(f"{where}: schema {migrate.head_revision()} ({state})", highlight=False)
+    if key_note is not None:
+        out.print(key_note, highlight=False, soft_wrap=True)
+    audit_anchor.anchor(engine, reason="init")
     if (note := init_report_token(obj.settings)) is not None:
         out.print(note, highlight=False, soft_wrap=True)
     if admin and users.bootstrap_admin(engine, admin, actor=current_login()):
@@ -324,15 +331,26 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option(
+    "--anchors",
+    "more_anchors",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="More anchors to compare with: another anchor file, or `journalctl -t dispatch-tui`.",
+)
 @click.pass_obj
-def audit_verify(obj: Context) -> None:
-    """Check every audit row against the chain; name the first that does not fit."""
+def audit_verify(obj: Context, more_anchors: tuple[Path, ...]) -> None:
+    """Check every audit row against the keyed chain and the anchors kept outside the
+    database; name the first row that does not fit."""
+    settings = obj.settings
     engine = obj.ready_engine()
+    key = audit.load_key(Path(settings.audit_key_file).expanduser(), create=False)
+    anchors = audit_anchor.anchors_of(engine, audit_anchor.targets_from(settings))
+    label = audit_anchor.database_label(engine.url)
+    for path in more_anchors:
+        anchors += audit_anchor.read_anchors(path, label)
     with engine.connect() as conn:
-        result = audit.verify(conn)
+        result = audit.verify(conn, key, anchors)
     if not result.ok:
-        fail(
-            f"audit log row {result.first_bad_id}: {result.problem} "
-            f"({result.checked} rows before it are intact)"
-        )
-    out.print(f"audit log intact: {result.checked} rows", highlight=False)
+        fail(result.message)
+    out.print(result.message, highlight=False)

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from dispatch_tui.storage import migrate
+from dispatch_tui.storage import audit, audit_anchor, migrate
 from dispatch_tui.storage.db import create_db_engine
 
 PG_ENV = "DISPATCH_TEST_PG_URL"
@@ -118,3 +118,22 @@ def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     url, admin = new_pg_database()
     yield url
     drop_pg_database(url, admin)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_files_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The audit key and anchors of a test run live in its temporary directory, never in
+    the real user's config and data directories (and no anchor goes to syslog)."""
+    base = tmp_path_factory.mktemp("audit")
+    with audit_anchor.restoring():
+        audit.use_key_file(base / "audit.key")
+        audit_anchor.use_targets(audit_anchor.AnchorTargets(base / "audit-anchors.log", ""))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def audit_configuration_kept() -> Iterator[None]:
+    """A test that configures the audit key or anchors (the CLI run in-process does) leaves
+    the session's as it found them, so rows keyed earlier still verify."""
+    with audit_anchor.restoring():
+        yield

@@ -64,7 +64,7 @@ def test_init_writes_a_report_token_once(tmp_path: Path, monkeypatch: pytest.Mon
     }
     third = run(configured, "init")
     assert third.exit_code == 0 and "report_token" not in third.output
-    assert not (tmp_path / "other").exists()
+    assert not (tmp_path / "other" / "dispatch-tui" / "config.toml").exists()
 
 
 def test_newer_database_is_refused(env: dict[str, str], db_url: str) -> None:

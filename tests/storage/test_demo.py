@@ -4,7 +4,6 @@ identifier formats, consistent totals and determinism."""
 from __future__ import annotations
 
 import base64
-import getpass
 import re
 import shutil
 from collections import Counter, defaultdict
@@ -85,7 +84,7 @@ def built(
         before = indexes(engine)
         calls: list[tuple[str, int, int]] = []
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(getpass, "getuser", lambda: "dana")
+            patch.setattr(demo, "current_login", lambda: "dana")
             summary = demo.build_demo(engine, seed=7, progress=lambda *a: calls.append(a))
         assert indexes(engine) == before, "indexes dropped for the load must come back as they were"
         yield Built(engine, summary, calls)

@@ -19,6 +19,7 @@ from dispatch_tui.config import load_settings
 from dispatch_tui.domain.bot_dialogue import MAX_PROOF_FAILURES
 from dispatch_tui.storage import fanout
 from dispatch_tui.storage.bot_chats import handle_chat_message
+from dispatch_tui.storage.importers import import_file
 from dispatch_tui.storage.inbound import handle_inbound
 from dispatch_tui.storage.tables import (
     contact,
@@ -30,7 +31,7 @@ from dispatch_tui.storage.tables import (
     utility,
 )
 from tests.factories import approved_outage
-from tests.storage.csvdata import load_all
+from tests.storage.csvdata import SUBSCRIBERS, load_all, write
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 STRANGER = "+380501112233"
@@ -109,6 +110,18 @@ def test_a_metering_point_sign_up_reaches_that_place_only(loaded: Engine) -> Non
     # Leaving the one place leaves altogether; signing up again names only the new place.
     text(loaded, SI_STRANGER, "6-100001 ODJAVA", at=NOW + timedelta(hours=1))
     assert contacts(loaded, SI_STRANGER) == [("100234", "opted_out", False)]
+
+
+def test_the_utilitys_records_make_a_sign_up_the_accounts(loaded: Engine, tmp_path: Path) -> None:
+    """A phone the utility's own file lists for the account is proven and hears of
+    every place of it; the SMS sign-up alone never made it so."""
+    text(loaded, SI_STRANGER, "6-100001 PRIJAVA")
+    assert contacts(loaded, SI_STRANGER) == [("100234", "opted_in", False)]
+    listed = SUBSCRIBERS.replace("041 123 456", "040 999 888")
+    import_file(loaded, "subscribers", write(tmp_path, "again.csv", listed), actor="tester")
+    assert contacts(loaded, SI_STRANGER) == [("100234", "opted_in", True)]
+    with loaded.connect() as conn:
+        assert conn.execute(select(contact_scope.c.contact_id)).all() == []
 
 
 def _bulgarian_accounts(engine: Engine, count: int) -> list[str]:

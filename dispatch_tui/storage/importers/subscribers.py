@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
@@ -38,7 +38,7 @@ from dispatch_tui.storage.importers.common import (
 )
 from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
 from dispatch_tui.storage.importers.staging import Staging
-from dispatch_tui.storage.tables import contact, subscriber, subscription
+from dispatch_tui.storage.tables import contact, contact_scope, subscriber, subscription
 from dispatch_tui.storage.tables import metering_point as mp
 
 COLUMNS = Columns(
@@ -285,20 +285,33 @@ def _link(
 ) -> bool:
     """Add the contacts and subscriptions that are not stored yet; True if
     any subscription was added (the tree's subscriber totals change). An
-    existing subscriber that gains one counts as updated (`touched`)."""
-    have_contacts: set[tuple[Any, ...]] = set()
+    existing subscriber that gains one counts as updated (`touched`).
+
+    A contact the utility's own file names for the account is the account's:
+    one that signed up by SMS for a single metering point without proof
+    becomes proven and unscoped (its owner is on the utility's records)."""
+    have_contacts: dict[tuple[Any, ...], int] = {}
+    unproven: set[int] = set()
     have_links: set[tuple[Any, ...]] = set()
     if old_ids:
-        have_contacts.update(
-            map(
-                tuple,
-                conn.execute(
-                    select(contact.c.subscriber_id, contact.c.channel, contact.c.address).where(
-                        one_of(conn, contact.c.subscriber_id, old_ids)
-                    )
-                ),
+        for contact_id, sub_id, channel, address, proven in conn.execute(
+            select(
+                contact.c.id,
+                contact.c.subscriber_id,
+                contact.c.channel,
+                contact.c.address,
+                contact.c.proven,
+            ).where(one_of(conn, contact.c.subscriber_id, old_ids))
+        ):
+            have_contacts[(sub_id, channel, address)] = contact_id
+            if not proven:
+                unproven.add(contact_id)
+        scoped = conn.scalars(
+            select(contact_scope.c.contact_id).where(
+                one_of(conn, contact_scope.c.contact_id, have_contacts.values())
             )
         )
+        unproven.update(scoped)
         have_links.update(
             map(
                 tuple,
@@ -311,11 +324,15 @@ def _link(
         )
     new_contacts: list[dict[str, object]] = []
     new_links: list[dict[str, object]] = []
+    confirmed: set[int] = set()
     for row in rows:
         key = (row.utility_id, row.account)
         sub_id = ids[key]
         for channel, address in row.contacts:
-            if (sub_id, channel, address) not in have_contacts:
+            known = have_contacts.get((sub_id, channel, address))
+            if known is not None and known in unproven:
+                confirmed.add(known)
+            if known is None:
                 new_contacts.append(
                     {
                         "subscriber_id": sub_id,
@@ -333,6 +350,13 @@ def _link(
                 new_links.append({"subscriber_id": sub_id, "mp_id": point, "created_at": now})
                 if sub_id in old_ids:
                     touched.add(key)
+    if confirmed:
+        conn.execute(
+            update(contact).where(one_of(conn, contact.c.id, confirmed)).values(proven=True)
+        )
+        conn.execute(
+            delete(contact_scope).where(one_of(conn, contact_scope.c.contact_id, confirmed))
+        )
     if new_contacts:
         conn.execute(insert(contact), new_contacts)
     if new_links:

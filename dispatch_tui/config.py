@@ -647,9 +647,12 @@ def _check_file_mode(path: Path, secret_keys: list[str]) -> None:
     if os.name != "posix":
         return
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
+        info = path.stat()
     except OSError:
         return
+    if not stat.S_ISREG(info.st_mode):
+        return  # /dev/null and the like: nothing anyone writes there stays to be read
+    mode = stat.S_IMODE(info.st_mode)
     fix = f"chmod 600 {shlex.quote(str(path))}"
     if mode & stat.S_IWOTH:
         raise ConfigError(

@@ -35,7 +35,7 @@ def engine_env(db_url: str, gateway: FakeKannel, **extra: str) -> dict[str, str]
             "DISPATCH_TUI_SMS_KANNEL_PASSWORD": "secret",
             "DISPATCH_TUI_SMS_RATE": "5000",
             "DISPATCH_TUI_ENGINE_LISTEN_PORT": "0",
-            "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "shared-token",
+            "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "shared-token-of-the-three-engines-0123456789",
             "DISPATCH_TUI_EMAIL_GATEWAY": "sandbox",
             "XDG_CONFIG_HOME": "/nonexistent",
         }

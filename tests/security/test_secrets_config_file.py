@@ -85,3 +85,9 @@ def test_a_file_anyone_can_change_is_refused(tmp_path: Path) -> None:
     path.chmod(0o666)
     with pytest.raises(ConfigError, match="every user on this host can change this config file"):
         load_settings(config_path=path, env={}, user_file=tmp_path / "none.toml")
+
+
+def test_dev_null_as_the_config_file_is_an_empty_config(tmp_path: Path) -> None:
+    """A device (0666 by nature) holds nothing anyone could plant for later reading."""
+    settings = load_settings(config_path=Path("/dev/null"), env={}, user_file=tmp_path / "none")
+    assert settings.sms_gateway == "sandbox"

@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from dispatch_tui import __version__
 from dispatch_tui.config import ConfigError, Settings, describe, init_report_token, load_settings
 from dispatch_tui.os_user import current_login
-from dispatch_tui.storage import audit, audit_anchor, migrate, users
+from dispatch_tui.storage import audit, audit_anchor, db_roles, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
 from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, ImportRefused, import_file
 from dispatch_tui.storage.models import ROLES
@@ -83,7 +83,19 @@ class Context:
         """An engine on a database whose schema this version can use."""
         engine = self.engine(url)
         migrate.check_schema(engine)
+        check_identity(engine)
         return engine
+
+
+def check_identity(engine: Engine, *, sends: bool = False) -> None:
+    """On PostgreSQL the database user must be the OS login (a superuser excepted, see
+    storage.db_roles), and whoever sends must hold the engine's role."""
+    with engine.connect() as conn:
+        refusal = db_roles.identity_refusal(conn, current_login())
+        if refusal is None and sends:
+            refusal = db_roles.engine_refusal(conn)
+    if refusal is not None:
+        fail(refusal)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -128,7 +140,9 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
     """Planned-outage notices for electricity distribution control rooms."""
     ctx.obj = Context(config_path)
     if ctx.invoked_subcommand is None:
-        run_app(ctx.obj.ready_engine(), ctx.obj.settings)
+        engine = ctx.obj.ready_engine()
+        check_identity(engine, sends=ctx.obj.settings.engine_embedded)
+        run_app(engine, ctx.obj.settings)
 
 
 def run_app(engine: Engine, settings: Settings) -> None:
@@ -149,6 +163,7 @@ def engine_command(obj: Context, verbose: bool) -> None:
     from dispatch_tui.engine.headless import run_headless
 
     db = obj.ready_engine()  # before logging starts: Alembic's INFO lines are no news
+    check_identity(db, sends=True)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -164,6 +179,7 @@ def init(obj: Context, admin: str | None) -> None:
     """Create the database or upgrade it to this version's schema."""
     key_note = audit.init_key(obj.settings.audit_key_file)
     engine = obj.engine()
+    check_identity(engine)
     before = migrate.current_revision(engine)
     migrate.init_database(engine)
     where = engine.url.render_as_string(hide_password=True)

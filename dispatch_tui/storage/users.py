@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from dispatch_tui.domain.roles import Action, PermissionDenied, require
-from dispatch_tui.storage import audit
+from dispatch_tui.storage import audit, db_roles
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.models import ROLES
 from dispatch_tui.storage.tables import app_user as users
@@ -98,6 +99,18 @@ def _history(conn: Connection, username: str, role: str | None, actor: str, at: 
     )
 
 
+def _database_role(conn: Connection, username: str, role: str | None) -> None:
+    """On PostgreSQL, the operator's own LOGIN role and its one group role follow."""
+    try:
+        db_roles.sync_login_role(conn, username, role)
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise UserError(
+            f"the database role '{username}' could not be changed ({reason}): on PostgreSQL "
+            f"an admin's own role needs CREATEROLE (users add gives it to admins)"
+        ) from exc
+
+
 def _upsert(conn: Connection, username: str, role: str, actor: str) -> None:
     old = get_operator(conn, username)
     now = datetime.now(UTC)
@@ -106,6 +119,7 @@ def _upsert(conn: Connection, username: str, role: str, actor: str) -> None:
     else:
         conn.execute(update(users).where(users.c.username == username).values(role=role))
     _history(conn, username, role, actor, now)
+    _database_role(conn, username, role)
     audit.append(
         conn,
         actor=actor,
@@ -150,6 +164,7 @@ def remove_operator(engine: Engine, username: str, *, actor: str) -> None:
             raise UserError(f"'{username}' is the last admin; make another admin first")
         conn.execute(delete(users).where(users.c.username == username))
         _history(conn, username, None, actor, datetime.now(UTC))
+        _database_role(conn, username, None)
         audit.append(
             conn,
             actor=actor,

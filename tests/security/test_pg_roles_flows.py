@@ -6,10 +6,14 @@ database roles). And storage used as role A in B's name is refused (issue 10, at
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select, text, update
+from sqlalchemy.engine import make_url
 
+from dispatch_tui import cli
 from dispatch_tui.storage import audit, db_roles, monitor, outage_lifecycle, subscribers, users
 from dispatch_tui.storage.tables import audit_log, contact, message, notice, outage
 from tests.engine.conftest import Recording, running, until
@@ -163,3 +167,24 @@ async def test_the_engine_role_sends_and_operators_pull_the_levers(
         kinds = set(conn.scalars(select(notice.c.kind).where(notice.c.outage_id == oid)))
         assert "cancellation" in kinds
         assert audit.verify(conn).ok
+
+
+def test_the_cli_refuses_a_database_user_who_is_not_the_os_login(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    as_ana = make_url(cluster.url).set(username=ANA).render_as_string(hide_password=False)
+    env = {"DISPATCH_TUI_DATABASE_URL": as_ana}
+
+    def run(login: str, *args: str) -> Result:
+        monkeypatch.setattr(cli, "current_login", lambda: login)
+        return CliRunner().invoke(cli.main, list(args), env=env, catch_exceptions=False)
+
+    refused = run(BOHDAN, "users", "list")
+    assert refused.exit_code == 1
+    assert f"you are {BOHDAN} but the database session is {ANA}" in refused.output
+    listed = run(ANA, "users", "list")
+    assert listed.exit_code == 0 and ANA in listed.output
+    engine_refused = run(ANA, "engine")
+    assert engine_refused.exit_code == 1 and "dispatch_engine" in engine_refused.output

@@ -115,6 +115,10 @@ def available() -> tuple[str, ...]:
     return USERS
 
 
+NO_HOME = Path(tempfile.gettempdir()) / "dispatch-tui-test-no-home"
+"""Config and data home of commands run without a shared one (USERS cannot write it)."""
+
+
 def command_as(user: str | None, args: list[str], env: Mapping[str, str]) -> list[str]:
     """The argv that runs `dispatch-tui args` as `user` (None: this process's own user)
     with exactly `env` plus PATH, a locale, no home and a report token (so `init` has no
@@ -124,8 +128,10 @@ def command_as(user: str | None, args: list[str], env: Mapping[str, str]) -> lis
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "HOME": "/nonexistent",
-        "XDG_CONFIG_HOME": "/nonexistent/config",
-        "XDG_DATA_HOME": "/nonexistent/data",
+        # Not under /: a command run as root would create it, and other tests rely on
+        # /nonexistent not existing.
+        "XDG_CONFIG_HOME": str(NO_HOME / "config"),
+        "XDG_DATA_HOME": str(NO_HOME / "data"),
         "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "os-users-report-token_0123456789abcdef",
     }
     pairs = [f"{key}={value}" for key, value in {**base, **env}.items()]

@@ -44,7 +44,7 @@ class Recording(SandboxSender):
 def settings(**env: str) -> Settings:
     values = {"DISPATCH_TUI_SMS_RATE": "5000", "DISPATCH_TUI_EMAIL_RATE": "5000"}
     values.update({f"DISPATCH_TUI_{k.upper()}": v for k, v in env.items()})
-    return load_settings(env=values, user_file=Path("/nonexistent"))
+    return load_settings(env=values, user_file=Path("/nonexistent/config.toml"))
 
 
 @asynccontextmanager

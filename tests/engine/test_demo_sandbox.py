@@ -83,7 +83,7 @@ async def test_demo_with_live_tokens_sends_only_to_the_sandbox_and_polls_nothing
 
 
 def test_sandboxed_settings_keep_no_gateway_or_credential() -> None:
-    configured = load_settings(env=LIVE, user_file=Path("/nonexistent"))
+    configured = load_settings(env=LIVE, user_file=Path("/nonexistent/config.toml"))
     sandboxed = configured.sandboxed()
     assert (sandboxed.sms_gateway, sandboxed.email_gateway) == ("sandbox", "sandbox")
     assert sandboxed.telegram_token == sandboxed.viber_token == ""
@@ -96,7 +96,7 @@ def test_sandboxed_settings_keep_no_gateway_or_credential() -> None:
 
 
 async def test_a_sandbox_run_builds_a_sandbox_for_every_channel() -> None:
-    sandboxed = load_settings(env=LIVE, user_file=Path("/nonexistent")).sandboxed()
+    sandboxed = load_settings(env=LIVE, user_file=Path("/nonexistent/config.toml")).sandboxed()
     senders = build_senders(sandboxed, report_url=None, on_sandbox_report=_no_report)
     try:
         assert set(senders) == set(CHANNELS)

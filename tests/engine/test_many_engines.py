@@ -24,7 +24,9 @@ from tests.engine.fake_gateway import ACCEPT, FakeKannel, Reply
 pytestmark = pytest.mark.slow
 
 
-def engine_env(db_url: str, gateway: FakeKannel, **extra: str) -> dict[str, str]:
+def engine_env(db_url: str, gateway: FakeKannel, home: Path, **extra: str) -> dict[str, str]:
+    """The engines' environment; their config and data folders (audit key, anchors)
+    live under `home`, never in the tester's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_TUI_")}
     env.update(
         {
@@ -37,7 +39,8 @@ def engine_env(db_url: str, gateway: FakeKannel, **extra: str) -> dict[str, str]
             "DISPATCH_TUI_ENGINE_LISTEN_PORT": "0",
             "DISPATCH_TUI_ENGINE_REPORT_TOKEN": "shared-token-of-the-three-engines-0123456789",
             "DISPATCH_TUI_EMAIL_GATEWAY": "sandbox",
-            "XDG_CONFIG_HOME": "/nonexistent",
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
         }
     )
     env.update({f"DISPATCH_TUI_{k.upper()}": v for k, v in extra.items()})
@@ -91,7 +94,7 @@ def test_three_engines_send_each_message_exactly_once(
 ) -> None:
     count = 10_000
     notice_id = make_outbox(engine, count)
-    with engines(3, engine_env(db_url, gateway), tmp_path) as procs:
+    with engines(3, engine_env(db_url, gateway, tmp_path), tmp_path) as procs:
         wait_for(
             lambda: message_states(engine, notice_id) == {"sent": count},
             180,
@@ -117,7 +120,11 @@ def test_kill_9_mid_send_loses_nothing_and_counts_its_duplicates(
     slow = Reply(delay=0.05)
     gateway = FakeKannel(lambda n: slow if n <= count else ACCEPT).start()
     env = engine_env(
-        db_url, gateway, delivery_lease_seconds="5", delivery_unknown_resend_seconds="1"
+        db_url,
+        gateway,
+        tmp_path,
+        delivery_lease_seconds="5",
+        delivery_unknown_resend_seconds="1",
     )
     try:
         with engines(1, env, tmp_path) as [first]:

@@ -27,7 +27,7 @@ def settings(**env: str) -> Settings:
     """Settings from `DISPATCH_TUI_*`-style keys (without the prefix), no files read."""
     values = {"DISPATCH_TUI_ENGINE_REPORT_TOKEN": TOKEN, "DISPATCH_TUI_ENGINE_LISTEN_PORT": "0"}
     values.update({f"DISPATCH_TUI_{k.upper()}": v for k, v in env.items()})
-    return load_settings(env=values, user_file=Path("/nonexistent"))
+    return load_settings(env=values, user_file=Path("/nonexistent/config.toml"))
 
 
 @asynccontextmanager

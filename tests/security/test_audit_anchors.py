@@ -157,7 +157,7 @@ async def test_the_engine_anchors_on_its_tick(
         "DISPATCH_TUI_AUDIT_ANCHOR_FILE": str(tmp_path / "engine-anchors.log"),
         "DISPATCH_TUI_AUDIT_SYSLOG_SOCKET": "",
     }
-    settings = load_settings(env=env, user_file=Path("/nonexistent"))
+    settings = load_settings(env=env, user_file=Path("/nonexistent/config.toml"))
     delivery = DeliveryEngine(
         engine,
         settings,

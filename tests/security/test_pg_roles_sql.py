@@ -291,3 +291,36 @@ def test_psql_as_a_dispatcher(cluster: Cluster, engine: Engine) -> None:
         assert any(r in done.stderr for r in reason.split("|")), (statement, done.stderr)
     assert row(engine, oid) == ("submitted", ANA, None)
     assert audit_rows(engine) == before
+
+
+def test_an_approved_outage_keeps_its_area_and_its_row(cluster: Cluster, engine: Engine) -> None:
+    oid = approved(cluster)
+    with engine.connect() as conn:
+        area = conn.execute(text("SELECT * FROM outage_selection ORDER BY id")).all()
+    ana = cluster.as_role(ANA)
+    refused(ana, "DELETE FROM outage WHERE id = :id", "only drafts can be deleted", id=oid)
+    refused(ana, "DELETE FROM outage_selection", "only a draft's area changes")
+    refused(ana, "UPDATE outage_selection SET exclude = true", "only a draft's area changes")
+    refused(
+        ana,
+        "INSERT INTO outage_selection (outage_id, node_id, exclude) "
+        "SELECT :id, id, false FROM node",
+        "only a draft's area changes",
+        id=oid,
+    )
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT * FROM outage_selection ORDER BY id")).all() == area
+
+
+def test_someone_elses_draft_is_a_shift_leads_to_edit(cluster: Cluster, engine: Engine) -> None:
+    lead_s = outage_lifecycle.create_draft(
+        cluster.as_role(BOHDAN), draft(cluster.ids), actor=BOHDAN
+    )
+    ana = cluster.as_role(ANA)
+    refused(ana, "UPDATE outage SET reason = 'x' WHERE id = :id", "shift lead", id=lead_s)
+    refused(ana, "DELETE FROM outage_selection WHERE outage_id = :id", "shift lead", id=lead_s)
+    own = outage_lifecycle.create_draft(ana, draft(cluster.ids), actor=ANA)
+    outage_lifecycle.update_draft(ana, own, draft(cluster.ids, reason="again"), actor=ANA)
+    outage_lifecycle.delete_draft(ana, own, actor=ANA)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM outage WHERE id = :id"), {"id": own}) == 0

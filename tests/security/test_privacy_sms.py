@@ -173,10 +173,11 @@ def test_the_sixth_sign_up_gets_a_reply_saying_so(loaded: Engine) -> None:
 
 
 def test_the_limit_is_a_setting(loaded: Engine) -> None:
-    settings = load_settings(env={}, user_file=Path("/nonexistent"))
+    settings = load_settings(env={}, user_file=Path("/nonexistent/config.toml"))
     assert settings.inbound_signups_per_phone == 5
     bigger = load_settings(
-        env={"DISPATCH_TUI_INBOUND_SIGNUPS_PER_PHONE": "2"}, user_file=Path("/nonexistent")
+        env={"DISPATCH_TUI_INBOUND_SIGNUPS_PER_PHONE": "2"},
+        user_file=Path("/nonexistent/config.toml"),
     )
     accounts = _bulgarian_accounts(loaded, 3)
     phone = "+359888000333"

@@ -51,7 +51,7 @@ def make_app(engine: Engine, login: str, *, embedded: bool = False) -> DispatchA
     return DispatchApp(
         engine,
         sandbox=True,
-        settings=load_settings(env=env, user_file=Path("/nonexistent")),
+        settings=load_settings(env=env, user_file=Path("/nonexistent/config.toml")),
         login=login,
     )
 

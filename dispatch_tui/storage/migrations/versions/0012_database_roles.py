@@ -32,6 +32,9 @@ them):
   role_change.changed_by and channel_control.changed_by are set to
   session_user; an audit row whose actor is not session_user is refused (its
   keyed hash covers the actor, so it cannot be rewritten);
+- only drafts are deleted, and only a draft's area (outage_selection)
+  changes, by its author or a shift lead, who then counts as an editor;
+  editing someone else's draft needs a shift lead;
 - approving needs membership of dispatch_shift_lead (admins are members),
   a submitted outage, and neither its author nor an editor of its current
   cycle; approved_by changes only by approving; a change of an outage's
@@ -170,6 +173,22 @@ BEGIN
     RETURN NEW;
 END
 $$""",
+    # The editor is the session user; recorded once per cycle (the outage and area
+    # triggers may have recorded them already in this transaction).
+    """
+CREATE FUNCTION dispatch_editor_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF dispatch_trusted(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    NEW.username := session_user;
+    IF EXISTS (SELECT FROM outage_editor e WHERE e.outage_id = NEW.outage_id
+               AND e.cycle = NEW.cycle AND e.username = NEW.username) THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$""",
     """
 CREATE FUNCTION dispatch_audit_actor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -190,6 +209,13 @@ BEGIN
     IF dispatch_trusted(TG_RELID) THEN
         RETURN NEW;
     END IF;
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.status <> 'draft' THEN
+            PERFORM dispatch_refuse(format(
+                'only drafts can be deleted; cancel a %s outage', OLD.status));
+        END IF;
+        RETURN OLD;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         NEW.created_by := session_user;
         IF NEW.status <> 'draft' OR NEW.approved_by IS NOT NULL THEN
@@ -203,6 +229,10 @@ BEGIN
     changed := EXISTS (SELECT FROM unnest(content) AS k
                        WHERE to_jsonb(NEW) -> k IS DISTINCT FROM to_jsonb(OLD) -> k);
     IF changed THEN
+        IF OLD.status = 'draft' AND session_user::text <> OLD.created_by
+           AND NOT pg_has_role(session_user, 'dispatch_shift_lead', 'MEMBER') THEN
+            PERFORM dispatch_refuse('editing someone else''s draft is a shift lead''s act');
+        END IF;
         IF OLD.status = 'approved' AND NEW.status = 'approved' THEN
             PERFORM dispatch_refuse('an approved outage changes only by amending it');
         END IF;
@@ -234,6 +264,32 @@ BEGIN
         PERFORM dispatch_refuse('approved_by is set only by approving');
     END IF;
     RETURN NEW;
+END
+$$""",
+    """
+CREATE FUNCTION dispatch_selection_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    o record;
+BEGIN
+    IF dispatch_trusted(TG_RELID) THEN
+        RETURN COALESCE(NEW, OLD);
+    END IF;
+    SELECT id, status, created_by, edit_cycle INTO o
+    FROM outage WHERE id = COALESCE(NEW.outage_id, OLD.outage_id);
+    IF TG_OP = 'DELETE' AND o.id IS NULL THEN
+        RETURN OLD;  -- its outage's deletion cascades (and was checked)
+    END IF;
+    IF o.status IS DISTINCT FROM 'draft' THEN
+        PERFORM dispatch_refuse('only a draft''s area changes; amend or cancel the outage');
+    END IF;
+    IF session_user::text <> o.created_by
+       AND NOT pg_has_role(session_user, 'dispatch_shift_lead', 'MEMBER') THEN
+        PERFORM dispatch_refuse('editing someone else''s draft is a shift lead''s act');
+    END IF;
+    INSERT INTO outage_editor (outage_id, cycle, username, edited_at)
+    VALUES (o.id, o.edit_cycle, session_user, now())
+    ON CONFLICT DO NOTHING;
+    RETURN COALESCE(NEW, OLD);
 END
 $$""",
     """
@@ -320,8 +376,9 @@ $$""",
 
 TRIGGERS = [
     ("audit_log", "BEFORE INSERT", "dispatch_audit_actor()"),
-    ("outage", "BEFORE INSERT OR UPDATE", "dispatch_outage_guard()"),
-    ("outage_editor", "BEFORE INSERT", "dispatch_actor_is_session_user('username')"),
+    ("outage", "BEFORE INSERT OR UPDATE OR DELETE", "dispatch_outage_guard()"),
+    ("outage_selection", "BEFORE INSERT OR UPDATE OR DELETE", "dispatch_selection_guard()"),
+    ("outage_editor", "BEFORE INSERT", "dispatch_editor_guard()"),
     ("role_change", "BEFORE INSERT", "dispatch_actor_is_session_user('changed_by')"),
     ("channel_control", "BEFORE INSERT OR UPDATE", "dispatch_actor_is_session_user('changed_by')"),
     ("notice", "BEFORE INSERT OR UPDATE", "dispatch_notice_guard()"),
@@ -334,8 +391,10 @@ FUNCTION_NAMES = (
     "dispatch_delivery_event_guard()",
     "dispatch_message_guard()",
     "dispatch_notice_guard()",
+    "dispatch_selection_guard()",
     "dispatch_outage_guard()",
     "dispatch_audit_actor()",
+    "dispatch_editor_guard()",
     "dispatch_actor_is_session_user()",
     "dispatch_refuse(text)",
     "dispatch_is_engine()",

@@ -131,7 +131,4 @@ def check_window(
 ) -> list[str]:
     """What blocks an amended window: the duration limit always; a start in the
     past unless the outage is already under way and keeps its start."""
-    problems = validate_window(starts_at, ends_at, now, rules, tz=tz)
-    if under_way:
-        problems = [p for p in problems if p != "the start must be in the future"]
-    return problems
+    return validate_window(starts_at, ends_at, now, rules, tz=tz, start_may_be_past=under_way)

@@ -282,8 +282,10 @@ def validate_window(
     rules: NoticeRules,
     *,
     tz: ZoneInfo | str | None = None,
+    start_may_be_past: bool = False,
 ) -> list[str]:
-    """Problems that block a window: order, a start in the past, the duration limit.
+    """Problems that block a window: order, a start in the past (unless
+    ``start_may_be_past``: an outage under way keeping its start), the duration limit.
 
     ``tz`` decides which local month counts for winter limits; without it the
     UTC month is used, which differs only within hours of a month boundary.
@@ -293,7 +295,7 @@ def validate_window(
     problems: list[str] = []
     if ends_at <= starts_at:
         problems.append("the outage must end after it starts")
-    if starts_at <= now:
+    if starts_at <= now and not start_may_be_past:
         problems.append("the start must be in the future")
     if ends_at > starts_at:
         problem = duration_problem(rules, starts_at, ends_at, tz if tz is not None else "UTC")

@@ -41,11 +41,11 @@ from dispatch_tui.storage.outages import (
     sent_notice_kinds,
     utility_rules,
 )
+from dispatch_tui.storage.outbox import WAITING_STATES
 from dispatch_tui.storage.tables import message, notice, outage, outage_editor, outage_selection
 from dispatch_tui.storage.users import refusal_for
 
 WAITING_NOTICES = ("scheduled", "due")
-WAITING_MESSAGES = ("pending", "retry_wait")
 
 
 def _now() -> datetime:
@@ -294,7 +294,7 @@ def _stop_waiting(conn: Connection, outage_id: int) -> None:
         update(message)
         .where(
             message.c.notice_id.in_(select(notice.c.id).where(notice.c.outage_id == outage_id)),
-            message.c.status.in_(WAITING_MESSAGES),
+            message.c.status.in_(WAITING_STATES),
         )
         .values(status="cancelled", lease_owner=None, lease_until=None)
     )

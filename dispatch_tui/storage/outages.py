@@ -229,19 +229,6 @@ def sendable_notice_ids() -> Select[tuple[int]]:
     )
 
 
-def _notices_sent(conn: Connection, outage_id: int) -> bool:
-    return bool(
-        conn.execute(
-            select(
-                exists().where(
-                    notice.c.outage_id == outage_id,
-                    notice.c.status.in_(("fanning_out", "done")),
-                )
-            )
-        ).scalar()
-    )
-
-
 def sent_notice_kinds(conn: Connection, outage_id: int) -> set[str]:
     """Kinds of this outage's notices that went out (or are going out)."""
     return set(
@@ -287,7 +274,10 @@ def get_outage(conn: Connection, outage_id: int) -> OutageDetail:
         )
     )
     return OutageDetail(
-        _row(r), load_selection(conn, outage_id), _notices_sent(conn, outage_id), frozenset(editors)
+        _row(r),
+        load_selection(conn, outage_id),
+        bool(sent_notice_kinds(conn, outage_id)),
+        frozenset(editors),
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from dispatch_tui.domain.bot_updates import ChatText
 from dispatch_tui.engine.listener import DeliveryReport, Listener
+from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import contact, subscriber
 from tests.security.conftest import TOKEN, VIBER_TOKEN, listening, settings
 from tests.storage.csvdata import load_all
@@ -147,8 +148,11 @@ def consents(db: Engine) -> list[str]:
 
 
 def link(db: Engine) -> None:
-    """The Viber user as an opted-in contact of a subscriber (as after a proven /add)."""
-    with db.begin() as conn:
+    """The Viber user as an opted-in contact of a subscriber (as after a proven /add).
+
+    A write transaction from the start (BEGIN IMMEDIATE on SQLite): a read that later
+    writes fails at once when the running engine wrote in between."""
+    with write_transaction(db) as conn:
         sid = conn.execute(select(subscriber.c.id).where(subscriber.c.account == "100000002"))
         values = {
             "consent": "opted_in",

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -98,7 +98,7 @@ def check_identity(engine: Engine, *, sends: bool = False) -> None:
         fail(refusal)
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print `message` unwrapped (a one-line message stays one line) and exit."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
@@ -344,6 +344,20 @@ def config_show(obj: Context) -> None:
 @main.group("audit")
 def audit_group() -> None:
     """The hash-chained audit log."""
+
+
+@audit_group.command("seal")
+@click.pass_obj
+def audit_seal(obj: Context) -> None:
+    """Seal the audit rows written by operators who may not read the key (a running engine
+    does this every few seconds); run it as the key's holder."""
+    engine = obj.ready_engine()
+    sealed = audit.seal_pending(engine)
+    if sealed is None:
+        fail(f"{audit.key_file()}: this account cannot read the audit key; run as its holder")
+    if sealed.approvals:
+        audit_anchor.anchor(engine, reason="approval")
+    out.print(f"{sealed.rows} audit row(s) sealed", highlight=False)
 
 
 @audit_group.command("verify")

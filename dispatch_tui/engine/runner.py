@@ -30,6 +30,7 @@ from dispatch_tui.os_user import current_login
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
 from dispatch_tui.storage import (
+    audit,
     audit_anchor,
     bot_chats,
     fanout,
@@ -109,6 +110,7 @@ class DeliveryEngine:
         self._expire_seconds = expire_seconds
         self._anchor_seconds = anchor_seconds
         self._paused: set[str] = set()
+        self._said_unsealed = False
         self._poller: TelegramPoller | None = None
         self.scheduler = NoticeScheduler(db, self._fan_out, clock=clock)
         self.running = False
@@ -139,6 +141,7 @@ class DeliveryEngine:
         self.scheduler.every("heartbeat", beat, self._heartbeat)
         self.scheduler.every("expire", self._expire_seconds, self._expire)
         self.scheduler.every("audit-anchor", self._anchor_seconds, self._anchor)
+        self.scheduler.every("audit-seal", self._sync_seconds, self._seal)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
         await self.scheduler.start()
         self.running = True
@@ -236,6 +239,22 @@ class DeliveryEngine:
         off its end show within 10 minutes."""
         targets = audit_anchor.targets_from(self.settings)
         await asyncio.to_thread(audit_anchor.anchor, self.db, reason="periodic", targets=targets)
+
+    async def _seal(self) -> None:
+        """Seal the audit rows of operators who may not read the key, and anchor the head
+        at once when an approval was among them (what `approve` does when it can)."""
+        sealed = await asyncio.to_thread(audit.seal_pending, self.db)
+        if sealed is None:
+            if not self._said_unsealed:
+                self._said_unsealed = True
+                log.warning(
+                    "this engine cannot read the audit key %s: nobody seals the audit rows; "
+                    "run the engine as the account that owns the key",
+                    audit.key_file(),
+                )
+            return
+        if sealed.approvals:
+            await asyncio.to_thread(audit_anchor.anchor, self.db, reason="approval")
 
     async def _heartbeat(self) -> None:
         now = self.clock()

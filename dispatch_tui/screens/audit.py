@@ -59,7 +59,12 @@ def describe(row: AuditRow) -> Content:
         "\n",
         body,
         "\n",
-        (f"hash {row.hash}\nprev {row.prev_hash}", "dim"),
+        (
+            f"hash {row.hash}\nprev {row.prev_hash}"
+            if row.hash
+            else "not sealed yet: the engine's service account seals it",
+            "dim",
+        ),
     )
 
 

@@ -12,6 +12,13 @@ names the first row that no longer fits.
 Rows written before the key existed stay as they were (plain SHA-256):
 migration 0011 appended a switch row (action `chain_keyed`) after them, and
 every row after the first switch row is keyed.
+
+On a shared host the key belongs to the engine's service account and an
+operator's process may not read it. Such a process writes its rows without
+hashes, and the key's holder seals them, in id order, before its own next
+row and in the engine's housekeeping (`seal`). On PostgreSQL the database
+decides who may seal (`dispatch_may_seal()`, migration 0013), and blanks the
+hashes of a row anyone else inserts.
 """
 
 from __future__ import annotations
@@ -31,9 +38,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, text, update
 
 from dispatch_tui.config import ConfigError, default_audit_key_file
+from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import audit_log
 
 GENESIS = "0" * 64
@@ -48,6 +56,11 @@ log = logging.getLogger(__name__)
 
 class AuditKeyError(ConfigError):
     """The key file cannot be used; the message names the file and what to do."""
+
+
+class KeyNotOurs(AuditKeyError):
+    """The operating system refuses this process the key: it belongs to another account
+    (the engine's service account), which seals this process's rows."""
 
 
 def payload(
@@ -96,6 +109,7 @@ def key_id(key: bytes) -> str:
 _configured_key_file: Path | None = None
 _keys: dict[Path, bytes] = {}
 _warned_group: set[Path] = set()
+_warned_not_ours: set[Path] = set()
 
 
 def use_key_file(path: Path | str | None) -> None:
@@ -127,21 +141,39 @@ def current_key(*, create: bool = True) -> bytes:
     return key
 
 
+def sealing_key() -> bytes | None:
+    """The key, or None when the operating system refuses it to this process: its rows
+    are then left for the key's holder to seal. Any other trouble with the key is an
+    error, so a broken installation never stops sealing unnoticed."""
+    try:
+        return current_key()
+    except KeyNotOurs as exc:
+        if key_file() not in _warned_not_ours:
+            _warned_not_ours.add(key_file())
+            log.info("%s; audit rows of this process are sealed by the key's holder", exc)
+        return None
+
+
 def init_key(path: Path | str) -> str | None:
     """For `dispatch-tui init`: make the key file if missing; a sentence saying so, or None."""
     target = Path(path).expanduser()
-    made = not target.exists()
-    load_key(target)
+    try:
+        made = not target.exists()
+        load_key(target)
+    except (KeyNotOurs, PermissionError):
+        return f"audit key {target}: not this account's; its holder seals the audit rows"
     return f"audit key written to {target} (mode 0600; back it up)" if made else None
 
 
 def load_key(path: Path, *, create: bool = True) -> bytes:
     """The key in ``path`` (64 hex digits); refused when other users may read or change it."""
-    if create and not path.exists():
-        _create_key(path)
     try:
+        if create and not path.exists():
+            _create_key(path)
         mode = stat.S_IMODE(path.stat().st_mode)
         raw = path.read_text(encoding="ascii").strip()
+    except PermissionError:
+        raise KeyNotOurs(f"{path}: the audit key is not readable by this account") from None
     except FileNotFoundError:
         raise AuditKeyError(
             f"{path}: no audit key here; set audit.key_file to the key this log was written "
@@ -182,6 +214,8 @@ def _create_key(path: Path) -> None:
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
+    except PermissionError:
+        raise
     except OSError as exc:
         raise AuditKeyError(f"{path}: cannot create the audit key: {exc.strerror}") from None
     try:
@@ -211,46 +245,115 @@ def append(
     entity_id: str | int,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> str:
-    """Add one entry inside the caller's transaction; returns its hash.
+) -> str | None:
+    """Add one entry inside the caller's transaction; returns its hash, or None when it is
+    left for the key's holder to seal.
 
     The chain needs the last hash, so appends are serialized: SQLite's write
     transactions already are; on PostgreSQL a transaction-level advisory
-    lock does it without blocking readers.
+    lock does it without blocking readers (and keeps ids in commit order, which
+    sealing relies on).
     """
-    key = current_key()
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(7331)"))
-    prev = (
-        conn.execute(
-            select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        or GENESIS
-    )
+    key = _key_to_seal_with(conn)
     when = at or datetime.now(UTC)
     body = detail or {}
+    row: dict[str, Any] = {
+        "at": when,
+        "actor": actor,
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "detail": body,
+    }
+    if key is None:
+        conn.execute(insert(audit_log).values(**row, prev_hash=None, hash=None))
+        return None
+    prev = _seal_pending(conn, key)
     digest = keyed_digest(key, payload(prev, when, actor, action, entity, str(entity_id), body))
-    conn.execute(
-        insert(audit_log).values(
-            at=when,
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            detail=body,
-            prev_hash=prev,
-            hash=digest,
-        )
-    )
+    conn.execute(insert(audit_log).values(**row, prev_hash=prev, hash=digest))
     return digest
 
 
-def head(conn: Connection) -> tuple[int, str] | None:
-    """The newest row's number and hash: what an anchor records."""
-    row = conn.execute(
-        select(audit_log.c.id, audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)
+def _key_to_seal_with(conn: Connection) -> bytes | None:
+    """Take the chain's lock; the key when this session may seal, else None."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7331)"))
+        if not conn.execute(text("SELECT dispatch_may_seal()")).scalar_one():
+            return None
+    return sealing_key()
+
+
+def _last_sealed(conn: Connection) -> tuple[int, str]:
+    found = conn.execute(
+        select(audit_log.c.id, audit_log.c.hash)
+        .where(audit_log.c.hash.is_not(None))
+        .order_by(audit_log.c.id.desc())
+        .limit(1)
     ).one_or_none()
-    return None if row is None else (int(row.id), str(row.hash))
+    return (0, GENESIS) if found is None else (int(found.id), str(found.hash))
+
+
+def _seal_pending(conn: Connection, key: bytes) -> str:
+    """Seal the rows after the last sealed one, in id order; the new last hash.
+
+    Unsealed rows *before* the last sealed one can only come from tampering (a
+    sealed row's hashes removed): they stay as they are, for `verify` to report."""
+    last_id, prev = _last_sealed(conn)
+    pending = conn.execute(
+        select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id)
+    ).all()
+    for row in pending:
+        content = payload(
+            prev, row.at, row.actor, row.action, row.entity, row.entity_id, row.detail
+        )
+        digest = keyed_digest(key, content)
+        conn.execute(
+            update(audit_log)
+            .where(audit_log.c.id == row.id, audit_log.c.hash.is_(None))
+            .values(prev_hash=prev, hash=digest)
+        )
+        prev = digest
+    return prev
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """What one `seal` did: how many rows, and whether an approval was among them."""
+
+    rows: int
+    approvals: int
+
+
+def seal(conn: Connection) -> Sealed | None:
+    """Seal the rows others left unsealed (the engine calls this in its housekeeping);
+    None when this process may not (it does not hold the key)."""
+    key = _key_to_seal_with(conn)
+    if key is None:
+        return None
+    last_id, _ = _last_sealed(conn)
+    actions = list(conn.scalars(select(audit_log.c.action).where(audit_log.c.id > last_id)))
+    if actions:
+        _seal_pending(conn, key)
+    return Sealed(len(actions), actions.count("approve"))
+
+
+def seal_pending(engine: Engine) -> Sealed | None:
+    """`seal`, in a write transaction only when something waits: the engine asks every
+    few seconds, and on SQLite a write transaction locks out every other writer."""
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            select(audit_log.c.id).where(audit_log.c.hash.is_(None)).limit(1)
+        ).first()
+    if waiting is None:
+        return Sealed(0, 0)
+    with write_transaction(engine) as conn:
+        return seal(conn)
+
+
+def head(conn: Connection) -> tuple[int, str] | None:
+    """The newest sealed row's number and hash: what an anchor records."""
+    found = _last_sealed(conn)
+    return None if found[0] == 0 else found
 
 
 # --- verifying -----------------------------------------------------------------------------
@@ -298,13 +401,20 @@ class VerifyResult:
     findings: tuple[Finding, ...] = ()
     anchors: int = 0
     """How many anchors matched their rows."""
+    unsealed: int = 0
+    """The newest rows that wait for the key's holder to seal them."""
 
     @property
     def message(self) -> str:
         """One line for a person: the verdict, the first bad row, and what else was seen."""
         if self.ok:
             against = f", {self.anchors} anchors match" if self.anchors else ""
-            return f"audit log intact: {self.checked} rows{against}"
+            waiting = (
+                f"; the {self.unsealed} newest wait to be sealed by the key's holder"
+                if self.unsealed
+                else ""
+            )
+            return f"audit log intact: {self.checked} rows{against}{waiting}"
         more = "; ".join(f"row {f.row}: {f.problem}" for f in self.findings[1:])
         return (
             f"audit log row {self.first_bad_id}: {self.problem} "
@@ -340,9 +450,24 @@ class _Walk:
         self.run_intact_before = 0
         self.run_gap: tuple[int, int] | None = None
         self.run_done = False
+        self.unsealed: list[int] = []
 
     def row(self, row: Any) -> None:
         self._pass_anchors_before(row.id)
+        if row.hash is None:
+            # Waiting for the key's holder, if nothing sealed follows it.
+            self.unsealed.append(row.id)
+            self._check_anchors(row)
+            self.previous_id = row.id
+            return
+        if self.unsealed:
+            self._end_run()
+            self._add(
+                self.unsealed[0],
+                Tampering.EDITED,
+                f"has no hashes, but row {row.id} after it is sealed: its hashes were removed",
+            )
+            self.unsealed = []
         content = payload(
             row.prev_hash, row.at, row.actor, row.action, row.entity, row.entity_id, row.detail
         )
@@ -469,7 +594,9 @@ class _Walk:
             )
             self.findings.insert(0, wrong)
         if not self.findings:
-            return VerifyResult(True, self.seen, anchors=self.matched_anchors)
+            return VerifyResult(
+                True, self.seen, anchors=self.matched_anchors, unsealed=len(self.unsealed)
+            )
         first = self.findings[0]
         return VerifyResult(
             False,
@@ -524,8 +651,8 @@ class AuditRow:
     entity: str
     entity_id: str
     detail: dict[str, Any]
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 _SEARCHED = (audit_log.c.actor, audit_log.c.action, audit_log.c.entity, audit_log.c.entity_id)

@@ -111,19 +111,22 @@ def anchor(
     now: datetime | None = None,
 ) -> audit.Anchor | None:
     """Write the head of ``engine``'s audit log to the file and syslog; the anchor, or None
-    when the log is empty or the head could not be read. Never raises: the decision that
-    asked for it has been committed already."""
+    when the log is empty, the head could not be read, or this process does not hold the
+    key (then the holder anchors when it seals). Never raises: the decision that asked
+    for it has been committed already."""
     where = targets or current_targets()
     try:
+        key = audit.sealing_key()
+        if key is None:
+            return None  # the key's holder anchors what it seals
         with engine.connect() as conn:
             top = audit.head(conn)
-        key = audit.key_id(audit.current_key())
     except Exception:
         log.exception("audit anchor (%s): cannot read the head of the audit log", reason)
         return None
     if top is None:
         return None
-    made = audit.Anchor(top[0], top[1], now or datetime.now(UTC), key, reason)
+    made = audit.Anchor(top[0], top[1], now or datetime.now(UTC), audit.key_id(key), reason)
     line = json.dumps(
         {
             "database": database_label(engine.url),

@@ -534,9 +534,14 @@ class ChannelControl(Base):
 
 
 class AuditEntry(Base):
-    """Append-only decision log; each row's hash covers the previous hash."""
+    """Append-only decision log; each row's hash covers the previous hash.
+
+    A row written by a process that may not read the audit key has no hashes
+    yet: the key's holder (the engine's service account) seals it
+    (`storage.audit.seal`)."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id", "action"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
@@ -544,5 +549,5 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -183,6 +183,7 @@ def delete_draft(engine: Engine, outage_id: int, *, actor: str) -> None:
     with write_transaction(engine) as conn:
         _require(conn, actor, Action.DELETE_DRAFT)
         current = get_outage(conn, outage_id)
+        _require_own_or_take_over(conn, actor, current)
         if current.row.status != "draft":
             raise OutageError(f"only drafts can be deleted; cancel a {current.row.status} outage")
         conn.execute(delete(outage).where(outage.c.id == outage_id))

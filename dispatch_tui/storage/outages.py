@@ -16,7 +16,9 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
+    String,
     and_,
+    cast,
     exists,
     func,
     or_,
@@ -27,8 +29,8 @@ from dispatch_tui.domain.draft import NOTICE_KINDS, OutageDraft
 from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import affected_condition
-from dispatch_tui.storage.tables import metering_point as mp
 from dispatch_tui.storage.tables import (
+    audit_log,
     notice,
     outage,
     outage_editor,
@@ -36,6 +38,7 @@ from dispatch_tui.storage.tables import (
     role_change,
     utility,
 )
+from dispatch_tui.storage.tables import metering_point as mp
 
 
 class OutageError(Exception):
@@ -186,7 +189,8 @@ def _approver_held_role() -> ColumnElement[bool]:
 def sendable_outage_ids() -> Select[tuple[int]]:
     """Rule 1 in SQL, as `domain.outage.can_send`: outages approved by someone
     other than their author and everyone who changed them since the last
-    approval, who held a role that may approve when they did. Every send path
+    approval, who held a role that may approve when they did, and whose
+    approval of this revision is in the audit log. Every send path
     filters on this, so nothing leaves for an outage the lifecycle would not
     send, whatever was written into the outage row by hand."""
     return select(outage.c.id).where(
@@ -201,6 +205,19 @@ def sendable_outage_ids() -> Select[tuple[int]]:
             outage_editor.c.username == outage.c.approved_by,
         ),
         _approver_held_role(),
+        _approval_audited(),
+    )
+
+
+def _approval_audited() -> ColumnElement[bool]:
+    """The approver's audit row for this revision exists: an approval written into the
+    outage row by hand, past the storage layer, leaves none, and sends nothing."""
+    return exists().where(
+        audit_log.c.entity == "outage",
+        audit_log.c.entity_id == cast(outage.c.id, String),
+        audit_log.c.action == "approve",
+        audit_log.c.actor == outage.c.approved_by,
+        audit_log.c.detail["revision"].as_integer() == outage.c.revision,
     )
 
 

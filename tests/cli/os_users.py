@@ -189,13 +189,18 @@ def _group_dir(path: Path) -> Path:
 
 
 @contextmanager
-def shared_database(backend: str, request: pytest.FixtureRequest) -> Iterator[Shared]:
+def shared_database(
+    backend: str, request: pytest.FixtureRequest, *, private_key: bool = False
+) -> Iterator[Shared]:
     """A database USERS can write, made with `dispatch-tui init` by this process's user:
     on SQLite a file whose directory is given to GROUP (`database.group`, as a team
     sharing one host sets it up), on PostgreSQL a new database on the test server.
     Everyone shares one config home (group GROUP), so one audit key signs every row,
-    as on a host where operators share the database. Every write goes through the
-    installed command, never through this process (whose audit key is another)."""
+    as on a host where operators share the database; with ``private_key`` the key is
+    this process's user's alone (0600 in a 0700 directory), as the engine's service
+    account holds it on a shared host, and USERS' rows wait for it to seal them. Every
+    write goes through the installed command, never through this process (whose audit
+    key is another)."""
     with shared_directory() as directory:
         home = _group_dir(directory / "home")
         key = _group_dir(home / "config" / "dispatch-tui") / "audit.key"
@@ -207,6 +212,13 @@ def shared_database(backend: str, request: pytest.FixtureRequest) -> Iterator[Sh
             "XDG_CONFIG_HOME": str(home / "config"),
             "XDG_DATA_HOME": str(home / "data"),
         }
+        if private_key:
+            service = directory / "service"
+            service.mkdir(mode=0o700)
+            key.rename(service / "audit.key")
+            os.chown(service / "audit.key", -1, os.getgid())
+            (service / "audit.key").chmod(0o600)
+            env["DISPATCH_TUI_AUDIT_KEY_FILE"] = str(service / "audit.key")
         if backend == "sqlite":
             url = f"sqlite:///{directory / 'data' / 'db.sqlite'}"
             env |= {"DISPATCH_TUI_DATABASE_URL": url, "DISPATCH_TUI_DATABASE_GROUP": GROUP}

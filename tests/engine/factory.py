@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
+from dispatch_tui.storage import audit
 from dispatch_tui.storage.tables import (
     contact,
     message,
@@ -34,7 +35,8 @@ def approved_notice(
 ) -> tuple[int, int]:
     """An outage approved by someone other than its author, written directly
     (no lifecycle), and one advance notice due now: (outage id, notice id).
-    The approver held the shift-lead role since the day before (the send path checks)."""
+    The approver held the shift-lead role since the day before, and the approval is
+    in the audit log (the send path checks both)."""
     conn.execute(
         insert(role_change),
         {
@@ -63,6 +65,14 @@ def approved_notice(
             "approved_at": now,
         },
     ).scalar_one()
+    audit.append(
+        conn,
+        actor="bohdan",
+        action="approve",
+        entity="outage",
+        entity_id=oid,
+        detail={"title": "test", "revision": 1},
+    )
     nid = conn.execute(
         insert(notice).returning(notice.c.id),
         {

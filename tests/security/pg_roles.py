@@ -28,6 +28,8 @@ ANA = f"pgana_{_PID}"
 BOHDAN = f"pgbohdan_{_PID}"
 OLENA = f"pgolena_{_PID}"
 VIKTOR = f"pgviktor_{_PID}"
+DMYTRO = f"pgdmytro_{_PID}"
+"""A second dispatcher: a colleague of ANA's with the same role."""
 SENDER = f"pgengine_{_PID}"
 """The engine's service account."""
 
@@ -79,6 +81,7 @@ def cluster(backend: str, engine: Engine, db_url: str, tmp_path: Path) -> Iterat
         (BOHDAN, "shift_lead"),
         (OLENA, "shift_lead"),
         (VIKTOR, "viewer"),
+        (DMYTRO, "dispatcher"),
     ):
         users.add_operator(engine, login, role, actor=ADMIN)
     make_engine_account(engine, SENDER)

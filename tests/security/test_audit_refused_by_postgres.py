@@ -1,6 +1,6 @@
 """On PostgreSQL the database itself refuses to change or remove audit rows (issue 10,
-attack 6): every UPDATE, DELETE and TRUNCATE, through a driver or through psql, whoever
-connects (the test connects as a superuser)."""
+attack 6): every UPDATE of a sealed row (unsealing it included), DELETE and TRUNCATE,
+through a driver or through psql, whoever connects (the test connects as a superuser)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ pytestmark = [
 
 STATEMENTS = [
     "UPDATE audit_log SET actor = 'mallory' WHERE id = 2",
-    "UPDATE audit_log SET detail = '{}' WHERE false",
+    "UPDATE audit_log SET hash = NULL, prev_hash = NULL WHERE id = 3",
+    "UPDATE audit_log SET hash = repeat('0', 64) WHERE id = 4",
     "DELETE FROM audit_log WHERE id = 3",
     "DELETE FROM audit_log",
     "TRUNCATE audit_log",

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dispatch_tui.domain.draft import content_digest
-from dispatch_tui.storage import outage_lifecycle, outages, users
+from dispatch_tui.storage import audit, outage_lifecycle, outages, users
 from dispatch_tui.storage.outages import OutageError, sendable_notice_ids
 from dispatch_tui.storage.tables import audit_log, notice, outage
 from tests.storage.test_outages import FUTURE, draft, world
@@ -116,9 +116,15 @@ def test_approval_is_refused_when_the_content_changed_since_the_preview(
 
 
 def _approved_by_sql(
-    engine: Engine, world: dict[str, int], approver: str, oid: int | None = None
+    engine: Engine,
+    world: dict[str, int],
+    approver: str,
+    oid: int | None = None,
+    *,
+    audited_revision: int | None = 1,
 ) -> int:
-    """A submitted outage set to approved with plain SQL, with a notice planned."""
+    """A submitted outage set to approved with plain SQL, with a notice planned, and the
+    approver's audit row for ``audited_revision`` (None: none)."""
     if oid is None:
         oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
         outage_lifecycle.submit(engine, oid, actor="ana")
@@ -129,6 +135,15 @@ def _approved_by_sql(
             .where(outage.c.id == oid)
             .values(status="approved", approved_by=approver, approved_at=now)
         )
+        if audited_revision is not None:
+            audit.append(
+                conn,
+                actor=approver,
+                action="approve",
+                entity="outage",
+                entity_id=oid,
+                detail={"revision": audited_revision},
+            )
         conn.execute(
             insert(notice),
             {
@@ -149,6 +164,32 @@ def test_an_outage_approved_by_hand_by_someone_who_may_not_sends_nothing(
     engine: Engine, world: dict[str, int], dmytro: str, approver: str
 ) -> None:
     _approved_by_sql(engine, world, approver)
+    assert sendable(engine) == set()
+
+
+@pytest.mark.parametrize("audited", [None, 2])
+def test_an_approval_written_by_hand_without_its_audit_row_sends_nothing(
+    engine: Engine, world: dict[str, int], audited: int | None
+) -> None:
+    """A shift lead who may approve, writing the approval into the row past storage: no
+    audit row of this revision, no notice goes out."""
+    _approved_by_sql(engine, world, "bohdan", audited_revision=audited)
+    assert sendable(engine) == set()
+
+
+def test_an_approval_audited_in_someone_elses_name_sends_nothing(
+    engine: Engine, world: dict[str, int]
+) -> None:
+    oid = _approved_by_sql(engine, world, "bohdan", audited_revision=None)
+    with engine.begin() as conn:
+        audit.append(
+            conn,
+            actor="olena",
+            action="approve",
+            entity="outage",
+            entity_id=oid,
+            detail={"revision": 1},
+        )
     assert sendable(engine) == set()
 
 
@@ -184,3 +225,15 @@ def test_a_shift_leads_approval_stands_after_a_later_demotion(
             .values(approved_at=datetime.now(UTC) + timedelta(seconds=1))
         )
     assert sendable(engine) == set()
+
+
+def test_deleting_someone_elses_draft_is_a_shift_leads_act(
+    engine: Engine, world: dict[str, int], dmytro: str
+) -> None:
+    oid = outage_lifecycle.create_draft(engine, draft(world), actor="ana")
+    with pytest.raises(OutageError, match="shift lead"):
+        outage_lifecycle.delete_draft(engine, oid, actor=dmytro)
+    assert status(engine, oid) == "draft"
+    outage_lifecycle.delete_draft(engine, oid, actor="bohdan")
+    with engine.connect() as conn:
+        assert conn.scalar(select(outage.c.id).where(outage.c.id == oid)) is None

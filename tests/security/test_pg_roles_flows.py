@@ -14,13 +14,22 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import make_url
 
 from dispatch_tui import cli
-from dispatch_tui.storage import audit, db_roles, monitor, outage_lifecycle, subscribers, users
+from dispatch_tui.storage import (
+    audit,
+    audit_anchor,
+    db_roles,
+    monitor,
+    outage_lifecycle,
+    subscribers,
+    users,
+)
 from dispatch_tui.storage.tables import audit_log, contact, message, notice, outage
 from tests.engine.conftest import Recording, running, until
+from tests.security.audit_attacker import audit_files
 from tests.security.pg_roles import ADMIN, ANA, BOHDAN, SENDER, VIKTOR, Cluster, cluster
 from tests.storage.test_outages import draft
 
-__all__ = ["cluster"]
+__all__ = ["audit_files", "cluster"]
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
@@ -125,7 +134,7 @@ def test_an_admin_manages_users_and_their_database_roles(cluster: Cluster, engin
 
 
 async def test_the_engine_role_sends_and_operators_pull_the_levers(
-    cluster: Cluster, engine: Engine
+    audit_files: audit_anchor.AnchorTargets, cluster: Cluster, engine: Engine
 ) -> None:
     oid = drafted_and_approved(cluster)
     with engine.begin() as conn:  # the first notice is due now
@@ -146,8 +155,21 @@ async def test_the_engine_role_sends_and_operators_pull_the_levers(
                 )
             )
 
+    def approval_sealed() -> bool:
+        with engine.connect() as conn:
+            return None not in conn.scalars(
+                select(audit_log.c.hash).where(audit_log.c.action == "approve")
+            )
+
+    # The shift lead's process may not seal: the approval row waits for the engine's role,
+    # which seals it and anchors the head at once.
+    assert not approval_sealed()
     async with running(cluster.as_role(SENDER), {"sms": sms, "email": email}):
         await until(sent, what="the engine's role to send")
+        await until(approval_sealed, what="the engine's role to seal the approval")
+    label = audit_anchor.database_label(engine.url)
+    reasons = [a.reason for a in audit_anchor.read_anchors(audit_files.file, label)]
+    assert "approval" in reasons
     assert sms.messages or email.messages
     ana = cluster.as_role(ANA)
     monitor.set_paused(ana, "sms", True, actor=ANA)

@@ -13,8 +13,18 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from dispatch_tui.storage import outage_lifecycle
+from dispatch_tui.storage.outages import sendable_outage_ids
 from dispatch_tui.storage.tables import audit_log, outage
-from tests.security.pg_roles import ADMIN, ANA, BOHDAN, OLENA, VIKTOR, Cluster, cluster
+from tests.security.pg_roles import (
+    ADMIN,
+    ANA,
+    BOHDAN,
+    DMYTRO,
+    OLENA,
+    VIKTOR,
+    Cluster,
+    cluster,
+)
 from tests.storage.test_outages import draft
 
 __all__ = ["cluster"]
@@ -88,9 +98,12 @@ def test_a_shift_lead_cannot_approve_their_own_or_what_they_edited(
     bohdan = cluster.as_role(BOHDAN)
     refused(bohdan, APPROVE + "WHERE id = :id", "their own outage", who=OLENA, id=own)
     oid = submitted(cluster)
-    # Changing the content by hand makes the lead an editor of this cycle.
+    # Changing the window by hand makes the lead an editor of this cycle.
     with bohdan.begin() as conn:
-        conn.execute(text("UPDATE outage SET reason = 'by hand' WHERE id = :id"), {"id": oid})
+        conn.execute(
+            text("UPDATE outage SET ends_at = ends_at + interval '1 hour' WHERE id = :id"),
+            {"id": oid},
+        )
     refused(bohdan, APPROVE + "WHERE id = :id", "they edited", who=OLENA, id=oid)
     # Or both at once.
     other = submitted(cluster)
@@ -111,11 +124,61 @@ def test_a_shift_lead_cannot_approve_their_own_or_what_they_edited(
     assert row(engine, own)[0] == row(engine, oid)[0] == "submitted"
 
 
+def test_a_dispatcher_keeps_off_a_colleagues_outage(cluster: Cluster, engine: Engine) -> None:
+    """A second dispatcher, in psql, cannot delete ana's draft, withdraw her submission,
+    rewrite its text or move its revision: that is her outage, or a shift lead's act."""
+    draft_id = outage_lifecycle.create_draft(cluster.as_role(ANA), draft(cluster.ids), actor=ANA)
+    oid = submitted(cluster)
+    other = cluster.as_role(DMYTRO)
+    refused(other, "DELETE FROM outage WHERE id = :id", "deleting someone else", id=draft_id)
+    refused(other, "UPDATE outage SET status = 'draft' WHERE id = :id", "withdrawing", id=oid)
+    refused(
+        other,
+        "UPDATE outage SET reason = 'FAKE: other text' WHERE id = :id",
+        "changes only its window",
+        id=oid,
+    )
+    refused(other, "UPDATE outage SET revision = revision + 5 WHERE id = :id", "revision", id=oid)
+    # The author may still withdraw and delete their own.
+    ana = cluster.as_role(ANA)
+    with ana.begin() as conn:
+        conn.execute(text("DELETE FROM outage WHERE id = :id"), {"id": draft_id})
+    assert row(engine, oid)[0] == "submitted"
+
+
 def test_approving_by_hand_records_the_real_approver(cluster: Cluster, engine: Engine) -> None:
     oid = submitted(cluster)
     with cluster.as_role(OLENA).begin() as conn:
         conn.execute(text(APPROVE + "WHERE id = :id"), {"who": "the_ceo", "id": oid})
     assert row(engine, oid) == ("approved", ANA, OLENA)
+    # Past storage no audit row was written, so nothing of it may be sent; the approver's
+    # own audit row (the database takes its actor from the session) makes it sendable,
+    # in their name and with no hashes until the key's holder seals it.
+    with engine.connect() as conn:
+        assert oid not in set(conn.scalars(sendable_outage_ids()))
+    refused(
+        cluster.as_role(OLENA),
+        "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail) "
+        "VALUES (now(), :who, 'approve', 'outage', :id, :d)",
+        "must be the session user",
+        who=BOHDAN,
+        id=str(oid),
+        d='{"revision": 1}',
+    )
+    with cluster.as_role(OLENA).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, actor, action, entity, entity_id, detail, "
+                "prev_hash, hash) VALUES (now(), :who, 'approve', 'outage', :id, :d, 'x', 'y')"
+            ),
+            {"who": OLENA, "id": str(oid), "d": '{"revision": 1}'},
+        )
+    with engine.connect() as conn:
+        assert oid in set(conn.scalars(sendable_outage_ids()))
+        written = conn.execute(
+            select(audit_log.c.prev_hash, audit_log.c.hash).order_by(audit_log.c.id.desc())
+        ).first()
+    assert tuple(written or ()) == (None, None)
     # approved_by changes only by approving, and an approved text changes only by amending.
     ana = cluster.as_role(ANA)
     refused(

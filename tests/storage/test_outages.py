@@ -81,7 +81,11 @@ def test_draft_submit_approve(engine: Engine, world: dict[str, int]) -> None:
     assert set(kinds) >= {"advance", "day_before", "day_of"}
     with engine.connect() as conn:
         actions = (
-            conn.execute(select(audit_log.c.action).where(audit_log.c.entity == "outage"))
+            conn.execute(
+                select(audit_log.c.action)
+                .where(audit_log.c.entity == "outage")
+                .order_by(audit_log.c.id)
+            )
             .scalars()
             .all()
         )

@@ -341,6 +341,15 @@ def config_show(obj: Context) -> None:
         click.echo(f"{f'{key} = {value}':<{width}}  # {source}")
 
 
+@config.command("token")
+@click.pass_obj
+def config_token(obj: Context) -> None:
+    """Write a fresh engine.report_token to this user's config file (mode 0600) when none
+    is configured: what the engine's service account runs once on a shared host."""
+    note = init_report_token(obj.settings)
+    out.print(note or "engine.report_token is already set", highlight=False, soft_wrap=True)
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The hash-chained audit log."""

@@ -114,6 +114,11 @@ class Setting:
         return str(value)
 
 
+SYSTEM_CONFIG_PATH = Path("/etc/dispatch-tui/config.toml")
+"""The host's config file, read first: on a shared host the admin sets the database and
+the audit files there once for every operator. It holds no secrets (every user reads it)."""
+
+
 def default_config_path() -> Path:
     """The optional per-user config file; not created here."""
     return platformdirs.user_config_path(APP_NAME) / "config.toml"
@@ -746,18 +751,24 @@ def load_settings(
     config_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     user_file: Path | None = None,
+    system_file: Path | None = None,
 ) -> Settings:
     """Effective settings from all layers, or ConfigError on the first bad value (nothing partial).
 
-    ``env`` defaults to ``os.environ`` and ``user_file`` to :func:`default_config_path`; tests pass
-    both so they never read the real environment or home directory.
+    Layers, each over the one before: the host's file (``system_file``, default
+    `SYSTEM_CONFIG_PATH`), the user's (``user_file``, default :func:`default_config_path`),
+    ``--config`` or DISPATCH_TUI_CONFIG, then ``env`` (default ``os.environ``). Tests pass
+    them so they never read the real environment, home directory or /etc.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
-    user = default_config_path() if user_file is None else user_file
-    if user.exists():
-        _apply_file(user, None, values, sources)
+    for layer in (
+        SYSTEM_CONFIG_PATH if system_file is None else system_file,
+        default_config_path() if user_file is None else user_file,
+    ):
+        if layer.exists():
+            _apply_file(layer, None, values, sources)
     explicit = _explicit_config(config_path, environ)
     if explicit is not None:
         _apply_file(explicit[0], explicit[1], values, sources)

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from dispatch_tui import config
 from dispatch_tui.storage import audit, audit_anchor, migrate
 from dispatch_tui.storage.db import create_db_engine
 
@@ -118,6 +119,14 @@ def empty_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
     url, admin = new_pg_database()
     yield url
     drop_pg_database(url, admin)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_host_config() -> Iterator[None]:
+    """Settings loaded in-process never read this machine's /etc/dispatch-tui."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(config, "SYSTEM_CONFIG_PATH", Path("/nonexistent/system-config.toml"))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

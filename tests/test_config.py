@@ -364,3 +364,21 @@ def test_telegram_webhook_needs_its_secret(tmp_path: Path, no_user_file: Path) -
 def test_gateway_urls_are_checked(no_user_file: Path) -> None:
     with pytest.raises(ConfigError, match=r"sms.kannel_url .*must be an http"):
         load(no_user_file, env={"DISPATCH_TUI_SMS_KANNEL_URL": "localhost:13013"})
+
+
+def test_the_host_file_comes_first_and_the_users_file_overrides_it(tmp_path: Path) -> None:
+    """A shared host sets the database and audit files once in /etc/dispatch-tui; what a
+    user's own file says wins, and `config show` names where each value came from."""
+    host = write(
+        tmp_path / "etc.toml",
+        '[database]\nurl = "postgresql:///dispatch"\n[audit]\nkey_file = "/var/lib/k"\n',
+    )
+    host.chmod(0o644)
+    user = write(tmp_path / "user.toml", '[audit]\nkey_file = "/home/me/k"\n')
+    settings = load_settings(env={}, user_file=user, system_file=host)
+    assert settings.database_url == "postgresql:///dispatch"
+    assert settings.sources["database.url"] == str(host)
+    assert settings.audit_key_file == "/home/me/k"
+    assert settings.sources["audit.key_file"] == str(user)
+    alone = load_settings(env={}, user_file=tmp_path / "none.toml", system_file=host)
+    assert alone.audit_key_file == "/var/lib/k"

@@ -194,7 +194,9 @@ def init(obj: Context, admin: str | None) -> None:
     if key_note is not None:
         out.print(key_note, highlight=False, soft_wrap=True)
     audit_anchor.anchor(engine, reason="init")
-    if (note := init_report_token(obj.settings)) is not None:
+    # With a headless engine the token is its service account's (`config token`), not the
+    # account that ran init (on a shared host, the database superuser).
+    if obj.settings.engine_embedded and (note := init_report_token(obj.settings)) is not None:
         out.print(note, highlight=False, soft_wrap=True)
     if admin and users.bootstrap_admin(engine, admin, actor=current_login()):
         out.print(f"{admin} is now an admin", highlight=False)

@@ -799,7 +799,7 @@ def require_report_token(settings: Settings) -> str:
         raise ConfigError(
             f"{REPORT_TOKEN_KEY} is not set; the listener needs it in its URLs, the same on "
             f"every engine and after every restart: set it in {default_config_path()} or "
-            f"{setting.env_var}, or run `dispatch-tui init` to write one"
+            f"{setting.env_var}, or run `dispatch-tui config token` to write one"
         )
     where = settings.sources.get(REPORT_TOKEN_KEY, DEFAULT_SOURCE)
     raise ConfigError(f'{where}: {REPORT_TOKEN_KEY} = "***": must be {setting.expectation()}')

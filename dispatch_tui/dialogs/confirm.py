@@ -23,6 +23,7 @@ class ConfirmDialog(ModalScreen[bool]):
         padding: 1 2;
         background: $surface;
     }
+    ConfirmDialog #question { width: 1fr; }
     ConfirmDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmDialog Button { margin-left: 2; }
     """

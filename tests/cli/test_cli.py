@@ -67,6 +67,26 @@ def test_init_writes_a_report_token_once(tmp_path: Path, monkeypatch: pytest.Mon
     assert not (tmp_path / "other" / "dispatch-tui" / "config.toml").exists()
 
 
+def test_a_headless_engines_token_is_its_service_accounts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `engine.embedded = false` (a shared host) `init` is the database superuser's
+    act and writes no token into that account's home; the engine's account runs
+    `config token`, once."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = {
+        "DISPATCH_TUI_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "DISPATCH_TUI_ENGINE_EMBEDDED": "false",
+    }
+    written = tmp_path / "config" / "dispatch-tui" / "config.toml"
+    assert run(env, "init").exit_code == 0
+    assert not written.exists()
+    made = run(env, "config", "token")
+    assert made.exit_code == 0 and f"written to {written} (mode 0600)" in made.output
+    assert report_token_ok(tomllib.loads(written.read_text())["engine"]["report_token"])
+    assert "already set" in run(env, "config", "token").output
+
+
 def test_newer_database_is_refused(env: dict[str, str], db_url: str) -> None:
     engine = create_db_engine(db_url)
     with engine.begin() as conn:

@@ -126,7 +126,8 @@ def test_a_shift_lead_cannot_approve_their_own_or_what_they_edited(
 
 def test_a_dispatcher_keeps_off_a_colleagues_outage(cluster: Cluster, engine: Engine) -> None:
     """A second dispatcher, in psql, cannot delete ana's draft, withdraw her submission,
-    rewrite its text or move its revision: that is her outage, or a shift lead's act."""
+    rewrite its text or move its revision: that is her outage, or a shift lead's act. And
+    no status change leaves the lifecycle, not even the author's."""
     draft_id = outage_lifecycle.create_draft(cluster.as_role(ANA), draft(cluster.ids), actor=ANA)
     oid = submitted(cluster)
     other = cluster.as_role(DMYTRO)
@@ -139,6 +140,20 @@ def test_a_dispatcher_keeps_off_a_colleagues_outage(cluster: Cluster, engine: En
         id=oid,
     )
     refused(other, "UPDATE outage SET revision = revision + 5 WHERE id = :id", "revision", id=oid)
+    # Nor may the author un-approve, or reopen what is final, past the lifecycle.
+    done = approved(cluster)
+    ana = cluster.as_role(ANA)
+    for status in ("draft", "submitted", "completed"):
+        refused(
+            ana,
+            "UPDATE outage SET status = :s WHERE id = :id",
+            "does not go from approved",
+            s=status,
+            id=done,
+        )
+    with ana.begin() as conn:
+        conn.execute(text("UPDATE outage SET status = 'cancelled' WHERE id = :id"), {"id": done})
+    refused(ana, "UPDATE outage SET status = 'draft' WHERE id = :id", "from cancelled", id=done)
     # The author may still withdraw and delete their own.
     ana = cluster.as_role(ANA)
     with ana.begin() as conn:

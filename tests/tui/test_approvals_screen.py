@@ -190,3 +190,22 @@ def test_snapshot_of_one_pending_outage(tui_engine: Engine, snap_compare: object
         await settle(app, pilot)
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)  # type: ignore[operator]
+
+
+def test_snapshot_of_the_approval_confirm_at_80x24(
+    tui_engine: Engine, snap_compare: object
+) -> None:
+    """What the shift lead answers over SSH: the question and every warning, wrapped,
+    nothing cut at the dialog's edge."""
+    submitted_outage(tui_engine, author="olena")
+    base = make_app(tui_engine, "bohdan")
+    app = FixedClockApp(tui_engine, sandbox=True, settings=base.settings, login="bohdan")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_approvals(app, pilot)
+        app.sub_title = "bohdan (shift_lead)  ·  test database"
+        await settle(app, pilot)
+        await pilot.press("a")
+        await settle(app, pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)  # type: ignore[operator]

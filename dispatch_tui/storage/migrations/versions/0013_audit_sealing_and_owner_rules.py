@@ -19,6 +19,10 @@ On PostgreSQL:
   and TRUNCATE; an UPDATE statement is refused to anyone who may not seal, and
   a row trigger lets a sealer give an unsealed row its two hashes, once, and
   refuses every other change;
+- an outage's status follows the lifecycle (draft → submitted → approved,
+  back to draft only from submitted, an approved outage back to submitted only
+  by amending, to completed only after its end; cancelled and completed are
+  final), so nobody un-approves an outage that customers were told of;
 - an outage's author keeps it: deleting someone else's draft or withdrawing
   someone else's submission needs a shift lead (deletions move from 0012's
   guard, which answered a trusted session's DELETE with NEW, which is NULL
@@ -101,6 +105,18 @@ BEGIN
     END IF;
     IF dispatch_trusted(TG_RELID) THEN
         RETURN NEW;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status AND NOT (
+        (OLD.status = 'draft' AND NEW.status IN ('submitted', 'cancelled'))
+        OR (OLD.status = 'submitted' AND NEW.status IN ('draft', 'approved', 'cancelled'))
+        OR (OLD.status = 'approved' AND NEW.status = 'cancelled')
+        OR (OLD.status = 'approved' AND NEW.status = 'submitted'
+            AND NEW.revision = OLD.revision + 1)
+        OR (OLD.status = 'approved' AND NEW.status = 'completed' AND OLD.ends_at <= now())
+    ) THEN
+        PERFORM dispatch_refuse(format(
+            'an outage does not go from %s to %s: withdraw or reject a submission, amend or '
+            'cancel an approved outage', OLD.status, NEW.status));
     END IF;
     IF OLD.status = 'submitted' AND NEW.status = 'draft'
        AND session_user::text <> OLD.created_by AND NOT lead THEN

@@ -215,7 +215,7 @@ def _create_key(path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
     except PermissionError:
-        raise
+        raise  # the key's place is another account's: `load_key` says so (KeyNotOurs)
     except OSError as exc:
         raise AuditKeyError(f"{path}: cannot create the audit key: {exc.strerror}") from None
     try:

@@ -14,6 +14,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 
 from dispatch_tui.config import Settings, load_settings
+from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
@@ -138,6 +139,33 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
 
     def _run_bound(self, node: DOMNode, action: str) -> None:
         self.call_later(self.run_action, action, node)
+
+    def _unsaved_work(self) -> bool:
+        """A screen in any mode's stack (a draft form left open under another mode too)
+        holds typed work that quitting would lose."""
+        return any(
+            getattr(screen, "has_unsaved_changes", lambda: False)()
+            for stack in self._screen_stacks.values()  # textual is pinned exactly
+            for screen in stack
+        )
+
+    async def action_quit(self) -> None:
+        if not self._unsaved_work():
+            self.exit()
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.exit()
+
+        await self.push_screen(
+            ConfirmDialog(
+                "A draft has changes that are not saved. Quit and discard them?",
+                yes="Quit",
+                no="Keep editing",
+            ),
+            answered,
+        )
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
+from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.draft import CHANNELS, NOTICE_KINDS, OutageDraft
 from dispatch_tui.domain.languages import LANGUAGE_NAMES, LANGUAGES
 from dispatch_tui.domain.selection import Selection
@@ -63,6 +64,7 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
         self.timezone = "UTC"
         self._affected: Affected | None = None
         self._affected_ready = threading.Event()
+        self._baseline: tuple[object, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -103,8 +105,18 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
+        self._baseline = self._values()
         self.load_utility()
         self.prefetch()
+
+    def _values(self) -> tuple[object, ...]:
+        """Everything typed or ticked, to tell whether leaving would lose work."""
+        typed = [i.value for i in self.query("#form Input").results(Input)]
+        ticked = [c.value for c in self.query("#form Checkbox").results(Checkbox)]
+        return (*typed, *ticked)
+
+    def has_unsaved_changes(self) -> bool:
+        return self._values() != self._baseline
 
     @work(thread=True, exit_on_error=False, group="form-prefetch")
     def prefetch(self) -> None:
@@ -140,6 +152,7 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
             self.query_one(f"#kind-{kind}", Checkbox).value = kind in row.notice_kinds
         for language in LANGUAGES:
             self.query_one(f"#text-{language}", Input).value = row.texts.get(language, "")
+        self._baseline = self._values()
 
     def _draft(self) -> OutageDraft | None:
         """The form as a draft, or None after showing what is wrong."""
@@ -249,7 +262,22 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
     def _saved(self, submitted: bool) -> None:
         what = "submitted for approval" if submitted else "saved as a draft"
         self.notify(f"Outage #{self.outage_id} {what}.", title="Saved")
+        self._baseline = self._values()
         self.dismiss(self.outage_id)
 
     def action_abandon(self) -> None:
-        self.dismiss(self.outage_id)
+        """Leave the form; typed work is only thrown away when the operator says so."""
+        if not self.has_unsaved_changes():
+            self.dismiss(self.outage_id)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(self.outage_id)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Discard what you typed in this draft?", yes="Discard", no="Keep editing"
+            ),
+            answered,
+        )

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from textual.widgets import Input, Static
 
+from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.search import SearchDialog
 from dispatch_tui.screens import network as network_screen
 from dispatch_tui.screens.network import NetworkScreen
@@ -191,3 +192,42 @@ async def test_preview_from_the_form(tui_engine: Engine) -> None:
         assert "UCS-2" in text and "segment" in text
         await pilot.press("escape")
         assert isinstance(app.screen, OutageFormScreen)
+
+
+async def test_leaving_a_filled_form_asks_first(tui_engine: Engine) -> None:
+    """Esc and Ctrl+Q on a draft with typed work ask before throwing it away; an untouched
+    form closes at once."""
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        tree.move_cursor(eg.children[0])
+        await pilot.press("space", "d")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, OutageFormScreen)
+        fill_form(form)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")  # keep editing
+        await settle(app, pilot)
+        assert app.screen is form
+        await pilot.press("ctrl+q")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ConfirmDialog), "quitting asks too"
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert app.screen is form and app.is_running
+        await pilot.press("escape")
+        await settle(app, pilot)
+        await pilot.press("y")  # discard
+        await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, OutageFormScreen)
+        await pilot.press("escape")  # nothing typed: no question
+        await settle(app, pilot)
+        assert isinstance(app.screen, NetworkScreen)
+    with tui_engine.connect() as conn:
+        assert outages.list_outages(conn)[1] == 0

@@ -21,7 +21,14 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow, get_outage
+from dispatch_tui.storage.outages import (
+    OutageDetail,
+    OutageError,
+    OutageRow,
+    SelectionPlaces,
+    get_outage,
+    selection_places,
+)
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -95,7 +102,14 @@ def selection_summary(detail: OutageDetail) -> str:
     return f"{text}; nothing excluded"
 
 
-def _fields(detail: OutageDetail) -> Table:
+def _places(places: SelectionPlaces) -> str:
+    """One place a line, so a long name wraps on its own instead of running off the screen."""
+    lines = [f"+ {place}" for place in places.included]
+    lines += [f"− {place} (excluded)" for place in places.excluded]
+    return "\n".join(lines)
+
+
+def _fields(detail: OutageDetail, places: SelectionPlaces) -> Table:
     row = detail.row
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -118,6 +132,7 @@ def _fields(detail: OutageDetail) -> Table:
             f"{_plural(row.affected_subscribers, 'subscriber')} (counted when last saved)",
         ),
         ("Selection", selection_summary(detail)),
+        ("Area", _places(places) or "none"),
         ("Channels", ", ".join(row.channels) or "none"),
         ("Notice plan", ", ".join(KIND_LABELS.get(k, k) for k in row.notice_kinds) or "none"),
         ("SMS text", "transliterated to GSM-7" if row.transliterate else "as written"),
@@ -186,15 +201,16 @@ class OutageDetailScreen(ReportsWorkerErrors, Screen[None]):
         try:
             with self.dispatch.engine.connect() as conn:
                 detail = get_outage(conn, self.outage_id)
+                places = selection_places(conn, detail.selection)
         except OutageError as exc:
             self.app.call_from_thread(self._missing, str(exc))
             return
-        self.app.call_from_thread(self._show, detail)
+        self.app.call_from_thread(self._show, detail, places)
 
     def _missing(self, message: str) -> None:
         self.query_one("#heading", Static).update(Text(f"✗ {message}"))
 
-    def _show(self, detail: OutageDetail) -> None:
+    def _show(self, detail: OutageDetail, places: SelectionPlaces) -> None:
         self.detail = detail
         row = detail.row
         heading = Text.assemble(
@@ -208,7 +224,7 @@ class OutageDetailScreen(ReportsWorkerErrors, Screen[None]):
         rejection.display = bool(row.rejection_reason)
         if row.rejection_reason:
             rejection.update(self._rejection(row))
-        self.query_one("#fields", Static).update(_fields(detail))
+        self.query_one("#fields", Static).update(_fields(detail, places))
 
     def _rejection(self, row: OutageRow) -> RenderableType:
         """The reviewer's reason, first thing the author sees, with what to do next."""

@@ -31,6 +31,7 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import affected_condition
 from dispatch_tui.storage.tables import (
     audit_log,
+    node,
     notice,
     outage,
     outage_editor,
@@ -295,6 +296,56 @@ def get_outage(conn: Connection, outage_id: int) -> OutageDetail:
         load_selection(conn, outage_id),
         bool(sent_notice_kinds(conn, outage_id)),
         frozenset(editors),
+    )
+
+
+@dataclass(frozen=True)
+class SelectionPlaces:
+    """An outage's area in words: what a dispatcher picked and what they left out."""
+
+    included: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+
+KIND_WORDS = {
+    "region": "region",
+    "substation": "substation",
+    "feeder": "feeder",
+    "transformer_station": "transformer station",
+}
+
+
+def selection_places(conn: Connection, selection: Selection) -> SelectionPlaces:
+    """Names of the selected and excluded nodes ("RTP Kranj (substation EG-R1-S1)") and
+    metering points, ordered, for the outage's detail."""
+
+    def nodes(ids: frozenset[int]) -> list[str]:
+        if not ids:
+            return []
+        rows = conn.execute(
+            select(node.c.name, node.c.kind, node.c.code)
+            .where(node.c.id.in_(ids))
+            .order_by(node.c.path)
+        )
+        return [f"{r.name} ({KIND_WORDS.get(r.kind, r.kind)} {r.code})" for r in rows]
+
+    def points(ids: frozenset[int]) -> list[str]:
+        if not ids:
+            return []
+        rows = conn.execute(
+            select(mp.c.mp_id, mp.c.settlement, mp.c.street, mp.c.house)
+            .where(mp.c.id.in_(ids))
+            .order_by(mp.c.mp_id)
+        )
+        found = []
+        for r in rows:
+            address = ", ".join(p for p in (r.settlement, f"{r.street} {r.house}".strip()) if p)
+            found.append(f"metering point {r.mp_id} ({address})")
+        return found
+
+    return SelectionPlaces(
+        tuple(nodes(selection.nodes) + points(selection.metering_points)),
+        tuple(nodes(selection.excluded_nodes) + points(selection.excluded_metering_points)),
     )
 
 

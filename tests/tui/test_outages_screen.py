@@ -427,3 +427,17 @@ def test_snapshot_detail(tui_engine: Engine, snap_compare: Any) -> None:
         table.action_select_cursor()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=fixed_screen(open_rejected))
+
+
+def test_snapshot_detail_at_80x24(tui_engine: Engine, snap_compare: Any) -> None:
+    """Over SSH: the detail names the nodes of the area, one a line, nothing cut."""
+    ids = seed(tui_engine)
+    with tui_engine.begin() as conn:
+        conn.execute(update(outage).values(updated_at=FIXED))
+    app = make_app(tui_engine, "ana")
+
+    async def open_rejected(screen: OutagesScreen, table: OutageTable) -> None:
+        table.move_cursor(row=table.get_row_index(str(ids["rejected"])))
+        table.action_select_cursor()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fixed_screen(open_rejected))

@@ -41,6 +41,7 @@ class Action(StrEnum):
     AMEND = "amend"
     RETRY = "retry"
     PAUSE = "pause"
+    CALL_PRIORITY = "call_priority"
     IMPORT_DATA = "import_data"
     MANAGE_USERS = "manage_users"
     VIEW = "view"
@@ -57,6 +58,7 @@ _DISPATCHER: frozenset[Action] = frozenset(
         Action.AMEND,
         Action.RETRY,
         Action.PAUSE,
+        Action.CALL_PRIORITY,
     }
 )
 
@@ -87,6 +89,7 @@ _ACTION_PHRASES: dict[Action, str] = {
     Action.AMEND: "amend outages",
     Action.RETRY: "retry failed messages",
     Action.PAUSE: "pause or resume channels",
+    Action.CALL_PRIORITY: "record calls to priority customers",
     Action.IMPORT_DATA: "import data",
     Action.MANAGE_USERS: "manage users and roles",
     Action.VIEW: "view outages",

@@ -29,6 +29,7 @@ from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.domain.roles import Action
+from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
     OutageDetail,
@@ -38,6 +39,7 @@ from dispatch_tui.storage.outages import (
     pending_approvals,
 )
 from dispatch_tui.storage.preview import Preview, build_preview
+from dispatch_tui.storage.priority import uncalled_count
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -114,6 +116,13 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             "Reject",
             id="approvals.reject",
             tooltip="Send the highlighted outage back to its author with a reason",
+        ),
+        Binding(
+            "p",
+            "priority",
+            "Priority customers",
+            id="approvals.priority",
+            tooltip="Who to call among the highlighted outage's priority customers",
         ),
         Binding(
             "ctrl+r",
@@ -258,6 +267,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             if worker.is_cancelled:
                 return
             draft = detail.draft
+            to_call = uncalled_count(conn, outage_id)
             preview = build_preview(
                 conn,
                 draft,
@@ -269,15 +279,21 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             )
         digest = content_digest(draft, detail.row.revision)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_preview, detail, preview, digest)
+            self.app.call_from_thread(self._show_preview, detail, preview, digest, to_call)
 
-    def _show_preview(self, detail: OutageDetail, preview: Preview, digest: str) -> None:
+    def _show_preview(
+        self, detail: OutageDetail, preview: Preview, digest: str, to_call: tuple[int, int]
+    ) -> None:
         row = self.highlighted()
         if row is None or row.id != detail.row.id:
             return
-        self.query_one("#outage", Static).update(
-            outage_summary(detail.row, self.dispatch.identity.login)
-        )
+        summary = outage_summary(detail.row, self.dispatch.identity.login)
+        points, uncalled = to_call
+        if points:
+            summary = Content("\n").join(
+                [summary, f"Priority customers: {uncalled} of {points} not yet called (p lists)"]
+            )
+        self.query_one("#outage", Static).update(summary)
         self._shown = (detail.row.id, detail.row.revision, digest, tuple(preview.warnings))
         panel = self.query_one(PreviewPanel)
         panel.loading = False
@@ -304,8 +320,20 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
 
     # ----------------------------------------------------------- decisions
 
+    def action_priority(self) -> None:
+        row = self.highlighted()
+        if row is not None:
+            self.app.push_screen(PriorityScreen(row.id, row.title), lambda _: self._repreview())
+
+    def _repreview(self) -> None:
+        """Back from the calls list: the not-yet-called count may have changed."""
+        self._previewing = None
+        self._preview_highlighted()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Hide what the role can never do; grey out what needs a highlighted outage."""
+        if action == "priority":
+            return True if self.highlighted() is not None else None
         needs = {"approve": Action.APPROVE, "reject": Action.REJECT}.get(action)
         if needs is None:
             return True

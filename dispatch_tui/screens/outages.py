@@ -30,6 +30,7 @@ from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window, status_label
 from dispatch_tui.screens.outage_form import OutageFormScreen
+from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -79,6 +80,7 @@ ROW_ACTIONS: dict[str, tuple[Action, frozenset[str]]] = {
     "withdraw": (Action.SUBMIT, frozenset({"submitted"})),
     "delete_draft": (Action.DELETE_DRAFT, frozenset({"draft"})),
     "edit_draft": (Action.EDIT_DRAFT, frozenset({"draft"})),
+    "priority": (Action.VIEW, frozenset({"draft", "submitted", "approved"})),
 }
 
 
@@ -133,6 +135,7 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
         Binding("a", "amend", "Amend", id="outages.amend"),
         Binding("w", "withdraw", "Withdraw", id="outages.withdraw"),
         Binding("delete", "delete_draft", "Delete draft", id="outages.delete"),
+        Binding("p", "priority", "Priority customers", id="outages.priority"),
         Binding("slash", "focus_filter", "Filter", id="outages.filter"),
         Binding("f", "cycle_status", "Status filter", id="outages.status", show=False),
         Binding("s", "cycle_sort", "Sort", id="outages.sort"),
@@ -451,6 +454,11 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
             detail.row.utility_id, detail.selection, outage_id=outage_id, existing=detail.row
         )
         self.app.call_from_thread(self.app.push_screen, form, lambda _saved: self.action_reload())
+
+    def action_priority(self) -> None:
+        row = self.highlighted()
+        if row is not None:
+            self.app.push_screen(PriorityScreen(row.id, row.title))
 
     def action_withdraw(self) -> None:
         row = self.highlighted()

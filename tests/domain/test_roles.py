@@ -16,6 +16,7 @@ DISPATCHER_ACTIONS = {
     Action.AMEND,
     Action.RETRY,
     Action.PAUSE,
+    Action.CALL_PRIORITY,
 }
 EXPECTED: dict[Role, set[Action]] = {
     Role.VIEWER: {Action.VIEW},

@@ -30,6 +30,7 @@ from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.priority import PriorityScreen
+from dispatch_tui.storage.amendment_review import AmendmentReview, amendment_review
 from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
     OutageDetail,
@@ -38,7 +39,7 @@ from dispatch_tui.storage.outages import (
     get_outage,
     pending_approvals,
 )
-from dispatch_tui.storage.preview import Preview, build_preview
+from dispatch_tui.storage.preview import Preview, build_preview, gather_affected
 from dispatch_tui.storage.priority import uncalled_count
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -72,10 +73,12 @@ def clip(text: str, width: int = ENTRY_WIDTH) -> str:
 
 
 def list_entry(row: OutageRow, me: str) -> Text:
-    """Two short lines, so the list fits a third of an 80-column terminal."""
+    """Two short lines, so the list fits a third of an 80-column terminal; an amendment
+    says so first."""
     start = row.starts_at.astimezone(ZoneInfo(row.timezone)).strftime("%Y-%m-%d %H:%M")
     author = f"{row.created_by} (you)" if row.created_by == me else row.created_by
-    return Text.assemble((clip(row.title), "bold"), "\n", clip(f"{start} · {author}"), no_wrap=True)
+    title = f"AMENDED {row.title}" if row.amended_by else row.title
+    return Text.assemble((clip(title), "bold"), "\n", clip(f"{start} · {author}"), no_wrap=True)
 
 
 def outage_summary(row: OutageRow, me: str) -> Content:
@@ -150,6 +153,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         # What the approver was shown: (outage id, revision, warnings). Approval
         # names exactly this, so storage refuses if the outage changed since.
         self._shown: tuple[int, int, str, tuple[str, ...]] | None = None
+        self._review: AmendmentReview | None = None
 
     @property
     def dispatch(self) -> DispatchApp:
@@ -268,10 +272,15 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
                 return
             draft = detail.draft
             to_call = uncalled_count(conn, outage_id)
+            affected = gather_affected(self.dispatch.engine, draft.selection)
+            review = amendment_review(
+                conn, detail, affected, max_sms_segments=settings.sms_max_segments
+            )
             preview = build_preview(
                 conn,
                 draft,
                 now=self.now(),
+                affected=affected,
                 outage_id=outage_id,
                 max_sms_segments=settings.sms_max_segments,
                 price_per_segment=Decimal(str(settings.sms_price_per_segment)),
@@ -279,10 +288,15 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             )
         digest = content_digest(draft, detail.row.revision)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_preview, detail, preview, digest, to_call)
+            self.app.call_from_thread(self._show_preview, detail, preview, digest, to_call, review)
 
     def _show_preview(
-        self, detail: OutageDetail, preview: Preview, digest: str, to_call: tuple[int, int]
+        self,
+        detail: OutageDetail,
+        preview: Preview,
+        digest: str,
+        to_call: tuple[int, int],
+        review: AmendmentReview | None,
     ) -> None:
         row = self.highlighted()
         if row is None or row.id != detail.row.id:
@@ -291,13 +305,14 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         points, uncalled = to_call
         if points:
             summary = Content("\n").join(
-                [summary, f"Priority customers: {uncalled} of {points} not yet called (p lists)"]
+                [summary, f"Priority customers to call: {uncalled} of {points} (p)"]
             )
         self.query_one("#outage", Static).update(summary)
         self._shown = (detail.row.id, detail.row.revision, digest, tuple(preview.warnings))
+        self._review = review
         panel = self.query_one(PreviewPanel)
         panel.loading = False
-        panel.show(preview)
+        panel.show(preview, review)
 
     def _preview_failed(self, outage_id: int, message: str) -> None:
         row = self.highlighted()
@@ -355,10 +370,23 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
             self.notify("Wait for the preview: approval is for what you have read.")
             return
         _id, revision, digest, warnings = shown
-        question = (
-            f"Approve outage #{row.id} “{row.title}”?\n"
-            f"Notices to {row.affected_subscribers:,} subscribers will be scheduled."
-        )
+        review = self._review
+        if review is not None and review.told_subscribers:
+            question = (
+                f"Approve the amended window of outage #{row.id} “{row.title}”?\n"
+                f"{review.told_subscribers:,} subscribers already told get the amendment; "
+                "the new plan's notices go to those not yet told."
+            )
+        elif review is not None:
+            question = (
+                f"Approve the amended window of outage #{row.id} “{row.title}”?\n"
+                "Nobody was told yet: the new plan's notices will be scheduled."
+            )
+        else:
+            question = (
+                f"Approve outage #{row.id} “{row.title}”?\n"
+                f"Notices to {row.affected_subscribers:,} subscribers will be scheduled."
+            )
         if warnings:
             question += "\nDespite: " + "; ".join(warnings)
 

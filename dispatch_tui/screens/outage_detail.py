@@ -80,9 +80,12 @@ def format_duration(starts_at: datetime, ends_at: datetime) -> str:
 
 
 def status_label(row: OutageRow) -> str:
-    """The status in one word; a draft sent back says "rejected" (never colour alone)."""
+    """The status in one word; a draft sent back says "rejected", an approved outage back
+    for approval after a change of window says "amended" (never colour alone)."""
     if row.status == "draft" and row.rejection_reason:
         return "rejected"
+    if row.status == "submitted" and row.amended_by:
+        return "amended"
     return row.status
 
 

@@ -476,8 +476,13 @@ def cancel(engine: Engine, outage_id: int, *, actor: str, reason: str = "") -> N
 def amend(
     engine: Engine, outage_id: int, starts_at: datetime, ends_at: datetime, *, actor: str
 ) -> None:
+    # What the window was, for the approver's review of the change (amendment_review).
+    audited: dict[str, str] = {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}
+
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
         row = current.row
+        audited["was_starts_at"] = row.starts_at.isoformat()
+        audited["was_ends_at"] = row.ends_at.isoformat()
         outcome = lifecycle.amend(_state(current), actor, starts_at, ends_at, now)
         problems = check_window(
             starts_at,
@@ -525,7 +530,7 @@ def amend(
         "amend",
         step,
         effects,
-        detail={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()},
+        detail=audited,
     )
 
 

@@ -10,6 +10,7 @@ said in words, so it survives ``NO_COLOR`` and a monochrome SSH session.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from dispatch_tui.domain.notice_plan import PlannedNotice
+from dispatch_tui.storage.amendment_review import AmendmentReview
 from dispatch_tui.storage.preview import Preview, Sample
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail", "telegram": "Telegram", "viber": "Viber"}
@@ -190,6 +192,44 @@ def sample_text(sample: Sample) -> Content:
     return _lines(lines)
 
 
+def _window(window: tuple[datetime, datetime], timezone: str) -> str:
+    zone = ZoneInfo(timezone)
+    start, end = (moment.astimezone(zone) for moment in window)
+    last = f"{end:%H:%M %Z}" if end.date() == start.date() else f"{end:%Y-%m-%d %a %H:%M %Z}"
+    return f"{start:%Y-%m-%d %a %H:%M}–{last}"
+
+
+def amendment_text(review: AmendmentReview, timezone: str) -> Content:
+    """Old → new, who changed it, and who hears of it: what the approver decides on."""
+    before = _window(review.before, timezone) if review.before else "(not recorded)"
+    lines: list[Content | str] = [
+        Content.assemble(("Was: ", "bold"), before),
+        Content.assemble(("Now: ", "bold"), (_window(review.after, timezone), "bold")),
+        f"Changed by {review.amended_by}.",
+    ]
+    if review.told_subscribers:
+        lines.append(
+            Content.assemble(
+                (plural(review.told_subscribers, "subscriber"), "bold"),
+                " already told get the amendment below; the new plan's notices go to the "
+                "others, and to them only for kinds they have not had.",
+            )
+        )
+    else:
+        lines.append("Nobody has been told yet: only the notices of the new plan go out.")
+    return _lines(lines)
+
+
+def amendment_boxes(review: AmendmentReview, timezone: str) -> Iterable[Static]:
+    box = Static(amendment_text(review, timezone), classes="amendment")
+    box.border_title = "Amended: review the change"
+    yield box
+    for sample in review.samples:
+        text = Static(sample_text(sample), classes="sample")
+        text.border_title = "Amendment · " + sample_title(sample)
+        yield text
+
+
 class PreviewPanel(VerticalScroll):
     """Scrollable preview; :meth:`show` swaps in a new one in one recompose.
 
@@ -202,15 +242,19 @@ class PreviewPanel(VerticalScroll):
     PreviewPanel > Static { margin-bottom: 1; }
     PreviewPanel > .problems { border: heavy $error; padding: 0 1; }
     PreviewPanel > .warnings { border: round $warning; padding: 0 1; }
+    PreviewPanel > .amendment { border: heavy $warning; padding: 0 1; }
     PreviewPanel > .sample { border: round $primary; padding: 0 1; }
     PreviewPanel > .sample.over-cap { border: heavy $error; }
     PreviewPanel > .note { color: $text-muted; }
     """
 
     preview: reactive[Preview | None] = reactive(None, recompose=True)
+    amendment: reactive[AmendmentReview | None] = reactive(None, recompose=True)
     note: reactive[str] = reactive("Nothing to preview.", recompose=True)
 
-    def show(self, preview: Preview) -> None:
+    def show(self, preview: Preview, amendment: AmendmentReview | None = None) -> None:
+        """Both are recomposed together on the next refresh."""
+        self.amendment = amendment
         self.preview = preview
         self.scroll_home(animate=False)
 
@@ -224,6 +268,8 @@ class PreviewPanel(VerticalScroll):
         if preview is None:
             yield Static(Content(self.note), classes="note")
             return
+        if self.amendment is not None:
+            yield from amendment_boxes(self.amendment, preview.timezone)
         if preview.problems:
             problems = Static(findings_text("Problem", preview.problems), classes="problems")
             problems.border_title = "Problems: these block submitting"

@@ -32,7 +32,7 @@ async def test_calls_are_listed_marked_and_exported(
     async with app.run_test(size=(80, 24)) as pilot:
         await open_approvals(app, pilot)
         await settle(app, pilot)
-        assert "Priority customers: 1 of 1 not yet called" in summary(app)
+        assert "Priority customers to call: 1 of 1" in summary(app)
         await pilot.press("p")
         await settle(app, pilot)
         screen = current(app)
@@ -53,7 +53,7 @@ async def test_calls_are_listed_marked_and_exported(
         assert [(r["metering_point"], r["called_by"]) for r in rows] == [("6-100003", "bohdan")]
         await pilot.press("escape")
         await settle(app, pilot)
-        assert "Priority customers: 0 of 1 not yet called" in summary(app)
+        assert "Priority customers to call: 0 of 1" in summary(app)
     with tui_engine.connect() as conn:
         assert priority.uncalled_count(conn, oid) == (1, 0)
 

@@ -16,6 +16,7 @@ import phonenumbers
 import pytest
 from sqlalchemy import Engine, Table, func, insert, inspect, select
 
+from dispatch_tui.dialogs.search import EXAMPLES
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
@@ -23,6 +24,7 @@ from dispatch_tui.storage import audit, demo
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
+from dispatch_tui.storage.search import PlaceHit, SearchHit, search
 from dispatch_tui.storage.tables import (
     audit_log,
     contact,
@@ -142,7 +144,14 @@ def test_small_demo_has_the_promised_shape(built: Built) -> None:
     stages: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for stage, done, total in built.progress:
         stages[stage].append((done, total))
-    assert list(stages) == ["network", "metering points", "subscribers", "indexes", "totals"]
+    assert list(stages) == [
+        "network",
+        "metering points",
+        "subscribers",
+        "indexes",
+        "totals",
+        "search terms",
+    ]
     for steps in stages.values():
         assert [d for d, _ in steps] == sorted(d for d, _ in steps)
         assert steps[-1][0] == steps[-1][1]
@@ -258,6 +267,21 @@ def test_contacts_are_valid_and_consent_is_mostly_given(built: Built) -> None:
     sources = Counter(c["consent_source"] for c in contacts)
     assert {"web form", "import", "bot"} <= set(sources)
     assert any(re.fullmatch(r"SMS \d-\d{6} (PRIJAVA|ODJAVA)", s) for s in sources)
+
+
+def test_every_example_of_the_search_dialog_is_found(built: Built) -> None:
+    with built.engine.connect() as conn:
+        found = {text: search(conn, text) for text in EXAMPLES}
+    assert all(found.values()), [text for text, hits in found.items() if not hits]
+    kranj = [(h.kind, h.name) for h in found["Kranj"] if isinstance(h, PlaceHit)]
+    assert kranj[:2] == [("settlement", "Kranj"), ("region", "Nadzorništvo Kranj")]
+    first = {text: hits[0] for text, hits in found.items()}
+    assert isinstance(first["RTP Labore"], PlaceHit) and first["RTP Labore"].kind == "substation"
+    assert isinstance(first["EG-R01-SS01"], PlaceHit) and first["EG-R01-SS01"].whole_name
+    house = first["Prešernova 5"]
+    assert isinstance(house, SearchHit) and house.address == "Prešernova ulica 5, Kranj"
+    assert isinstance(first["6-100001"], SearchHit) and first["6-100001"].mp_id == "6-100001"
+    assert isinstance(first["62Z"], SearchHit) and first["62Z"].matched_on == "EIC"
 
 
 def test_second_build_is_refused_and_changes_nothing(built: Built) -> None:

@@ -83,7 +83,7 @@ async def _expand(engine: Engine, hit: SearchHit) -> float:
         await _until(pilot, lambda: bool(app.screen.query(NetworkTree)))
         tree = app.screen.query_one(NetworkTree)
         await _until(pilot, lambda: len(tree.root.children) > 0)
-        tree.reveal(hit)
+        tree.reveal(hit.target)
         await _until(
             pilot,
             lambda: (

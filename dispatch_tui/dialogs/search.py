@@ -1,7 +1,9 @@
-"""`/`: find a metering point by id, address, EIC, meter or account number.
+"""`/`: find a place in the network or a metering point.
 
-Searches as you type (each keystroke cancels the previous query) and
-returns the chosen hit, or None.
+Areas, substations, feeders and stations by name or code, settlements and
+streets, metering points by id, address, EIC, meter or account number. Each
+row starts with what kind of thing it is. Searches as you type (each
+keystroke cancels the previous query) and returns the chosen hit, or None.
 """
 
 from __future__ import annotations
@@ -16,11 +18,33 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from dispatch_tui.storage.search import SearchHit, search_metering_points
+from dispatch_tui.storage.search import Hit, PlaceHit, search
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
+EXAMPLES = ("Kranj", "RTP Labore", "Prešernova 5", "EG-R01-SS01", "6-100001", "62Z")
+"""The placeholder's examples; the demo has a hit for each (tests/storage/test_demo.py)."""
 
-class SearchDialog(ReportsWorkerErrors, ModalScreen[SearchHit | None]):
+KIND_LABELS = {
+    "region": "area",
+    "substation": "substation",
+    "feeder": "feeder",
+    "transformer_station": "station",
+    "settlement": "settlement",
+    "street": "street",
+}
+
+
+def hit_label(hit: Hit) -> str:
+    """One result row: the kind first, so "Kranj" the area and "Kranj" the town differ."""
+    if isinstance(hit, PlaceHit):
+        where = f", {hit.detail}" if hit.detail else ""
+        return (
+            f"{KIND_LABELS.get(hit.kind, hit.kind)}: {hit.name}{where} · {hit.metering_points:,} MP"
+        )
+    return f"MP {hit.mp_id}: {hit.address} ({hit.matched_on})"
+
+
+class SearchDialog(ReportsWorkerErrors, ModalScreen[Hit | None]):
     DEFAULT_CSS = """
     SearchDialog { align: center middle; }
     SearchDialog > Vertical {
@@ -39,12 +63,12 @@ class SearchDialog(ReportsWorkerErrors, ModalScreen[SearchHit | None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.hits: list[SearchHit] = []
+        self.hits: list[Hit] = []
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Metering point id, address, EIC, meter number or account:")
-            yield Input(placeholder="e.g. 6-100001, Prešernova 5, 62Z…", id="query")
+            yield Label("Area, substation, feeder, settlement, street or metering point:")
+            yield Input(placeholder=f"e.g. {', '.join(EXAMPLES)}…", id="query")
             yield OptionList(id="results")
             yield Label("", id="status")
 
@@ -58,19 +82,16 @@ class SearchDialog(ReportsWorkerErrors, ModalScreen[SearchHit | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def run_search(self, text: str) -> None:
         with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
-            hits = search_metering_points(conn, text, limit=50)
+            hits = search(conn, text, limit=50)
         self.app.call_from_thread(self._show, text, hits)
 
-    def _show(self, text: str, hits: list[SearchHit]) -> None:
+    def _show(self, text: str, hits: list[Hit]) -> None:
         if text != self.query_one(Input).value:
             return
         self.hits = hits
         results = self.query_one(OptionList)
         results.clear_options()
-        results.add_options(
-            Option(f"{hit.mp_id}  {hit.address}  ({hit.matched_on})", id=str(index))
-            for index, hit in enumerate(hits)
-        )
+        results.add_options(Option(hit_label(hit), id=str(index)) for index, hit in enumerate(hits))
         status = "no match" if text.strip() and not hits else f"{len(hits)} found" if hits else ""
         self.query_one("#status", Label).update(status)
 

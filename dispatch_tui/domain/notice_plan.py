@@ -75,12 +75,31 @@ def channel_group(channel: str) -> ChannelGroup:
 
 
 @dataclass(frozen=True)
+class QuietShift:
+    """Why a messaging notice is not sent when its offset says: quiet hours.
+
+    ``earlier``: the window ends at or after the outage's start, so the
+    notice goes out before the window begins instead of after it ends.
+    """
+
+    intended_at_utc: datetime
+    quiet_start: time
+    quiet_end: time
+    earlier: bool
+
+
+@dataclass(frozen=True)
 class PlannedNotice:
-    """One timed notice for one channel group; ``due_at_utc`` is always in UTC."""
+    """One timed notice for one channel group; ``due_at_utc`` is always in UTC.
+
+    ``shift`` says when and why a messaging notice was moved (None: sent at
+    its offset's time); :func:`describe` turns it into words.
+    """
 
     kind: NoticeKind
     due_at_utc: datetime
     channel_group: ChannelGroup
+    shift: QuietShift | None = None
 
 
 # ----------------------------------------------------------------- quiet hours
@@ -186,14 +205,18 @@ def _place_all(
     dropped: list[NoticeKind] = []
     for kind, due in candidates:
         for group in map(ChannelGroup, groups):
-            at: datetime | None = due.astimezone(UTC)
+            intended = due.astimezone(UTC)
+            at: datetime | None = intended
             if group is ChannelGroup.MESSAGING and not urgent and rules.has_quiet_hours:
                 at = _place_messaging(due, now=now, before=before, zone=zone, rules=rules)
             if at is None:
                 dropped.append(kind)
                 continue
+            shift = None
+            if at != intended:
+                shift = QuietShift(intended, rules.quiet_start, rules.quiet_end, at < intended)
             # Later in the sequence wins the slot: its wording fits the moment.
-            merged[(group, at)] = PlannedNotice(kind, at, group)
+            merged[(group, at)] = PlannedNotice(kind, at, group, shift)
     return sorted(merged.values(), key=_sort_key), dropped
 
 
@@ -315,4 +338,47 @@ def quiet_hours_problem(
     return (
         f"{what} go out before the start outside quiet hours ({window}); "
         f"mark the outage urgent to send {it} now"
+    )
+
+
+_KIND_NAMES = {
+    NoticeKind.IMMEDIATE: "notice on approval",
+    NoticeKind.ADVANCE: "advance notice",
+    NoticeKind.DAY_BEFORE: "day-before notice",
+    NoticeKind.DAY_OF: "on-the-day notice",
+    NoticeKind.AMENDMENT: "amendment",
+    NoticeKind.CANCELLATION: "cancellation",
+}
+_GROUP_NAMES = {ChannelGroup.MESSAGING: "SMS and bots", ChannelGroup.EMAIL: "e-mail"}
+
+
+def describe(notice: PlannedNotice, tz: ZoneInfo | str) -> tuple[str, str | None]:
+    """(what is sent, why it is not at its offset's time or None), in words.
+
+    A notice moved out of quiet hours says so, and one moved to an earlier
+    day says which: an on-the-day notice sent at 20:00 the evening before
+    reads "on-the-day notice, sent the evening before · SMS and bots".
+    """
+    zone = as_zone(tz)
+    what = _KIND_NAMES[notice.kind]
+    group = _GROUP_NAMES[notice.channel_group]
+    shift = notice.shift
+    if shift is None:
+        return f"{what} · {group}", None
+    due = notice.due_at_utc.astimezone(zone)
+    intended = shift.intended_at_utc.astimezone(zone)
+    window = f"quiet hours {shift.quiet_start:%H:%M}–{shift.quiet_end:%H:%M}"
+    days = (intended.date() - due.date()).days
+    if not shift.earlier:
+        return f"{what}, sent when quiet hours end · {group}", (
+            f"due {intended:%H:%M}, in {window}"
+        )
+    if days == 0:
+        when = "earlier"
+    elif days == 1:
+        when = "the evening before" if due.hour >= 17 else "the day before"
+    else:
+        when = f"{days} days early"
+    return f"{what}, sent {when} · {group}", (
+        f"due {intended:%a %H:%M}, in {window}, which do not end before the start"
     )

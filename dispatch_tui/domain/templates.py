@@ -12,7 +12,8 @@ Dates and times are shown in the utility's time zone with babel, so a
 daylight-saving change never shifts what the subscriber reads; SMS dates use
 fixed patterns so that a CLDR update cannot change message text.
 
-Pure: no I/O; imports only babel, the standard library and ``domain.sms``.
+Pure: no I/O; imports only babel, the standard library, ``domain.sms`` and
+``domain.address_list`` (the houses of a street, each shared part once).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.plural import PluralRule
 
-from dispatch_tui.domain import sms
+from dispatch_tui.domain import address_list, sms
 
 __all__ = [
     "CHANNELS",
@@ -418,18 +419,24 @@ def _normalise(addresses: Iterable[Address]) -> list[Address]:
 
 
 def _groups(addresses: Sequence[Address]) -> list[tuple[str, str, list[str]]]:
-    """(settlement, street, houses) runs of consecutive sorted addresses."""
+    """(settlement, street, houses) runs of consecutive sorted addresses.
+
+    A street named like its settlement is a village without street names
+    ("Velesovo, Velesovo 18"): its street is left out ("Velesovo 18").
+    """
     groups: list[tuple[str, str, list[str]]] = []
     for a in addresses:
-        if groups and groups[-1][0] == a.settlement and groups[-1][1] == a.street:
+        street = "" if a.street.casefold() == a.settlement.casefold() else a.street
+        if groups and groups[-1][0] == a.settlement and groups[-1][1] == street:
             groups[-1][2].append(a.house)
         else:
-            groups.append((a.settlement, a.street, [a.house]))
+            groups.append((a.settlement, street, [a.house]))
     return groups
 
 
 def _street_text(street: str, houses: list[str]) -> str:
-    numbers = ", ".join(h for h in houses if h)
+    """A street and its houses, each shared part once: "ж.к. Люлин бл. 5, вх. А, ап. 3-5"."""
+    numbers = address_list.houses_text([h for h in houses if h])
     return " ".join(part for part in (street, numbers) if part)
 
 
@@ -466,7 +473,9 @@ def _format(listed: Sequence[Address], language: str, hidden: int, lines: bool) 
     parts: list[str] = []
     previous: str | None = None
     for settlement, street, houses in groups:
-        if settlement != previous:
+        # A village's houses without a street always name the village: "; 18" would
+        # read as more houses of the street before.
+        if settlement != previous or not street:
             parts.append(_place(settlement, street, houses))
             previous = settlement
         else:
@@ -644,12 +653,19 @@ def render(
     if not fits(best):
         shortest, shown = short.shortest()
         return sms_notice(shortest, shown)
-    # Longer prefixes only add characters (a house number outweighs the digit
-    # or plural ending "N more" may lose), so the first miss ends the search.
+    # A longer prefix adds characters (a house number outweighs the digit or
+    # plural ending "N more" may lose), except where a third consecutive house
+    # turns "4, 5" into the shorter "4-6": so the search ends only after
+    # MIN_RANGE - 1 misses in a row.
+    misses = 0
     for shown in range(2, total):
         candidate = short.body(shown)
         if not fits(candidate):
-            break
+            misses += 1
+            if misses >= address_list.MIN_RANGE - 1:
+                break
+            continue
+        misses = 0
         best_shown, best = shown, candidate
     return sms_notice(best, best_shown)
 

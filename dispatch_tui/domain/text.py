@@ -36,6 +36,18 @@ def address_key(street: str, house: str, settlement: str) -> str:
     return " ".join(filter(None, (_fold_part(street), fold(house), _fold_part(settlement))))
 
 
+def name_terms(name: str) -> list[str]:
+    """The search terms of a place's name: the folded name from each word on.
+
+    "Nadzorništvo Kranj" → ["nadzornistvo kranj", "kranj"], so a prefix of
+    any word finds it with one index range scan; the first term is the whole
+    name. Duplicates are dropped ("Lipa Lipa" → ["lipa lipa", "lipa"]).
+    """
+    words = fold(name).split(" ")
+    terms = (" ".join(words[i:]) for i in range(len(words)))
+    return [term for term in dict.fromkeys(terms) if term]
+
+
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with `prefix`.
 

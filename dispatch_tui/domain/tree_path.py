@@ -23,3 +23,22 @@ def subtree_range(path: str) -> tuple[str, str]:
 def ancestor_ids(path: str) -> list[int]:
     """Node ids from the root down to the node itself."""
     return [int(part) for part in path.strip(SEPARATOR).split(SEPARATOR) if part]
+
+
+def common_path(low: str, high: str) -> str:
+    """The path of the lowest node above both paths ("" if only the root is).
+
+    The lowest node above a set of paths is the one above its smallest and
+    largest path, so a settlement's node is found from MIN(path), MAX(path).
+    """
+    shared = []
+    for a, b in zip(ancestor_ids(low), ancestor_ids(high), strict=False):
+        if a != b:
+            break
+        shared.append(a)
+    return path_of(shared)
+
+
+def path_of(ids: list[int]) -> str:
+    """The path of the node reached by `ids` from the root ("" for none)."""
+    return "".join(f"{SEPARATOR}{node_id}" for node_id in ids) + SEPARATOR if ids else ""

@@ -16,7 +16,7 @@ from dispatch_tui.domain.roles import Action
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage.affected import AffectedCounts, affected_counts
-from dispatch_tui.storage.search import SearchHit
+from dispatch_tui.storage.search import Hit
 from dispatch_tui.widgets.network_tree import NetworkTree
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -109,6 +109,6 @@ class NetworkScreen(ReportsWorkerErrors, Screen[None]):
     def action_search(self) -> None:
         self.app.push_screen(SearchDialog(), self._found)
 
-    def _found(self, hit: SearchHit | None) -> None:
+    def _found(self, hit: Hit | None) -> None:
         if hit is not None:
-            self.query_one(NetworkTree).reveal(hit)
+            self.query_one(NetworkTree).reveal(hit.target)

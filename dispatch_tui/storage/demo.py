@@ -34,7 +34,7 @@ from dispatch_tui.domain.identifiers import InvalidIdentifier, eic_check_char
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import child_path
 from dispatch_tui.os_user import current_login
-from dispatch_tui.storage import audit, counts
+from dispatch_tui.storage import audit, counts, search_terms
 from dispatch_tui.storage.db import is_sqlite, write_transaction
 from dispatch_tui.storage.demo_names import (
     BG_FEMALE_FIRST,
@@ -74,6 +74,10 @@ BENCH_REGION_CODE = "EH-R01"
 """The region sized by `SizeSpec.bench_region` (the preview benchmark's ~100k)."""
 BIG_STATION_CODE = "EH-R01-SS01-F01-TP001"
 """The urban transformer station with `SizeSpec.big_station` metering points."""
+SHOWCASE_MP_ID = "6-100001"
+SHOWCASE_STREET = "Prešernova ulica"
+"""The search dialog's examples: a metering point id, and a street of Kranj (on
+the first urban station of the Kranj area) with houses 1, 2, 3, …"""
 
 
 @dataclass(frozen=True)
@@ -403,7 +407,11 @@ def _station_name(country: str, station: _Station, per_place: int, number: int) 
 
 
 def _addresses(
-    rng: random.Random, country: str, station: _Station, streets: Sequence[str]
+    rng: random.Random,
+    country: str,
+    station: _Station,
+    streets: Sequence[str],
+    showcase: str | None = None,
 ) -> Iterator[tuple[str, str]]:
     """(street, house) for each metering point of a station, along real-looking streets.
 
@@ -411,6 +419,8 @@ def _addresses(
     (Bulgarian housing estates address them by block, entrance and flat);
     rural ones feed houses. A street holds 10-60 buildings before the next
     one starts; in Slovene villages the village name itself is the street.
+    A `showcase` street comes first, houses numbered 1, 2, 3, … (so that
+    the search dialog's example "Prešernova 5" exists).
     """
     n = station.size
     if country == "BG" and station.urban and station.place in SOFIA_BLOCK_DISTRICTS:
@@ -428,11 +438,14 @@ def _addresses(
             block += rng.randint(1, 6)
     village_street = country == "SI" and not station.urban and rng.random() < 0.6
     flats = station.urban and rng.random() < (0.5 if country == "SI" else 0.7)
+    flats = flats and showcase is None
     flat_format = {"SI": "{0}", "UA": "{0}, кв. {1}", "BG": "{0}, ап. {1}"}[country]
     letters = "abc" if country == "SI" else "аб"
     while n > 0:
         street = station.settlement if village_street else rng.choice(streets)
         number = rng.randint(1, 20)
+        if showcase is not None:
+            street, number = showcase, 1
         for _ in range(n if village_street else rng.randint(10, 60)):
             if n == 0:
                 return
@@ -442,9 +455,18 @@ def _addresses(
                     yield street, flat_format.format(number, flat)
             else:
                 n -= 1
-                suffix = rng.choice(letters) if rng.random() < 0.05 else ""
+                suffix = rng.choice(letters) if rng.random() < 0.05 and not showcase else ""
                 yield street, f"{number}{suffix}"
-            number += rng.randint(1, 3)
+            number += 1 if showcase else rng.randint(1, 3)
+        showcase = None
+
+
+def _showcase_station(plan: _Plan) -> _Station | None:
+    """Elektro Gorenjska's first urban station in Kranj (or its first station at all)."""
+    if plan.spec.code != "EG" or not plan.regions:
+        return None
+    stations = list(plan.regions[0].stations())
+    return next((st for st in stations if st.urban), stations[0] if stations else None)
 
 
 def _eics(rng: random.Random, prefix: str, count: int) -> list[str]:
@@ -471,6 +493,8 @@ def _mp_ids(rng: random.Random, country: str, regions: list[_Region]) -> list[st
         ids: list[str] = []
         for area, region in zip((6, 4, 5, 7, 8, 3, 2, 9, 1), regions, strict=False):
             ids.extend(f"{area}-{v:06d}" for v in rng.sample(range(10**6), region.size))
+        if ids and SHOWCASE_MP_ID not in ids:
+            ids[0] = SHOWCASE_MP_ID
         return ids
     if country == "UA":  # the 9-digit personal account of seed 001
         return [str(v) for v in rng.sample(range(10**8, 10**9), count)]
@@ -583,6 +607,12 @@ class _Builder:
             counts.refresh(self.conn, plan.id)
         self.progress("totals", len(self.plans), len(self.plans))
 
+    def refresh_search_terms(self) -> None:
+        for done, plan in enumerate(self.plans):
+            self.progress("search terms", done, len(self.plans))
+            search_terms.refresh(self.conn, plan.id)
+        self.progress("search terms", len(self.plans), len(self.plans))
+
     # network -------------------------------------------------------------------------
 
     def _node(
@@ -648,9 +678,13 @@ class _Builder:
             eics = _eics(rng, country.eic_prefix, plan.size)
             low = 10 ** (country.meter_digits - 1)
             meters = rng.sample(range(low, 10 * low), plan.size)
-            for station in (st for region in plan.regions for st in region.stations()):
+            stations = [st for region in plan.regions for st in region.stations()]
+            showcase = _showcase_station(plan)
+            for station in stations:
                 settlement = station.settlement
-                for street, house in _addresses(rng, country.code, station, streets):
+                street_first = SHOWCASE_STREET if station is showcase else None
+                addresses = _addresses(rng, country.code, station, streets, street_first)
+                for street, house in addresses:
                     i = self.next_mp - plan.first_mp
                     row = {
                         "id": self.next_mp,
@@ -894,6 +928,7 @@ def build_demo(
                 # Fresh statistics for the planner, here and for the first queries after.
                 conn.execute(text(f"ANALYZE {', '.join(_BULK_TABLES)}"))
             builder.refresh_totals()
+            builder.refresh_search_terms()
             if not is_sqlite(conn):
                 _reset_sequences(conn)
             written = builder.out.written

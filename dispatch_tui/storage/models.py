@@ -175,6 +175,43 @@ class MeteringPoint(Base):
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+PLACE_KINDS = (*NODE_KINDS, "settlement", "street")
+
+
+class SearchTerm(Base):
+    """A place's name from one of its words on, folded (domain.text.name_terms):
+    "Nadzorništvo Kranj" is found by "nadz…" and by "kranj", each an index
+    range scan on `term`.
+
+    Places are network nodes (by name and by code) and the settlements and
+    streets of metering points. `node_id` is the node a hit shows in the
+    tree: the node itself, or for a settlement or street the lowest node
+    holding all of its metering points (None: they span regions, so the
+    utility). Derived from node and metering_point; storage.search_terms
+    rebuilds a utility's rows wherever those change.
+    """
+
+    __tablename__ = "search_term"
+    __table_args__ = (
+        Index("ix_search_term_term", "term"),
+        CheckConstraint(_in("kind", PLACE_KINDS), name="kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(key_string(255))
+    kind: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200))
+    """What the hit shows: the node's name, the settlement, or the street."""
+    detail: Mapped[str] = mapped_column(String(200))
+    """The node's code, or a street's settlement."""
+    starts_name: Mapped[bool] = mapped_column(Boolean)
+    """The term is the whole name (or code), not a later word of it: ranks first."""
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("node.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(key_string(255))
+    """`node_id`'s path ("" for the utility), so revealing it needs no lookup."""
+    mp_count: Mapped[int] = mapped_column(Integer)
+
+
 class Subscriber(Base):
     """A customer account that receives notices."""
 

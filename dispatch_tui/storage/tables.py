@@ -24,6 +24,7 @@ from dispatch_tui.storage.models import (
     OutageSelection,
     ProofFailure,
     RoleChange,
+    SearchTerm,
     Subscriber,
     Subscription,
     User,
@@ -38,6 +39,7 @@ contact = cast(Table, Contact.__table__)
 contact_scope = cast(Table, ContactScope.__table__)
 subscription = cast(Table, Subscription.__table__)
 app_user = cast(Table, User.__table__)
+search_term = cast(Table, SearchTerm.__table__)
 role_change = cast(Table, RoleChange.__table__)
 outage = cast(Table, Outage.__table__)
 outage_selection = cast(Table, OutageSelection.__table__)

@@ -26,7 +26,7 @@ from textual.widgets.tree import TreeNode
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.tree_path import ancestor_ids
 from dispatch_tui.storage import tree as tree_queries
-from dispatch_tui.storage.search import SearchHit
+from dispatch_tui.storage.search import TreeTarget
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 PAGE = 200
@@ -217,26 +217,31 @@ class NetworkTree(ReportsWorkerErrors, Tree[NodeData]):
         self._changed()
 
     @work(thread=True, exclusive=True, group="tree-reveal", exit_on_error=False)
-    def reveal(self, hit: SearchHit) -> None:
-        """Expand the way down to a search hit and put the cursor on it."""
-        steps = [("utility", hit.utility_id)]
-        steps += [("node", node_id) for node_id in ancestor_ids(hit.path)]
-        steps.append(("mp", hit.id))
+    def reveal(self, target: TreeTarget) -> None:
+        """Expand the way down to a search hit and put the cursor on it.
+
+        A metering point's station is expanded to show it; a node found by
+        name is left closed under the cursor, ready for Space.
+        """
+        steps = [("utility", target.utility_id)]
+        steps += [("node", node_id) for node_id in ancestor_ids(target.path)]
+        if target.mp is not None:
+            steps.append(("mp", target.mp))
         call = self.app.call_from_thread
         node: TreeNode[NodeData] = self.root
-        for kind, target in steps:
-            child = call(_Revealer.find, node, kind, target)
+        for index, (kind, wanted) in enumerate(steps):
+            child = call(_Revealer.find, node, kind, wanted)
             while child is None:
                 offset = call(_Revealer.next_offset, node)
                 if offset is None:
                     call(
                         self.post_message,
-                        self.Refused(self, f"{hit.mp_id} is no longer in the network"),
+                        self.Refused(self, f"{target.name} is no longer in the network"),
                     )
                     return
                 self._fetch_page(node, offset)
-                child = call(_Revealer.find, node, kind, target)
-            if kind != "mp":
+                child = call(_Revealer.find, node, kind, wanted)
+            if index < len(steps) - 1:
                 if child.data is not None and not child.data.loaded:
                     self._fetch_page(child, call(_Revealer.next_offset, child) or 0)
                 call(child.expand)

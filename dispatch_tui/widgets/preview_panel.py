@@ -20,20 +20,11 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from dispatch_tui.domain.notice_plan import PlannedNotice
+from dispatch_tui.domain.notice_plan import PlannedNotice, describe
 from dispatch_tui.storage.amendment_review import AmendmentReview
 from dispatch_tui.storage.preview import Preview, Sample
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail", "telegram": "Telegram", "viber": "Viber"}
-GROUP_LABELS = {"messaging": "SMS and bots", "email": "e-mail"}
-KIND_LABELS = {
-    "advance": "advance notice",
-    "day_before": "day before",
-    "day_of": "on the day",
-    "immediate": "on approval",
-    "amendment": "amendment",
-    "cancellation": "cancellation",
-}
 CHANNEL_ORDER = ("sms", "email", "telegram", "viber")
 
 
@@ -147,14 +138,17 @@ def cost_text(preview: Preview, messaging_notices: int) -> Content:
 
 
 def schedule_text(preview: Preview) -> Content:
+    """The notices in the order they go out, each saying what it is; one moved
+    out of quiet hours says so on its own line, with why."""
     zone = ZoneInfo(preview.timezone)
     lines: list[Content | str] = [_heading(f"Notices, in local time ({preview.timezone})")]
     if not preview.schedule:
         lines.append("none planned")
     for notice in sorted(preview.schedule, key=lambda n: (n.due_at_utc, str(n.channel_group))):
-        kind = KIND_LABELS.get(str(notice.kind), str(notice.kind))
-        group = GROUP_LABELS.get(str(notice.channel_group), str(notice.channel_group))
-        lines.append(f"{local_time(notice, zone)}  {kind} · {group}")
+        what, why = describe(notice, zone)
+        lines.append(f"{local_time(notice, zone)}  {what}")
+        if why:
+            lines.append(f"    {why}")
     return _lines(lines)
 
 

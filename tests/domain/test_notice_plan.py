@@ -15,6 +15,7 @@ from dispatch_tui.domain.notice_plan import (
     NoticeKind,
     PlannedNotice,
     channel_group,
+    describe,
     in_quiet_hours,
     plan_follow_up,
     plan_notices,
@@ -295,6 +296,46 @@ def test_early_start_moves_sms_to_the_evening_before() -> None:
     ]
 
 
+def test_labels_say_when_and_why_a_notice_moved() -> None:
+    """The day-of SMS at 20:00 the evening before no longer reads "on the day"."""
+    starts_at = at(KYIV, 2025, 6, 20, 6)
+    plan = plan_notices(starts_at, starts_at + timedelta(hours=2), KYIV, UA, EARLY)
+    assert [describe(n, KYIV) for n in plan] == [
+        ("advance notice · e-mail", None),
+        (
+            "advance notice, sent when quiet hours end · SMS and bots",
+            "due 06:00, in quiet hours 21:00–08:00",
+        ),
+        ("day-before notice · e-mail", None),
+        (
+            "day-before notice, sent when quiet hours end · SMS and bots",
+            "due 06:00, in quiet hours 21:00–08:00",
+        ),
+        (
+            "on-the-day notice, sent the evening before · SMS and bots",
+            "due Fri 05:00, in quiet hours 21:00–08:00, which do not end before the start",
+        ),
+        ("on-the-day notice · e-mail", None),
+    ]
+    day_of = plan[4]
+    assert day_of.shift is not None and day_of.shift.earlier
+    assert day_of.shift.intended_at_utc == at(KYIV, 2025, 6, 20, 5)
+
+
+def test_a_notice_moved_earlier_on_its_own_day_or_days_before() -> None:
+    rules = dataclasses.replace(UA, offsets=(NoticeOffset("day_of", 0, time(22)),))
+    starts_at = at(KYIV, 2025, 6, 20, 23)  # 22:00 is quiet until after the start: 20:00
+    ends_at = starts_at + timedelta(hours=1)
+    [sms] = plan_notices(starts_at, ends_at, KYIV, rules, EARLY, groups=[MSG])
+    assert describe(sms, "Europe/Kyiv")[0] == "on-the-day notice, sent earlier · SMS and bots"
+    rules = dataclasses.replace(UA, quiet_start=time(6), quiet_end=time(5))  # 23 quiet hours
+    starts_at = at(KYIV, 2025, 6, 20, 4)
+    plan = plan_notices(starts_at, starts_at + timedelta(hours=1), KYIV, rules, EARLY, groups=[MSG])
+    assert [describe(n, KYIV)[0] for n in plan][-1] == (
+        "on-the-day notice, sent the day before · SMS and bots"
+    )
+
+
 def test_evening_move_never_before_now() -> None:
     """Approved at 20:40: the evening slot (20:00) has passed, so the SMS goes now.
 
@@ -417,6 +458,12 @@ def test_plan_invariants(
         assert now <= n.due_at_utc < starts_at
         if n.channel_group is MSG and not urgent:
             assert not in_quiet_hours(n.due_at_utc, zone, rules.quiet_start, rules.quiet_end)
+        shift = n.shift
+        if shift is not None:
+            assert n.channel_group is MSG and not urgent
+            assert in_quiet_hours(shift.intended_at_utc, zone, shift.quiet_start, shift.quiet_end)
+            assert shift.earlier == (n.due_at_utc < shift.intended_at_utc)
+            assert describe(n, zone)[1] is not None
     email = [n for n in plan if n.channel_group is MAIL]
     raw = [offset_due(o, starts_at, zone) for o in rules.offsets]
     immediate = bool(raw) and min(raw) < now and now < starts_at

@@ -52,15 +52,18 @@ SL_ADDRESSES = [
     Address("Kranj", "Prešernova ulica", "7"),
     Address("Kranj", "Labore", "12"),
     Address("Kranj", "Prešernova ulica", "5"),  # a second meter at the same house
+    Address("Zgornja Besnica", "Zgornja Besnica", "45"),  # the village is the street
 ]
 UK_ADDRESSES = [
     Address("Ужгород", "вул. Корзо", "7"),
     Address("Ужгород", "вул. Корзо", "5"),
-    Address("Мукачево", "вул. Миру", "12"),
+    Address("Мукачево", "вул. Миру", "12, кв. 5"),
+    Address("Мукачево", "вул. Миру", "12, кв. 4"),
 ]
-BG_ADDRESSES = [
-    Address("София", "ул. Витоша", "17"),
-    Address("София", "ул. Витоша", "15"),
+BG_ADDRESSES = [  # flats of one entrance, as in the demo's Sofia housing estates
+    Address("София", "ж.к. Люлин", "бл. 569, вх. Б, ап. 14"),
+    Address("София", "ж.к. Люлин", "бл. 569, вх. Б, ап. 12"),
+    Address("София", "ж.к. Люлин", "бл. 569, вх. Б, ап. 13"),
     Address("Перник", "ул. Кракра", "3"),
 ]
 
@@ -97,22 +100,22 @@ def context(language: str, kind: str = "advance", **changes: object) -> NoticeCo
 GOLDEN_SMS = {
     "sl": (
         "Načrtovan izklop električne energije 30. 3. 26 od 09:00 do 13:00. "
-        "Naslovi: Kranj, Labore 12; Prešernova ulica 5, 7, 9. "
+        "Naslovi: Kranj, Labore 12; Prešernova ulica 5, 7, 9; Zgornja Besnica 45. "
         "Vzrok: vzdrževalna dela na omrežju. Tel. 080 30 19"
     ),
     "uk": (
         "Планове відключення електроенергії 30.03.26 з 10:00 до 14:00. "
-        "Адреси: Мукачево, вул. Миру 12; Ужгород, вул. Корзо 5, 7. "
+        "Адреси: Мукачево, вул. Миру 12, кв. 4, 5; Ужгород, вул. Корзо 5, 7. "
         "Причина: планові роботи на лінії. Тел. 0 800 30 15 20"
     ),
     "bg": (
         "Планирано прекъсване на електрозахранването на 30.03.26 г. от 10:00 до 14:00. "
-        "Адреси: Перник, ул. Кракра 3; София, ул. Витоша 15, 17. "
+        "Адреси: Перник, ул. Кракра 3; София, ж.к. Люлин бл. 569, вх. Б, ап. 12-14. "
         "Причина: ремонт на мрежата. Тел. 0700 10 010"
     ),
     "en": (
         "Planned power outage on 30/03/2026 from 09:00 to 13:00. "
-        "Addresses: Kranj, Labore 12; Prešernova ulica 5, 7, 9. "
+        "Addresses: Kranj, Labore 12; Prešernova ulica 5, 7, 9; Zgornja Besnica 45. "
         "Reason: network maintenance. Tel. 080 30 19"
     ),
 }
@@ -123,7 +126,7 @@ def test_golden_sms(language: str) -> None:
     notice = render(context(language), ADDRESSES[language], language, "sms")
     assert notice.body == GOLDEN_SMS[language]
     assert notice.subject is None
-    expected_total = 4 if language in ("sl", "en") else 3  # the duplicate counts once
+    expected_total = 5 if language in ("sl", "en") else 4  # the duplicate counts once
     assert (notice.addresses_shown, notice.addresses_total) == (expected_total, expected_total)
     assert sms.analyse(notice.body).segments <= 3
 
@@ -134,7 +137,7 @@ def test_golden_sms_transliterated_is_gsm7_and_cheaper() -> None:
     gsm = render(ctx, SL_ADDRESSES, "sl", "sms", transliterate_sms=True)
     assert gsm.body == (
         "Nacrtovan izklop elektricne energije 30. 3. 26 od 09:00 do 13:00. "
-        "Naslovi: Kranj, Labore 12; Presernova ulica 5, 7, 9. "
+        "Naslovi: Kranj, Labore 12; Presernova ulica 5, 7, 9; Zgornja Besnica 45. "
         "Vzrok: vzdrzevalna dela na omrezju. Tel. 080 30 19"
     )
     assert sms.analyse(gsm.body).encoding == "GSM-7"
@@ -144,7 +147,7 @@ def test_golden_sms_transliterated_is_gsm7_and_cheaper() -> None:
     uk = render(context("uk"), UK_ADDRESSES, "uk", "sms", transliterate_sms=True)
     assert uk.body == (
         "Planove vidkliuchennia elektroenerhii 30.03.26 z 10:00 do 14:00. "
-        "Adresy: Mukachevo, vul. Myru 12; Uzhhorod, vul. Korzo 5, 7. "
+        "Adresy: Mukachevo, vul. Myru 12, kv. 4, 5; Uzhhorod, vul. Korzo 5, 7. "
         "Prychyna: planovi roboty na linii. Tel. 0 800 30 15 20"
     )
 
@@ -172,7 +175,7 @@ GOLDEN_EMAIL = {
         "naslovih.\n\n"
         "Datum: 30. mar. 2026\nZačetek: 09:00\nPredviden konec: 13:00\n"
         "Vzrok: vzdrževalna dela na omrežju\n"
-        "Naslovi:\n- Kranj, Labore 12\n- Kranj, Prešernova ulica 5, 7, 9\n\n"
+        "Naslovi:\n- Kranj, Labore 12\n- Kranj, Prešernova ulica 5, 7, 9\n- Zgornja Besnica 45\n\n"
         "Za dodatne informacije pokličite 080 30 19.\n\n"
         "Lep pozdrav,\nElektro Gorenjska",
     ),
@@ -183,7 +186,7 @@ GOLDEN_EMAIL = {
         "Орієнтовний час відновлення електропостачання: 14:00.\n\n"
         "Дата: 30 бер. 2026 р.\nПочаток: 10:00\nОрієнтовне завершення: 14:00\n"
         "Причина: планові роботи на лінії\n"
-        "Адреси:\n- Мукачево, вул. Миру 12\n- Ужгород, вул. Корзо 5, 7\n\n"
+        "Адреси:\n- Мукачево, вул. Миру 12, кв. 4, 5\n- Ужгород, вул. Корзо 5, 7\n\n"
         "Довідки за телефоном 0 800 30 15 20.\n\n"
         "З повагою,\nЗакарпаттяобленерго",
     ),
@@ -195,7 +198,7 @@ GOLDEN_EMAIL = {
         "Новият срок е посочен по-долу.\n\n"
         "Дата: 30.03.2026 г.\nНачало: 10:00\nОчакван край: 14:00\n"
         "Причина: ремонт на мрежата\n"
-        "Адреси:\n- Перник, ул. Кракра 3\n- София, ул. Витоша 15, 17\n\n"
+        "Адреси:\n- Перник, ул. Кракра 3\n- София, ж.к. Люлин бл. 569, вх. Б, ап. 12-14\n\n"
         "За повече информация: тел. 0700 10 010.\n\n"
         "С уважение,\nЧЕЗ Електро България",
     ),
@@ -206,7 +209,8 @@ GOLDEN_EMAIL = {
         "take place.\n\n"
         "Date: 30 Mar 2026\nStart: 09:00\nExpected end: 13:00\n"
         "Reason: network maintenance\n"
-        "Addresses:\n- Kranj, Labore 12\n- Kranj, Prešernova ulica 5, 7, 9\n\n"
+        "Addresses:\n- Kranj, Labore 12\n- Kranj, Prešernova ulica 5, 7, 9\n"
+        "- Zgornja Besnica 45\n\n"
         "For more information call 080 30 19.\n\n"
         "Kind regards,\nElektro Gorenjska",
     ),
@@ -222,7 +226,7 @@ def test_golden_email(language: str, kind: str) -> None:
 def test_email_extra_text_is_its_own_paragraph() -> None:
     ctx = context("en", extra_text="  Please unplug sensitive equipment.\n")
     body = render(ctx, SL_ADDRESSES, "en", "email").body
-    assert "5, 7, 9\n\nPlease unplug sensitive equipment.\n\nFor more information" in body
+    assert "Besnica 45\n\nPlease unplug sensitive equipment.\n\nFor more information" in body
 
 
 def test_sms_extra_text_goes_before_the_contact() -> None:
@@ -422,18 +426,18 @@ def test_and_n_more_is_localized_with_plurals(language: str, hidden: int, text: 
 
 def test_sms_cut_keeps_the_longest_prefix_that_fits() -> None:
     ctx = context("en")
-    addresses = [Address("Kranj", "Prešernova ulica", str(n)) for n in range(1, 121)]
+    addresses = [Address("Kranj", "Prešernova ulica", str(2 * n - 1)) for n in range(1, 121)]
     notice = render(ctx, addresses, "en", "sms", max_sms_segments=2, transliterate_sms=True)
     info = sms.analyse(notice.body)
     assert info.segments <= 2
     assert 1 < notice.addresses_shown < 120
     hidden = 120 - notice.addresses_shown
     assert f"and {hidden} more addresses (list on our website or by phone)." in notice.body
-    assert "Presernova ulica 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, " in notice.body
+    assert "Presernova ulica 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, " in notice.body
     # One more address would not have fitted.
     one_more = format_addresses(
         [
-            Address("Kranj", "Presernova ulica", str(n))
+            Address("Kranj", "Presernova ulica", str(2 * n - 1))
             for n in range(1, notice.addresses_shown + 2)
         ],
         "en",
@@ -441,7 +445,7 @@ def test_sms_cut_keeps_the_longest_prefix_that_fits() -> None:
     )
     shown_part = format_addresses(
         [
-            Address("Kranj", "Presernova ulica", str(n))
+            Address("Kranj", "Presernova ulica", str(2 * n - 1))
             for n in range(1, notice.addresses_shown + 1)
         ],
         "en",
@@ -452,7 +456,7 @@ def test_sms_cut_keeps_the_longest_prefix_that_fits() -> None:
 
 def test_when_nothing_fits_the_shortest_form_is_sent_over_the_cap() -> None:
     ctx = context("sl", reason="zamenjava transformatorja in obnova nizkonapetostnega omrežja")
-    addresses = [Address("Kranj", "Prešernova ulica", str(n)) for n in range(1, 40)]
+    addresses = [Address("Kranj", "Prešernova ulica", str(2 * n - 1)) for n in range(1, 40)]
     notice = render(ctx, addresses, "sl", "sms", max_sms_segments=1)
     assert notice.addresses_shown == 1
     assert "Kranj, Prešernova ulica 1 in še 38 naslovov" in notice.body
@@ -467,17 +471,18 @@ def test_when_nothing_fits_the_shortest_form_is_sent_over_the_cap() -> None:
 
 @pytest.mark.parametrize("channel", ["email", "telegram", "viber"])
 def test_uncapped_channels_list_at_most_the_limit(channel: str) -> None:
-    addresses = [Address("Ужгород", "вул. Корзо", str(n)) for n in range(1, 71)]
+    # Odd numbers: one side of the street, no ranges to shorten the list.
+    addresses = [Address("Ужгород", "вул. Корзо", str(2 * n - 1)) for n in range(1, 71)]
     notice = render(context("uk"), addresses, "uk", channel)
     assert (notice.addresses_shown, notice.addresses_total) == (LIST_LIMIT, 70)
     assert "ще 20 адрес (перелік на сайті або за тел.)" in notice.body
-    assert ", 50" in notice.body and ", 51" not in notice.body
+    assert ", 99" in notice.body and ", 101" not in notice.body
 
 
 def test_worst_case_is_the_most_expensive_subscriber() -> None:
     ctx = context("bg")
     few = [Address("София", "ул. Витоша", "15")]
-    many = [Address("София", "ул. Витоша", str(n)) for n in range(1, 30)]
+    many = [Address("София", "ул. Витоша", str(2 * n - 1)) for n in range(1, 30)]
     worst = worst_case_sms(ctx, [few, many, few], "bg", max_sms_segments=3)
     assert worst == sms_preview(ctx, many, "bg", max_sms_segments=3)
     assert worst.segments == 3 and not worst.over_cap
@@ -552,7 +557,8 @@ def test_render_refuses_an_incomplete_custom_template() -> None:
         template="Power off {date} {start}-{end}: {addresses}. {reason}. Call {contact}",
     )
     assert custom.body == (
-        "Power off 30/03/2026 09:00-13:00: Kranj, Labore 12; Prešernova ulica 5, 7, 9. "
+        "Power off 30/03/2026 09:00-13:00: Kranj, Labore 12; Prešernova ulica 5, 7, 9; "
+        "Zgornja Besnica 45. "
         "network maintenance. Call 080 30 19"
     )
 

@@ -57,7 +57,7 @@ def test_a_weak_token_in_a_file_names_the_file(tmp_path: Path) -> None:
 
 def test_no_token_no_listener(engine: Engine) -> None:
     empty = load_settings(env={}, user_file=Path("/nonexistent/config.toml"))
-    with pytest.raises(ConfigError, match=r"engine\.report_token is not set.*dispatch-tui config token"):
+    with pytest.raises(ConfigError, match=r"report_token is not set.*`dispatch-tui config token`"):
         DeliveryEngine(engine, empty, listen=True)
     with pytest.raises(ConfigError):
         require_report_token(empty)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import re
 import shutil
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +18,16 @@ import phonenumbers
 import pytest
 from sqlalchemy import Engine, Table, func, insert, inspect, select
 
-from dispatch_tui.domain import identifiers
+from dispatch_tui.config import load_settings
+from dispatch_tui.dialogs.search import EXAMPLES
+from dispatch_tui.domain import identifiers, templates
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
 from dispatch_tui.storage import audit, demo
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
+from dispatch_tui.storage.search import PlaceHit, SearchHit, search
 from dispatch_tui.storage.tables import (
     audit_log,
     contact,
@@ -142,7 +147,14 @@ def test_small_demo_has_the_promised_shape(built: Built) -> None:
     stages: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for stage, done, total in built.progress:
         stages[stage].append((done, total))
-    assert list(stages) == ["network", "metering points", "subscribers", "indexes", "totals"]
+    assert list(stages) == [
+        "network",
+        "metering points",
+        "subscribers",
+        "indexes",
+        "totals",
+        "search terms",
+    ]
     for steps in stages.values():
         assert [d for d, _ in steps] == sorted(d for d, _ in steps)
         assert steps[-1][0] == steps[-1][1]
@@ -258,6 +270,75 @@ def test_contacts_are_valid_and_consent_is_mostly_given(built: Built) -> None:
     sources = Counter(c["consent_source"] for c in contacts)
     assert {"web form", "import", "bot"} <= set(sources)
     assert any(re.fullmatch(r"SMS \d-\d{6} (PRIJAVA|ODJAVA)", s) for s in sources)
+
+
+def test_every_example_of_the_search_dialog_is_found(built: Built) -> None:
+    with built.engine.connect() as conn:
+        found = {text: search(conn, text) for text in EXAMPLES}
+    assert all(found.values()), [text for text, hits in found.items() if not hits]
+    kranj = [(h.kind, h.name) for h in found["Kranj"] if isinstance(h, PlaceHit)]
+    assert kranj[:2] == [("settlement", "Kranj"), ("region", "Nadzorništvo Kranj")]
+    first = {text: hits[0] for text, hits in found.items()}
+    assert isinstance(first["RTP Labore"], PlaceHit) and first["RTP Labore"].kind == "substation"
+    assert isinstance(first["EG-R01-SS01"], PlaceHit) and first["EG-R01-SS01"].whole_name
+    house = first["Prešernova 5"]
+    assert isinstance(house, SearchHit) and house.address == "Prešernova ulica 5, Kranj"
+    assert isinstance(first["6-100001"], SearchHit) and first["6-100001"].mp_id == "6-100001"
+    assert isinstance(first["62Z"], SearchHit) and first["62Z"].matched_on == "EIC"
+
+
+ONE_WORD_REASON = {"sl": "vzdrževanje", "uk": "ремонт", "bg": "ремонт"}
+
+
+def test_a_typical_notice_fits_the_sms_cap_in_its_own_alphabet(built: Built) -> None:
+    """Every subscriber's advance SMS in the utility's language, untransliterated,
+    with a one-word reason: the median fits the default cap with its whole address
+    list, and so does every subscriber whose addresses are on one street (flats
+    of one block, neighbouring houses): no "and N more" for them."""
+    cap = load_settings(env={}, user_file=Path("/nonexistent/config.toml")).sms_max_segments
+    assert cap == 3
+    with built.engine.connect() as conn:
+        utilities = conn.execute(select(utility)).all()
+        rows = conn.execute(
+            select(
+                subscriber.c.id,
+                subscriber.c.utility_id,
+                metering_point.c.settlement,
+                metering_point.c.street,
+                metering_point.c.house,
+            )
+            .join(subscription, subscription.c.subscriber_id == subscriber.c.id)
+            .join(metering_point, metering_point.c.id == subscription.c.mp_id)
+            .order_by(subscriber.c.id)
+        ).all()
+    addresses: dict[int, list[templates.Address]] = defaultdict(list)
+    owner: dict[int, int] = {}
+    for sub_id, utility_id, settlement, street, house in rows:
+        addresses[sub_id].append(templates.Address(settlement, street, house))
+        owner[sub_id] = utility_id
+    for u in utilities:
+        ctx = templates.NoticeContext(
+            utility_name=u.name,
+            contact_phone=u.contact_phone,
+            timezone=u.timezone,
+            starts_at=datetime(2025, 3, 12, 7, tzinfo=UTC),
+            ends_at=datetime(2025, 3, 12, 11, tzinfo=UTC),
+            reason=ONE_WORD_REASON[u.language],
+            title="",
+            kind="advance",
+        )
+        segments: list[int] = []
+        for sub_id in [s for s, o in owner.items() if o == u.id][:1500]:
+            listed = addresses[sub_id]
+            notice = templates.render(ctx, listed, u.language, "sms", max_sms_segments=cap)
+            whole = notice.addresses_shown == notice.addresses_total
+            segments.append(notice.segments if whole else cap + 1)
+            if len({(a.settlement, a.street) for a in listed}) == 1:
+                assert whole and notice.segments <= cap, notice.body
+        assert statistics.median(segments) <= cap, u.code
+        # The rest have places far apart (two settlements, each named in full):
+        # about 5 % in Bulgaria, where they get "and N more" or the worst case.
+        assert sum(n <= cap for n in segments) / len(segments) > 0.9, u.code
 
 
 def test_second_build_is_refused_and_changes_nothing(built: Built) -> None:

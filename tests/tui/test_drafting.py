@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
-from textual.widgets import Input, Static
+from textual.widgets import Input, OptionList, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.search import SearchDialog
@@ -120,7 +120,7 @@ async def test_search_jumps_to_the_metering_point(tui_engine: Engine) -> None:
         await pilot.press("slash")
         await settle(app, pilot)
         assert isinstance(app.screen, SearchDialog)
-        await pilot.press(*"labore")
+        await pilot.press(*"labore 12")
         await settle(app, pilot)
         await pilot.press("enter")
         await settle(app, pilot)
@@ -130,6 +130,31 @@ async def test_search_jumps_to_the_metering_point(tui_engine: Engine) -> None:
         await pilot.press("d")
         await settle(app, pilot)
         assert isinstance(app.screen, NetworkScreen)
+
+
+async def test_search_finds_a_feeder_by_name_and_jumps_to_it(tui_engine: Engine) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await settle(app, pilot)
+        await pilot.press(*"strazisce")
+        await settle(app, pilot)
+        results = app.screen.query_one(OptionList)
+        rows = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+        assert rows == [
+            "feeder: Izvod Stražišče, EG-R1-S1-F1 · 3 MP",
+            "station: TP Stražišče 3, EG-TP1 · 2 MP",
+        ]
+        await pilot.press("enter")
+        await settle(app, pilot)
+        tree = app.screen.query_one(NetworkTree)
+        feeder = tree.cursor_node
+        assert feeder is not None and "Izvod Stražišče" in str(feeder.label)
+        assert not feeder.is_expanded
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert app.screen.selection.nodes == {feeder.data.id}
 
 
 async def test_a_failing_database_call_shows_a_notice(

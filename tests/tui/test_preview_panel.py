@@ -128,7 +128,7 @@ async def test_huge_selection_renders_aggregates_fast() -> None:
     assert "Per notice: 183,600 segments, about 9,180.00 EUR" in text
     assert "Whole plan (2 SMS notices): 367,200 segments, about 18,360.00 EUR" in text
     assert "saving 6,060.00 EUR (121,200 segments) per notice" in text
-    assert "day before · SMS and bots" in text and "advance notice · e-mail" in text
+    assert "day-before notice · SMS and bots" in text and "advance notice · e-mail" in text
 
 
 async def test_a_message_replaces_the_preview() -> None:

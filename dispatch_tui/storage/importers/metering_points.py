@@ -19,7 +19,7 @@ from sqlalchemy import Column, Connection, Engine, String, and_, bindparam, exis
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.text import address_key
-from dispatch_tui.storage import counts
+from dispatch_tui.storage import counts, search_terms
 from dispatch_tui.storage.db import insert_rows, write_transaction
 from dispatch_tui.storage.importers.common import (
     BATCH,
@@ -213,6 +213,7 @@ def import_metering_points(
             if inserted or updated:
                 for utility_id in utility_ids:
                     counts.refresh(conn, utility_id)
+                    search_terms.refresh(conn, utility_id)
             summary = ImportSummary("metering-points", rows, inserted, updated)
             summary.record(conn, actor=actor, source=file_label(path))
             return summary

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from dispatch_tui.domain.tree_path import child_path
+from dispatch_tui.storage import search_terms
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers.common import (
     ImportSummary,
@@ -227,6 +228,9 @@ def import_network(
                 update(node).where(node.c.id == bindparam("b_id")).values(name=bindparam("b_name")),
                 renamed,
             )
+        if inserted or renamed:
+            for utility_id in sorted({row.utility.id for row in rows}):
+                search_terms.refresh(conn, utility_id)
         summary = ImportSummary("network", len(rows), inserted, len(renamed))
         summary.record(conn, actor=actor, source=file_label(path))
         return summary

@@ -34,7 +34,8 @@ from dispatch_tui.storage.tables import metering_point, node, search_term
 from dispatch_tui.storage.tree import children
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-LARGE = CACHE / "large-seed0.sqlite"
+LARGE = CACHE / f"large-seed0-schema{migrate.head_revision()}.sqlite"
+"""Named by schema, so a migration (a new table the demo fills) rebuilds it."""
 Result = dict[str, Any]
 
 

@@ -391,13 +391,28 @@ def extend_leases(
     engine: Engine, *, owner: str, lease: timedelta, now: datetime | None = None
 ) -> int:
     """Renew every lease `owner` holds: a slow batch (rate limit, backoff)
-    must not look like a dead process."""
+    must not look like a dead process.
+
+    Rows another transaction holds are skipped, never waited for: they are
+    having their result recorded (the send loop's own workers) or a report
+    applied, and need no renewal. Waiting for them, in whatever order the scan
+    met them, while a worker locked the same rows in id order, is the deadlock
+    PostgreSQL reported during a 122k send (issue 15)."""
     now = now or datetime.now(UTC)
+    held = (
+        select(message.c.id)
+        .where(message.c.status == "sending", message.c.lease_owner == owner)
+        .with_for_update(skip_locked=True)
+    )
     with write_transaction(engine) as conn:
         return int(
             conn.execute(
                 update(message)
-                .where(message.c.status == "sending", message.c.lease_owner == owner)
+                .where(
+                    message.c.id.in_(held.scalar_subquery()),
+                    message.c.status == "sending",
+                    message.c.lease_owner == owner,
+                )
                 .values(lease_until=now + lease)
             ).rowcount
         )

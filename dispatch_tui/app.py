@@ -48,6 +48,19 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         Binding("f8", "switch_mode('subscribers')", "Subscribers", id="mode.subscribers"),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        # Priority: the app moves focus the moment it reads Tab, so the keys after it in
+        # the same burst (typed ahead over SSH) go to the widget Tab moved to. As a
+        # screen binding, Tab would first travel through the focused widget's queue,
+        # behind which the app had already handed it the rest of the burst.
+        Binding("tab", "focus_next", "Next field", show=False, priority=True, id="focus.next"),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            id="focus.previous",
+        ),
     ]
 
     def __init__(

@@ -149,7 +149,6 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         Binding("r", "retry", "Retry failed", id="monitor.retry"),
         Binding("p", "pause", "Pause/resume channel", id="monitor.pause"),
         Binding("c", "cancel_pending", "Cancel pending", id="monitor.cancel"),
-        Binding("tab", "app.focus_next", "Next table", show=False, id="monitor.next"),
     ]
 
     def __init__(self) -> None:

@@ -115,7 +115,8 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         and the database, which give way first (file name, then nothing)."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
         parts: list[Sequence[str]] = [(SANDBOX_LABEL,)] if self.sandbox else []
-        parts += [(who,), (self.engine_state, ""), database_forms(self.database)]
+        engine = (self.engine_state, self.engine_state.split(" (")[0], "")
+        parts += [(who,), engine, database_forms(self.database)]
         width = self.size.width - HEADER_SIDES - len(self.title) - len(" — ")
         self.sub_title = fit_parts(parts, width)
 

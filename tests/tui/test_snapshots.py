@@ -1,4 +1,5 @@
-"""Screen snapshots at 100×30 on the small fixed database.
+"""Screen snapshots at 100×30 on the small fixed database, and at 80×24 with
+NO_COLOR (on-call over SSH) for the screens made to fit it.
 
 The database lives at a fixed path so the header (which names it) is the
 same on every run.
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from textual.pilot import Pilot
 
 from dispatch_tui.storage.db import create_db_engine
@@ -25,6 +26,13 @@ from tests.tui.test_app import settle
 
 FIXED = Path("/tmp/dispatch-tui-snapshots/tui.sqlite")
 SIZE = (100, 30)
+NARROW = (80, 24)
+
+
+@pytest.fixture
+def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR for the app made next (Textual reads it when the app is made)."""
+    monkeypatch.setenv("NO_COLOR", "1")
 
 
 @pytest.fixture
@@ -105,14 +113,14 @@ def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
     assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
 
 
-def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+def monitor_data(engine: Engine) -> None:
     """A notice of 2025 whose last messages wait because sms is paused; nothing
     sent in the last minute, backing off or registered as a process, so no
     figure on screen depends on the clock."""
-    notice_id = make_outbox(fixed_engine, 12)
+    notice_id = make_outbox(engine, 12)
     starts = datetime(2025, 4, 1, 6, 0, tzinfo=UTC)
     sent = datetime(2025, 3, 27, 7, 1, tzinfo=UTC)
-    with fixed_engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(
             update(outage).values(
                 title="Zamenjava TP Kranj", starts_at=starts, ends_at=starts + timedelta(hours=4)
@@ -141,9 +149,59 @@ def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
             )
         )
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("f6")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+def sibling_notice(engine: Engine, first: int, channel: str, revision: int) -> None:
+    """Another notice of `first`'s outage, due a day later, to the same contacts over
+    `channel`: its first two messages sent, the rest pending."""
+    with engine.begin() as conn:
+        row = conn.execute(select(notice).where(notice.c.id == first)).mappings().one()
+        nid = conn.execute(
+            insert(notice).returning(notice.c.id),
+            {
+                **{k: v for k, v in row.items() if k != "id"},
+                "channels": [channel],
+                "due_at": row["due_at"] + timedelta(days=1),
+                "outage_revision": revision,
+            },
+        ).scalar_one()
+        messages = conn.execute(
+            select(message).where(message.c.notice_id == first).order_by(message.c.id)
+        ).mappings()
+        conn.execute(
+            insert(message),
+            [
+                {
+                    **{k: v for k, v in m.items() if k not in ("id", "notice_id")},
+                    "notice_id": nid,
+                    "channel": channel,
+                    "status": "sent" if i < 2 else "pending",
+                    "last_error": None,
+                    "attempts": 0,
+                }
+                for i, m in enumerate(messages)
+            ],
+        )
+
+
+async def _open_monitor(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.press("f6")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+
+def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    monitor_data(fixed_engine)
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=_open_monitor)
+
+
+def test_monitor_screen_at_80x24(snap_compare: Any, fixed_engine: Engine, no_color: None) -> None:
+    """Three notices of one outage (sms, its e-mail group, the amended revision): three
+    rows that differ, every column whole, the channels of the highlighted one below."""
+    monitor_data(fixed_engine)
+    with fixed_engine.connect() as conn:
+        first = conn.execute(select(notice.c.id)).scalar_one()
+    sibling_notice(fixed_engine, first, "email", 1)
+    sibling_notice(fixed_engine, first, "sms", 2)
+    assert snap_compare(
+        make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=_open_monitor
+    )

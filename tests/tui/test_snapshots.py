@@ -8,7 +8,7 @@ same on every run.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 
+from dispatch_tui.dialogs.amend import AmendDialog
+from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.tables import channel_control, message, notice, outage
 from dispatch_tui.widgets.network_tree import NetworkTree
@@ -205,3 +209,51 @@ def test_monitor_screen_at_80x24(snap_compare: Any, fixed_engine: Engine, no_col
     assert snap_compare(
         make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=_open_monitor
     )
+
+
+LONG_TITLE = "Zamenjava transformatorja in obnova nizkonapetostnega omrežja TP Kranj-Zlato polje 3"
+DIALOGS: dict[str, Callable[[], ModalScreen[Any]]] = {
+    "reject": lambda: ReasonDialog(
+        f"Why send outage #12 “{LONG_TITLE}” back to ana?", action="Reject"
+    ),
+    "cancel-outage": lambda: ReasonDialog(
+        f"Cancel outage #12 “{LONG_TITLE}”\n(1.4.2031 08:00–12:00)?\n\n"
+        "Notices already went out: customers already told will get a cancellation notice.\n"
+        "A cancelled outage cannot be brought back.\n\nWhy is it cancelled?",
+        action="Cancel outage",
+    ),
+    "amend": lambda: AmendDialog(
+        LONG_TITLE,
+        datetime(2031, 4, 1, 6, 0, tzinfo=UTC),
+        datetime(2031, 4, 1, 10, 0, tzinfo=UTC),
+        "Europe/Ljubljana",
+        now=datetime(2031, 3, 1, tzinfo=UTC),
+    ),
+    "retry": lambda: ConfirmDialog(
+        "Send the 1,234 failed messages of this day_before notice again?\n"
+        "Expired ones and those to contacts who opted out since stay failed.",
+        yes="Retry failed",
+        no="Leave them",
+    ),
+    "cancel-pending": lambda: ConfirmDialog(
+        "Cancel the 12,345 messages of this day_before notice that have not gone out?\n"
+        "The 17 whose outcome is unknown will not be sent again.\n"
+        "Messages already with the gateway are not recalled.",
+        yes="Cancel them",
+        no="Keep sending",
+    ),
+}
+
+
+@pytest.mark.parametrize("dialog", list(DIALOGS))
+def test_dialog_at_80x24(
+    snap_compare: Any, fixed_engine: Engine, no_color: None, dialog: str
+) -> None:
+    """Every word of the question is on screen at 80 columns: wrapped, never cut."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+        pilot.app.push_screen(DIALOGS[dialog]())
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=run_before)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
@@ -10,7 +10,9 @@ from sqlalchemy import Engine
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.dom import DOMNode
+from textual.events import Resize
 from textual.screen import Screen
 
 from dispatch_tui.config import Settings, load_settings
@@ -26,6 +28,30 @@ from dispatch_tui.screens.subscribers import SubscribersScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets.identity import Identity, resolve
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
+
+SANDBOX_LABEL = "SANDBOX SMS"
+SEPARATOR = " · "
+HEADER_SIDES = 18
+"""Columns of the header that are not its text: Textual's icon (8) and clock space (10)."""
+
+
+def fit_parts(parts: Sequence[Sequence[str]], width: int) -> str:
+    """Join one form of each part into at most `width` columns: each part lists its forms
+    longest first ("" drops it); the last parts give way first, the first part never."""
+    chosen = [0] * len(parts)
+
+    def text() -> str:
+        return SEPARATOR.join(f for p, i in zip(parts, chosen, strict=True) if (f := p[i]))
+
+    for index in reversed(range(1, len(parts))):
+        while len(text()) > width and chosen[index] < len(parts[index]) - 1:
+            chosen[index] += 1
+    return text()
+
+
+def database_forms(url: str) -> tuple[str, str, str]:
+    """The database as shown in the header: its URL, its file or database name, nothing."""
+    return url, url.rsplit("/", 1)[-1].split("?")[0] or url, ""
 
 
 class DispatchApp(ReportsWorkerErrors, App[None]):
@@ -49,6 +75,19 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         Binding("f8", "switch_mode('subscribers')", "Subscribers", id="mode.subscribers"),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
+        # Priority: the app moves focus the moment it reads Tab, so the keys after it in
+        # the same burst (typed ahead over SSH) go to the widget Tab moved to. As a
+        # screen binding, Tab would first travel through the focused widget's queue,
+        # behind which the app had already handed it the rest of the burst.
+        Binding("tab", "focus_next", "Next field", show=False, priority=True, id="focus.next"),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            show=False,
+            priority=True,
+            id="focus.previous",
+        ),
     ]
 
     def __init__(
@@ -73,9 +112,30 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
+        """The header's parts in what fits: SANDBOX first and whole, then who, the engine
+        and the database, which give way first (file name, then nothing)."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
-        parts = [who, self.engine_state, *(["SANDBOX SMS"] if self.sandbox else []), self.database]
-        self.sub_title = "  ·  ".join(parts)
+        parts: list[Sequence[str]] = [(SANDBOX_LABEL,)] if self.sandbox else []
+        engine = (self.engine_state, self.engine_state.split(" (")[0], "")
+        parts += [(who,), engine, database_forms(self.database)]
+        width = self.size.width - HEADER_SIDES - len(self.title) - len(" — ")
+        self.sub_title = fit_parts(parts, width)
+
+    def on_resize(self, _event: Resize) -> None:
+        self._set_subtitle()
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """Title and subtitle, with the SANDBOX marker standing out; also above a screen
+        whose own subtitle (the preview's) replaces the app's, so it is never missing."""
+        if not self.sandbox:
+            return super().format_title(title, sub_title)
+        rest = sub_title.removeprefix(SANDBOX_LABEL).removeprefix(SEPARATOR)
+        return Content.assemble(
+            title,
+            (" — ", "dim"),
+            (SANDBOX_LABEL, "bold reverse"),
+            *([(SEPARATOR, "dim"), (rest, "dim")] if rest else []),
+        )
 
     def on_mount(self) -> None:
         self.identify()

@@ -13,12 +13,13 @@ LOGNAME and USER are anyone's to set, so they are never asked.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -35,7 +36,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from dispatch_tui import __version__
-from dispatch_tui.config import ConfigError, Settings, describe, init_report_token, load_settings
+from dispatch_tui.config import (
+    ConfigError,
+    Settings,
+    database_url_of,
+    describe,
+    init_report_token,
+    load_settings,
+)
 from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, audit_anchor, db_roles, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
@@ -46,11 +54,19 @@ err = Console(stderr=True)
 out = Console()
 
 
+DATABASE_HELP = (
+    "The database: a SQLite file or a URL (over database.url of the config files and "
+    "the environment)."
+)
+
+
 class Context:
     """Settings are loaded lazily so `--help` works even with a broken config."""
 
-    def __init__(self, config_path: Path | None) -> None:
+    def __init__(self, config_path: Path | None, database: str | None = None) -> None:
         self.config_path = config_path
+        self.database = database
+        """`--database` as typed, on the group or on the command (the command's wins)."""
         self._settings: Settings | None = None
         self.url: str | None = None
         """The database last opened, for naming it when it fails."""
@@ -58,8 +74,15 @@ class Context:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            self._settings = load_settings(self.config_path)
+            settings = load_settings(self.config_path)
+            if self.database is not None:
+                settings = settings.with_database(database_url_of(self.database), "--database")
+            self._settings = settings
         return self._settings
+
+    def database_flag(self) -> str:
+        """` --database …` for a suggested command line, when this run was given one."""
+        return f" --database {shlex.quote(self.database)}" if self.database else ""
 
     def engine(self, url: str | None = None, *, chosen_by: str = SETTING) -> Engine:
         settings = self.settings
@@ -80,8 +103,17 @@ class Context:
         return explain(error, self.url, busy_timeout_ms=timeout)
 
     def ready_engine(self, url: str | None = None) -> Engine:
-        """An engine on a database whose schema this version can use."""
+        """An engine on a database whose schema this version can use; an empty one is
+        named with where its URL came from, since another database may have been meant."""
         engine = self.engine(url)
+        if url is None and migrate.current_revision(engine) is None:
+            where = engine.url.render_as_string(hide_password=True)
+            source = self.settings.sources.get("database.url", "default")
+            fail(
+                f"{where} (database.url from {source}) has no dispatch-tui schema yet: "
+                f"run `dispatch-tui init{self.database_flag()}` to create it, "
+                "or name the database meant with --database FILE|URL"
+            )
         migrate.check_schema(engine)
         check_identity(engine)
         return engine
@@ -102,6 +134,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print `message` unwrapped (a one-line message stays one line) and exit."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _remember_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).database = value
+
+
+def database_option(command: Command) -> Command:
+    """`--database` on a subcommand: a shared host's operators name the database where they
+    type the command (`dispatch-tui users list --database …`), not only before it."""
+    option = click.option(
+        "--database",
+        metavar="FILE|URL",
+        expose_value=False,
+        callback=_remember_database,
+        help=DATABASE_HELP,
+    )
+    return option(command)
 
 
 class Group(click.Group):
@@ -134,11 +187,12 @@ class Group(click.Group):
     type=click.Path(path_type=Path, dir_okay=False),
     help="Settings file layered over the user's config file (see `config show`).",
 )
+@click.option("--database", "database", metavar="FILE|URL", help=DATABASE_HELP)
 @click.version_option(__version__, prog_name="dispatch-tui")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None) -> None:
+def main(ctx: click.Context, config_path: Path | None, database: str | None) -> None:
     """Planned-outage notices for electricity distribution control rooms."""
-    ctx.obj = Context(config_path)
+    ctx.obj = Context(config_path, database)
     if ctx.invoked_subcommand is None:
         engine = ctx.obj.ready_engine()
         check_identity(engine, sends=ctx.obj.settings.engine_embedded)
@@ -152,6 +206,7 @@ def run_app(engine: Engine, settings: Settings) -> None:
 
 
 @main.command("engine")
+@database_option
 @click.option("-v", "--verbose", is_flag=True, help="Log every fan-out and report (DEBUG).")
 @click.pass_obj
 def engine_command(obj: Context, verbose: bool) -> None:
@@ -173,6 +228,7 @@ def engine_command(obj: Context, verbose: bool) -> None:
 
 
 @main.command()
+@database_option
 @click.option("--admin", "admin", metavar="LOGIN", help="Make LOGIN the first admin.")
 @click.pass_obj
 def init(obj: Context, admin: str | None) -> None:
@@ -211,41 +267,60 @@ def users_group() -> None:
 ROLE = click.Choice(list(ROLES))
 
 
+def users_engine(obj: Context) -> Engine:
+    """The database of a `users` command; before its first admin nobody may change users,
+    so the command says how the first one is made instead of refusing the caller."""
+    engine = obj.ready_engine()
+    with engine.connect() as conn:
+        if not users.admin_count(conn):
+            where = engine.url.render_as_string(hide_password=True)
+            fail(
+                f"{where} has no admin yet: make the first one with "
+                f"`dispatch-tui init{obj.database_flag()} --admin LOGIN` "
+                "(LOGIN: the OS login of who will manage users)"
+            )
+    return engine
+
+
 @users_group.command("list")
+@database_option
 @click.pass_obj
 def users_list(obj: Context) -> None:
     """List operators and their roles."""
-    with obj.ready_engine().connect() as conn:
+    with users_engine(obj).connect() as conn:
         for operator in users.list_operators(conn):
             click.echo(f"{operator.username:<24} {operator.role}")
 
 
 @users_group.command("add")
+@database_option
 @click.argument("login")
 @click.argument("role", type=ROLE)
 @click.pass_obj
 def users_add(obj: Context, login: str, role: str) -> None:
     """Add an operator with a role."""
-    users.add_operator(obj.ready_engine(), login, role, actor=current_login())
+    users.add_operator(users_engine(obj), login, role, actor=current_login())
     click.echo(f"added {login} as {role}")
 
 
 @users_group.command("set-role")
+@database_option
 @click.argument("login")
 @click.argument("role", type=ROLE)
 @click.pass_obj
 def users_set_role(obj: Context, login: str, role: str) -> None:
     """Change an operator's role."""
-    users.set_role(obj.ready_engine(), login, role, actor=current_login())
+    users.set_role(users_engine(obj), login, role, actor=current_login())
     click.echo(f"{login} is now {role}")
 
 
 @users_group.command("remove")
+@database_option
 @click.argument("login")
 @click.pass_obj
 def users_remove(obj: Context, login: str) -> None:
     """Remove an operator (their past decisions stay in the audit log)."""
-    users.remove_operator(obj.ready_engine(), login, actor=current_login())
+    users.remove_operator(users_engine(obj), login, actor=current_login())
     click.echo(f"removed {login}")
 
 
@@ -265,6 +340,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 
 
 @main.command("import")
+@database_option
 @click.argument("kind", type=click.Choice(list(IMPORTERS)))
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
 @click.pass_obj
@@ -306,7 +382,8 @@ def demo(
 
     from dispatch_tui.storage.demo import build_demo
 
-    path = database or platformdirs.user_data_path("dispatch-tui") / f"demo-{size}-{seed}.sqlite"
+    default = platformdirs.user_data_path("dispatch-tui") / f"demo-{size}-{seed}.sqlite"
+    path = (database or default).expanduser().absolute()
     url = f"sqlite:///{path}"
     if rebuild or not path.exists():
         engine = obj.engine(url, chosen_by="--database")  # makes the directory, or says why not
@@ -326,6 +403,21 @@ def demo(
     if not no_app:
         # A demo never reaches real people, whatever the config says.
         run_app(engine, obj.settings.sandboxed())
+    # After the app: its screen hides what was printed before it.
+    out.print(demo_hint(path), highlight=False, soft_wrap=True)
+
+
+def demo_hint(path: Path) -> str:
+    """How the other commands reach the demo database: without it they open the configured
+    one (and would say it needs `init`)."""
+    flag = f"--database {shlex.quote(str(path))}"
+    url = shlex.quote(f"sqlite:///{path}")
+    return (
+        f"Other commands on the demo database take {flag}, e.g.\n"
+        f"  dispatch-tui users list {flag}\n"
+        f"  dispatch-tui audit verify {flag}\n"
+        f"or, for this shell: export DISPATCH_TUI_DATABASE_URL={url}"
+    )
 
 
 @main.group()
@@ -334,6 +426,7 @@ def config() -> None:
 
 
 @config.command("show")
+@database_option
 @click.pass_obj
 def config_show(obj: Context) -> None:
     """Print the effective settings and where each one came from."""
@@ -358,6 +451,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("seal")
+@database_option
 @click.pass_obj
 def audit_seal(obj: Context) -> None:
     """Seal the audit rows written by operators who may not read the key (a running engine
@@ -372,6 +466,7 @@ def audit_seal(obj: Context) -> None:
 
 
 @audit_group.command("verify")
+@database_option
 @click.option(
     "--anchors",
     "more_anchors",

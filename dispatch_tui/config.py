@@ -505,6 +505,24 @@ class Settings:
         sources = dict(self.sources) | {keys[attr]: SANDBOX_SOURCE for attr in _SANDBOXED}
         return replace(self, **_SANDBOXED, sandbox=True, sources=MappingProxyType(sources))
 
+    def with_database(self, url: str, source: str) -> Settings:
+        """These settings on another database (a command's ``--database``), named as its source."""
+        sources = dict(self.sources) | {"database.url": source}
+        return replace(self, database_url=url, sources=MappingProxyType(sources))
+
+
+def database_url_of(value: str) -> str:
+    """A ``--database`` value as a URL: a URL stays one, anything else is a SQLite file
+    (made absolute, so that what is printed works from any directory)."""
+    if "://" not in value:
+        return "sqlite:///" + str(Path(value).expanduser().absolute())
+    if not _is_database_url(value):
+        raise ConfigError(
+            f"--database: expected a SQLite file or a {' or '.join(_DB_BACKENDS)} URL, "
+            f"got {mask_url(value)!r}"
+        )
+    return value
+
 
 SANDBOX_SOURCE = "demo (sandbox)"
 _SANDBOXED: Mapping[str, Any] = MappingProxyType(

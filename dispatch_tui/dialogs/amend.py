@@ -36,6 +36,7 @@ class AmendDialog(ModalScreen[tuple[datetime, datetime] | None]):
         padding: 0 1;
         background: $surface;
     }
+    AmendDialog Label { width: 1fr; }
     AmendDialog #hint { margin-bottom: 1; color: $text-muted; }
     AmendDialog .times { height: auto; }
     AmendDialog .times Vertical { height: auto; width: 1fr; }

@@ -19,6 +19,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ConfirmDialog > Vertical {
         width: 64;
         height: auto;
+        max-height: 100%;
         border: thick $warning;
         padding: 1 2;
         background: $surface;

@@ -19,10 +19,12 @@ class ReasonDialog(ModalScreen[str | None]):
     ReasonDialog > Vertical {
         width: 72;
         height: auto;
+        max-height: 100%;
         border: thick $primary;
         padding: 1 2;
         background: $surface;
     }
+    ReasonDialog #prompt { width: 1fr; }
     ReasonDialog #error { color: $error; height: auto; }
     ReasonDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     ReasonDialog Button { margin-left: 2; }
@@ -37,7 +39,7 @@ class ReasonDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.prompt)
+            yield Label(self.prompt, id="prompt")
             yield Input(placeholder="reason", id="reason", max_length=self.max_length)
             yield Label("", id="error")
             with Horizontal():

@@ -1,6 +1,12 @@
 """Delivery monitor: progress per notice and channel, problems, the levers
 (retry failed, pause a channel, cancel what is pending) and who is sending.
 
+Made for 80×24: one row per notice that tells it apart from its siblings
+(revision and channels: one transition makes a notice per channel group),
+the highlighted notice's channels below in a table as tall as there are
+channels (so nothing jumps as they fill in), every column whole at 80
+columns, and the send rate of the last half hour as a sparkline.
+
 Everything on screen comes from one thread worker every second (never two
 at once, so a slow database never piles refreshes up), and only while the
 screen is in front; tables are updated in place and keep their cursor, so
@@ -21,15 +27,24 @@ from typing import TYPE_CHECKING, ClassVar, cast
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.domain.timeparse import format_local
 from dispatch_tui.storage import monitor, processes
-from dispatch_tui.storage.monitor import ChannelProgress, MonitorError, NoticeProgress, ProblemRow
+from dispatch_tui.storage.models import CHANNELS
+from dispatch_tui.storage.monitor import (
+    RATE_MINUTES,
+    ChannelProgress,
+    MonitorError,
+    NoticeProgress,
+    ProblemRow,
+    send_rate,
+)
 from dispatch_tui.storage.processes import ProcessRow
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -39,21 +54,20 @@ if TYPE_CHECKING:
     from dispatch_tui.app import DispatchApp
 
 REFRESH_SECONDS = 1.0
-BAR_WIDTH = 12
-TITLE_WIDTH = 24
-# (message state, column header): what is still moving and what went wrong
-# first, so that they stay in view at 80 columns; the settled outcomes after.
-SHOWN_STATES = (
-    ("pending", "pending"),
-    ("sending", "sending"),
-    ("retry_wait", "retrying"),
-    ("failed", "failed"),
-    ("unknown", "unknown"),
-    ("sent", "sent"),
-    ("delivered", "delivered"),
-    ("expired", "expired"),
-    ("cancelled", "cancelled"),
-)
+BAR_WIDTH = 8
+TITLE_WIDTH = 18
+PROCESS_WIDTH = 22
+SETTLED_STATES = ("delivered", "sent", "expired", "cancelled")
+"""Outcomes that need nothing more, in one cell after the columns that may need action."""
+KIND_NAMES = {
+    "advance": "5 days",
+    "day_before": "day before",
+    "day_of": "on the day",
+    "immediate": "at once",
+    "amendment": "amendment",
+    "cancellation": "cancelled",
+}
+CHANNEL_NAMES = {"sms": "sms", "email": "mail", "telegram": "tg", "viber": "vb"}
 
 
 def bar(done: int, total: int) -> str:
@@ -90,13 +104,34 @@ def state_cell(channel: ChannelProgress, state: str) -> str:
     return count
 
 
-def channel_state(channel: ChannelProgress, now: datetime) -> str:
-    """What holds a channel back: an operator's pause, or backoff after errors."""
+def pace(channel: ChannelProgress, now: datetime) -> str:
+    """What holds a channel back (an operator's pause, backoff after errors), or
+    else how fast it goes and when it is done."""
     parts = ["PAUSED"] if channel.paused else []
     if channel.next_retry_at is not None:
         wait = (channel.next_retry_at - now).total_seconds()
-        parts.append(f"next retry in {seconds_text(wait)}")
-    return ", ".join(parts)
+        parts.append(f"retry in {seconds_text(wait)}")
+    if parts or not channel.left:
+        return ", ".join(parts)
+    if not channel.sent_last_minute:
+        return "none sent in 1 min"
+    return f"{rate_text(channel.per_second)}/s, {seconds_text(channel.eta_seconds)}"
+
+
+def settled(channel: ChannelProgress) -> str:
+    """The outcomes that need nothing more, only those there are."""
+    counts = ((channel.counts.get(state, 0), state) for state in SETTLED_STATES)
+    return ", ".join(f"{count:,} {state}" for count, state in counts if count)
+
+
+def channels_text(channels: list[str]) -> str:
+    """A notice's channel group in few letters: two groups of one outage differ here."""
+    return "+".join(CHANNEL_NAMES.get(c, c) for c in channels)
+
+
+def process_name(process_id: str) -> str:
+    """`engine@host:pid:tail` fitted to its column: the kind and pid have columns."""
+    return clip(process_id.split(":")[0], PROCESS_WIDTH)
 
 
 def notice_state(notice: NoticeProgress) -> str:
@@ -138,18 +173,11 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
     """Watch and steer delivery; any role may watch, the levers are role-checked."""
 
     BINDING_GROUP_TITLE = "Monitor"
-    DEFAULT_CSS = """
-    MonitorScreen #notices { height: 1fr; }
-    MonitorScreen #channels { height: auto; max-height: 6; }
-    MonitorScreen #problems { height: 1fr; }
-    MonitorScreen #processes { height: auto; max-height: 6; }
-    MonitorScreen .title { background: $boost; text-style: bold; padding: 0 1; }
-    """
+    CSS_PATH = "monitor.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "retry", "Retry failed", id="monitor.retry"),
         Binding("p", "pause", "Pause/resume channel", id="monitor.pause"),
         Binding("c", "cancel_pending", "Cancel pending", id="monitor.cancel"),
-        Binding("tab", "app.focus_next", "Next table", show=False, id="monitor.next"),
     ]
 
     def __init__(self) -> None:
@@ -169,25 +197,28 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Notices", classes="title")
+        with Horizontal(classes="title"):
+            yield Static("Notices", id="notices-title")
+            yield Static(f"sent/min, last {RATE_MINUTES} min", id="rate-label")
+            yield Sparkline([0] * RATE_MINUTES, id="rate")
         yield DataTable(id="notices", cursor_type="row", zebra_stripes=True)
-        yield Static("Channels of the highlighted notice", classes="title")
+        yield Static("Channels of the highlighted notice", id="channels-title", classes="title")
         yield DataTable(id="channels", cursor_type="row")
         yield Static("Failed, retrying and unknown", classes="title")
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
-        yield Static("Sending processes", classes="title")
+        yield Static("Sending processes", id="processes-title", classes="title")
         yield DataTable(id="processes", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns("notices", "outage", "notice", "due (local)", "state", "messages", "left")
-        states = (label for _, label in SHOWN_STATES)
-        # What needs attention first: at 80 columns the counts on the right may scroll.
-        self._columns("channels", "channel", "done", "msg/s", "finish in", "state", *states)
+        self._columns("notices", "outage", "rev", "notice", "channels", "due", "state", "left")
+        self._columns("channels", "channel", "done", "left", "failed", "unknown", "pace", "settled")
+        # One row per channel there can be: the table never grows as channels fill in.
+        self.query_one("#channels", DataTable).styles.height = 1 + len(CHANNELS)
         self._columns(
             "problems", "message", "channel", "address", "state", "tries", "next", "reason"
         )
-        self._columns("processes", "process", "kind", "host", "pid", "beat", "holds", "")
+        self._columns("processes", "process", "kind", "pid", "beat", "holds", "")
         self.query_one("#notices", DataTable).focus()
         self._timer = self.set_interval(REFRESH_SECONDS, self.reload, pause=True)
 
@@ -257,6 +288,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         if self._again:
             self.call_after_refresh(self.reload)
         self.snapshot = snapshot
+        self.query_one("#rate", Sparkline).data = send_rate(snapshot.notices)
         fill(
             self.query_one("#notices", DataTable),
             [
@@ -264,10 +296,11 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                     str(n.notice_id),
                     (
                         clip(f"#{n.outage_id} {n.outage_title}", TITLE_WIDTH),
-                        n.kind,
-                        format_local(n.due_at, n.timezone),
+                        str(n.outage_revision),
+                        KIND_NAMES.get(n.kind, n.kind),
+                        channels_text([c.channel for c in n.channels]),
+                        format_local(n.due_at, n.timezone)[5:],
                         notice_state(n),
-                        f"{sum(c.total for c in n.channels):,}",
                         f"{sum(c.left for c in n.channels):,}",
                     ),
                 )
@@ -276,6 +309,13 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
         )
         notice = self.highlighted_notice()
         channels = notice.channels if notice else []
+        self.query_one("#channels-title", Static).update(
+            f"Channels of #{notice.outage_id} rev {notice.outage_revision}, "
+            f"{KIND_NAMES.get(notice.kind, notice.kind)}: "
+            f"{sum(c.total for c in notice.channels):,} messages"
+            if notice
+            else "Channels of the highlighted notice"
+        )
         fill(
             self.query_one("#channels", DataTable),
             [
@@ -284,10 +324,11 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                     (
                         c.channel,
                         bar(c.total - c.left, c.total),
-                        rate_text(c.per_second),
-                        seconds_text(c.eta_seconds),
-                        channel_state(c, snapshot.now),
-                        *(state_cell(c, state) for state, _ in SHOWN_STATES),
+                        f"{c.left:,}",
+                        state_cell(c, "failed"),
+                        state_cell(c, "unknown"),
+                        pace(c, snapshot.now),
+                        settled(c),
                     ),
                 )
                 for c in channels
@@ -313,15 +354,19 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
                 for p in snapshot.problems
             ],
         )
+        alive = sum(p.alive for p in snapshot.processes)
+        self.query_one("#processes-title", Static).update(
+            f"Sending processes: {alive} alive, {len(snapshot.processes) - alive} stopped or gone"
+            " (a day back)"
+        )
         fill(
             self.query_one("#processes", DataTable),
             [
                 (
                     p.id,
                     (
-                        p.id,
+                        process_name(p.id),
                         p.kind,
-                        p.host,
                         str(p.pid),
                         f"{seconds_text((snapshot.now - p.heartbeat_at).total_seconds())} ago",
                         f"{p.messages_held:,} msg, {p.notices_held} notices",

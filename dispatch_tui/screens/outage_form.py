@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.draft import CHANNELS, NOTICE_KINDS, OutageDraft
@@ -27,6 +27,7 @@ from dispatch_tui.domain.timeparse import FORMAT_HINT, format_local, parse_local
 from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.preview import Affected, build_preview, gather_affected
 from dispatch_tui.storage.tree import list_utilities
+from dispatch_tui.widgets.check import Check
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 KIND_LABELS = {
@@ -84,16 +85,16 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
                 with Vertical():
                     yield Label(f"Expected end ({FORMAT_HINT})", classes="field")
                     yield Input(placeholder=FORMAT_HINT, id="end")
-            yield Checkbox("Urgent (ignores quiet hours)", id="urgent")
+            yield Check("Urgent (ignores quiet hours)", id="urgent")
             yield Label("Channels", classes="field")
             with Horizontal(classes="row checks"):
                 for channel in CHANNELS:
-                    yield Checkbox(channel, True, id=f"channel-{channel}")
+                    yield Check(channel, True, id=f"channel-{channel}")
             yield Label("Notice plan", classes="field")
             with Horizontal(classes="row checks"):
                 for kind in NOTICE_KINDS:
-                    yield Checkbox(KIND_LABELS[kind], True, id=f"kind-{kind}")
-            yield Checkbox("Transliterate SMS to GSM-7 (cheaper)", id="transliterate")
+                    yield Check(KIND_LABELS[kind], True, id=f"kind-{kind}")
+            yield Check("Transliterate SMS to GSM-7 (cheaper)", id="transliterate")
             yield Label("Extra text per language (optional)", classes="field")
             for language in LANGUAGES:
                 yield Input(placeholder=LANGUAGE_NAMES[language], id=f"text-{language}")
@@ -112,7 +113,7 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
     def _values(self) -> tuple[object, ...]:
         """Everything typed or ticked, to tell whether leaving would lose work."""
         typed = [i.value for i in self.query("#form Input").results(Input)]
-        ticked = [c.value for c in self.query("#form Checkbox").results(Checkbox)]
+        ticked = [c.value for c in self.query("#form Check").results(Check)]
         return (*typed, *ticked)
 
     def has_unsaved_changes(self) -> bool:
@@ -144,12 +145,12 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
         self.query_one("#reason", Input).value = row.reason
         self.query_one("#start", Input).value = format_local(row.starts_at, self.timezone)
         self.query_one("#end", Input).value = format_local(row.ends_at, self.timezone)
-        self.query_one("#urgent", Checkbox).value = row.urgent
-        self.query_one("#transliterate", Checkbox).value = row.transliterate
+        self.query_one("#urgent", Check).value = row.urgent
+        self.query_one("#transliterate", Check).value = row.transliterate
         for channel in CHANNELS:
-            self.query_one(f"#channel-{channel}", Checkbox).value = channel in row.channels
+            self.query_one(f"#channel-{channel}", Check).value = channel in row.channels
         for kind in NOTICE_KINDS:
-            self.query_one(f"#kind-{kind}", Checkbox).value = kind in row.notice_kinds
+            self.query_one(f"#kind-{kind}", Check).value = kind in row.notice_kinds
         for language in LANGUAGES:
             self.query_one(f"#text-{language}", Input).value = row.texts.get(language, "")
         self._baseline = self._values()
@@ -171,7 +172,7 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
             problems.append("give a title")
         if not reason:
             problems.append("give the reason customers will read")
-        channels = tuple(c for c in CHANNELS if self.query_one(f"#channel-{c}", Checkbox).value)
+        channels = tuple(c for c in CHANNELS if self.query_one(f"#channel-{c}", Check).value)
         if not channels:
             problems.append("choose at least one channel")
         if self.selection.is_empty:
@@ -193,12 +194,12 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
             starts_at=times["start"],
             ends_at=times["end"],
             selection=self.selection,
-            urgent=self.query_one("#urgent", Checkbox).value,
+            urgent=self.query_one("#urgent", Check).value,
             channels=channels,
             notice_kinds=tuple(
-                k for k in NOTICE_KINDS if self.query_one(f"#kind-{k}", Checkbox).value
+                k for k in NOTICE_KINDS if self.query_one(f"#kind-{k}", Check).value
             ),
-            transliterate=self.query_one("#transliterate", Checkbox).value,
+            transliterate=self.query_one("#transliterate", Check).value,
             texts={lang: self.query_one(f"#text-{lang}", Input).value for lang in LANGUAGES},
         )
 

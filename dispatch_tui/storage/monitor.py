@@ -53,6 +53,9 @@ from dispatch_tui.storage.users import refusal_for
 LEFT_STATES = ("pending", "sending", "retry_wait")
 """States that still need work; the estimated finish is about these."""
 
+RATE_MINUTES = 30
+"""How far back the send rate goes: messages sent in each of the last minutes."""
+
 PROBLEM_STATES = ("failed", "retry_wait", "unknown")
 NOT_RESENT = "will not be resent"
 
@@ -71,6 +74,8 @@ class ChannelProgress:
     unknown_not_resent: int = 0
     """Of the `unknown` ones, those no claim will send again (cancelled,
     opted out, or past their deadline): only a late report can settle them."""
+    sent_per_minute: tuple[int, ...] = ()
+    """Messages sent in each of the last `RATE_MINUTES` minutes, oldest first."""
 
     @property
     def total(self) -> int:
@@ -103,6 +108,17 @@ class NoticeProgress:
     due_at: datetime
     status: str
     channels: list[ChannelProgress] = field(default_factory=list)
+    outage_revision: int = 1
+
+
+def send_rate(notices: list[NoticeProgress]) -> list[int]:
+    """Messages sent per minute over the last `RATE_MINUTES`, oldest first, all notices."""
+    rate = [0] * RATE_MINUTES
+    for notice_progress in notices:
+        for channel in notice_progress.channels:
+            for minute, sent in enumerate(channel.sent_per_minute):
+                rate[minute] += sent
+    return rate
 
 
 def progress(
@@ -127,6 +143,7 @@ def progress(
             notice.c.due_at,
             notice.c.status,
             notice.c.channels,
+            notice.c.outage_revision,
         )
         .join(outage, outage.c.id == notice.c.outage_id)
         .join(utility, utility.c.id == outage.c.utility_id)
@@ -140,6 +157,7 @@ def progress(
     ids = [r.id for r in rows]
     counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
     recent: dict[tuple[int, str], int] = {}
+    per_minute: dict[tuple[int, str], tuple[int, ...]] = {}
     retry_at: dict[tuple[int, str], datetime] = {}
     stopped: dict[tuple[int, str], int] = {}
     paused = set(conn.scalars(paused_channels_query()))
@@ -150,12 +168,27 @@ def progress(
             .group_by(message.c.notice_id, message.c.channel, message.c.status)
         ):
             counts[notice_id, channel][status] = count
-        for notice_id, channel, count in conn.execute(
-            select(message.c.notice_id, message.c.channel, func.count())
-            .where(message.c.notice_id.in_(ids), message.c.sent_at >= now - timedelta(minutes=1))
+        # One pass over what was sent lately: the last minute's pace and the per-minute rate.
+        start = now - timedelta(minutes=RATE_MINUTES)
+        minutes = [
+            func.count().filter(
+                message.c.sent_at >= start + timedelta(minutes=i),
+                message.c.sent_at < start + timedelta(minutes=i + 1),
+            )
+            for i in range(RATE_MINUTES)
+        ]
+        for notice_id, channel, count, *rate in conn.execute(
+            select(
+                message.c.notice_id,
+                message.c.channel,
+                func.count().filter(message.c.sent_at >= now - timedelta(minutes=1)),
+                *minutes,
+            )
+            .where(message.c.notice_id.in_(ids), message.c.sent_at >= start)
             .group_by(message.c.notice_id, message.c.channel)
         ):
             recent[notice_id, channel] = count
+            per_minute[notice_id, channel] = tuple(rate)
         for notice_id, channel, at in conn.execute(
             select(message.c.notice_id, message.c.channel, func.min(message.c.next_attempt_at))
             .where(message.c.notice_id.in_(ids), message.c.status == "retry_wait")
@@ -178,6 +211,7 @@ def progress(
                 channel in paused,
                 retry_at.get((r.id, channel)),
                 stopped.get((r.id, channel), 0),
+                per_minute.get((r.id, channel), ()),
             )
             for channel in r.channels
         ]
@@ -192,6 +226,7 @@ def progress(
                 r.due_at,
                 r.status,
                 channels,
+                r.outage_revision,
             )
         )
     return result

@@ -13,13 +13,17 @@ import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import engine_process, message, notice
 
 ALIVE_WITHIN = timedelta(seconds=30)
 """A process whose last beat is older than this is shown as gone."""
+
+KEEP_STOPPED = timedelta(days=1)
+"""A process stopped longer ago than this is neither shown nor kept: every start of
+the app registers one, and they would pile up."""
 
 
 def new_process_id(kind: str) -> str:
@@ -28,8 +32,10 @@ def new_process_id(kind: str) -> str:
 
 
 def register(engine: Engine, process_id: str, kind: str, *, now: datetime | None = None) -> None:
+    """Register this process, and forget those stopped over a day ago (`prune`)."""
     now = now or datetime.now(UTC)
     with write_transaction(engine) as conn:
+        prune(conn, now=now)
         conn.execute(
             insert(engine_process).values(
                 id=process_id,
@@ -60,6 +66,29 @@ def stopped(engine: Engine, process_id: str, *, now: datetime | None = None) -> 
         )
 
 
+def prune(conn: Connection, *, now: datetime) -> int:
+    """Delete processes stopped before `KEEP_STOPPED` ago that hold no lease; how many.
+
+    A crashed process never says it stopped: it stays (shown as gone) while its
+    leases name it, so the monitor can say who held what.
+    """
+    holders = select(message.c.lease_owner).where(
+        message.c.status == "sending", message.c.lease_owner.is_not(None)
+    )
+    notice_holders = select(notice.c.lease_owner).where(
+        notice.c.status == "fanning_out", notice.c.lease_owner.is_not(None)
+    )
+    return int(
+        conn.execute(
+            delete(engine_process).where(
+                engine_process.c.stopped_at < now - KEEP_STOPPED,
+                engine_process.c.id.not_in(holders),
+                engine_process.c.id.not_in(notice_holders),
+            )
+        ).rowcount
+    )
+
+
 @dataclass(frozen=True)
 class ProcessRow:
     id: str
@@ -77,7 +106,8 @@ class ProcessRow:
 def list_processes(
     conn: Connection, *, now: datetime | None = None, since: timedelta = timedelta(days=1)
 ) -> list[ProcessRow]:
-    """Processes seen within `since`, and any that still hold a lease."""
+    """Processes seen within `since` (a stopped one: stopped within it), and any that
+    still hold a lease; the living first, then the latest beat first."""
     now = now or datetime.now(UTC)
     held_messages: dict[str, int] = {
         owner: count
@@ -99,7 +129,8 @@ def list_processes(
     found = []
     for r in rows:
         messages, notices = held_messages.get(r.id, 0), held_notices.get(r.id, 0)
-        if r.heartbeat_at < now - since and not (messages or notices):
+        last_seen = r.stopped_at or r.heartbeat_at
+        if last_seen < now - since and not (messages or notices):
             continue
         alive = r.stopped_at is None and r.heartbeat_at >= now - ALIVE_WITHIN
         found.append(
@@ -116,4 +147,4 @@ def list_processes(
                 alive,
             )
         )
-    return found
+    return sorted(found, key=lambda p: not p.alive)

@@ -66,7 +66,8 @@ def _check(username: str, role: str | None) -> None:
         raise UserError(f"unknown role '{role}' (one of: {', '.join(ROLES)})")
 
 
-def _admins(conn: Connection) -> int:
+def admin_count(conn: Connection) -> int:
+    """How many admins there are; none before `init --admin`."""
     return int(conn.execute(select(func.count()).where(users.c.role == "admin")).scalar_one())
 
 
@@ -81,7 +82,7 @@ def bootstrap_admin(engine: Engine, username: str, *, actor: str) -> bool:
     """Make the first admin; refused once any admin exists (then use `users`)."""
     _check(username, "admin")
     with write_transaction(engine) as conn:
-        if _admins(conn):
+        if admin_count(conn):
             existing = get_operator(conn, username)
             if existing and existing.role == "admin":
                 return False
@@ -148,7 +149,7 @@ def set_role(engine: Engine, username: str, role: str, *, actor: str) -> None:
             raise UserError(f"no user '{username}'")
         if old.role == role:
             return
-        if old.role == "admin" and _admins(conn) == 1:
+        if old.role == "admin" and admin_count(conn) == 1:
             raise UserError(f"'{username}' is the last admin; make another admin first")
         _upsert(conn, username, role, actor)
 
@@ -160,7 +161,7 @@ def remove_operator(engine: Engine, username: str, *, actor: str) -> None:
         old = get_operator(conn, username)
         if old is None:
             raise UserError(f"no user '{username}'")
-        if old.role == "admin" and _admins(conn) == 1:
+        if old.role == "admin" and admin_count(conn) == 1:
             raise UserError(f"'{username}' is the last admin; make another admin first")
         conn.execute(delete(users).where(users.c.username == username))
         _history(conn, username, None, actor, datetime.now(UTC))

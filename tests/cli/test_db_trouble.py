@@ -17,7 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from dispatch_tui.cli import main
-from dispatch_tui.storage import migrate
+from dispatch_tui.os_user import current_login
+from dispatch_tui.storage import migrate, users
 from dispatch_tui.storage.db import create_db_engine
 from tests.storage.csvdata import FILES, write
 
@@ -78,7 +79,8 @@ def test_unreachable_postgresql(isolated: Path, args: list[str]) -> None:
 
 @pytest.fixture
 def initialised(isolated: Path) -> Iterator[tuple[dict[str, str], Path]]:
-    """A dispatch-tui SQLite database and the settings that name it."""
+    """A dispatch-tui SQLite database with its first admin (`users` commands would stop at
+    the lack of one before they write) and the settings that name it."""
     path = isolated / "db.sqlite"
     env = {
         "DISPATCH_TUI_DATABASE_URL": f"sqlite:///{path}",
@@ -86,6 +88,7 @@ def initialised(isolated: Path) -> Iterator[tuple[dict[str, str], Path]]:
     }
     engine = create_db_engine(env["DISPATCH_TUI_DATABASE_URL"])
     migrate.init_database(engine)
+    users.bootstrap_admin(engine, current_login(), actor=current_login())
     engine.dispose()  # no pooled connection may stay open: the holder needs the file alone
     yield env, path
 

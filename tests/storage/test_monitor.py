@@ -17,6 +17,7 @@ from dispatch_tui.storage.tables import (
     audit_log,
     channel_control,
     contact,
+    engine_process,
     message,
     notice,
     outage,
@@ -469,3 +470,36 @@ def test_processes_show_leases_and_liveness(engine: Engine, setup: Setup) -> Non
     assert not rows["app@b"].alive and rows["app@b"].stopped_at == now
     assert rows["engine@old"].messages_held == 1 and not rows["engine@old"].alive
     assert processes.new_process_id("app").startswith("app@")
+
+
+def test_processes_stopped_over_a_day_ago_are_hidden_and_pruned(
+    engine: Engine, setup: Setup
+) -> None:
+    """Every start of the app registers a process; yesterday's runs neither show nor stay.
+    One that still holds a lease stays, whatever its age."""
+    now = setup.now
+    for name, age in (("app@yesterday", timedelta(days=2)), ("app@noon", timedelta(hours=3))):
+        processes.register(engine, name, "app", now=now - age - timedelta(minutes=5))
+        processes.stopped(engine, name, now=now - age)
+    processes.register(engine, "engine@holder", "engine", now=now - timedelta(days=3))
+    outbox.claim_batch(engine, owner="engine@holder", channels=["sms"], limit=1, now=now)
+    processes.stopped(engine, "engine@holder", now=now - timedelta(days=2))
+    with engine.connect() as conn:
+        shown = [p.id for p in processes.list_processes(conn, now=now)]
+    assert shown == ["app@noon", "engine@holder"]
+
+    processes.register(engine, "app@now", "app", now=now)
+    with engine.connect() as conn:
+        kept = set(conn.scalars(select(engine_process.c.id)))
+        shown = [p.id for p in processes.list_processes(conn, now=now)]
+    assert kept == {"app@now", "app@noon", "engine@holder"}
+    assert shown[0] == "app@now"  # the living first
+
+
+def test_the_send_rate_counts_each_of_the_last_minutes(engine: Engine, setup: Setup) -> None:
+    set_states(engine, [1, 2], status="sent", sent_at=setup.now - timedelta(seconds=30))
+    set_states(engine, [3], status="sent", sent_at=setup.now - timedelta(minutes=10, seconds=1))
+    with engine.connect() as conn:
+        rate = monitor.send_rate(monitor.progress(conn, now=setup.now))
+    assert len(rate) == monitor.RATE_MINUTES
+    assert rate[-1] == 4 and rate[-11] == 1 and sum(rate) == 5  # 4 and 5 sent 10 s ago

@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import Engine
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Header
 
+from dispatch_tui.app import SANDBOX_LABEL, database_forms, fit_parts
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets import network_tree
@@ -89,7 +90,38 @@ async def test_screen_keys_are_palette_commands_and_help_lists_them(tui_engine: 
         await settle(app, pilot)
         assert isinstance(app.screen, HelpScreen)
         table = app.screen.query_one(DataTable)
-        described = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
-        assert {"Draft outage", "Search", "Select/exclude"} <= described
+        described = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert {"Draft outage", "Search", "Select/exclude"} <= set(described)
+        # This screen's keys first, the global ones next, Textual's generic keys last.
+        ours = described.index("Everywhere")
+        assert described[0] == "This screen"
+        assert {"Draft outage", "Search", "Select/exclude"} <= set(described[:ours])
+        assert {"Outages", "Help", "Quit"} <= set(described[ours:])
+        assert described.index("Quit") < described.index("In the focused list or field")
+        assert not any("Scroll" in does or "Copy" in does for does in described[:ours])
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
+
+
+def test_the_header_keeps_sandbox_and_gives_way_with_the_rest() -> None:
+    """At 80 columns the database goes first, then the engine; SANDBOX never."""
+    parts = [(SANDBOX_LABEL,), ("ana (dispatcher)",), ("engine: running", "")]
+    parts.append(database_forms("sqlite:////home/ana/.local/share/dispatch-tui/demo.sqlite"))
+    assert fit_parts(parts, 200).endswith(
+        " · sqlite:////home/ana/.local/share/dispatch-tui/demo.sqlite"
+    )
+    assert fit_parts(parts, 62) == "SANDBOX SMS · ana (dispatcher) · engine: running · demo.sqlite"
+    assert fit_parts(parts, 40) == "SANDBOX SMS · ana (dispatcher)"
+    assert fit_parts(parts, 5) == "SANDBOX SMS · ana (dispatcher)"
+
+
+async def test_sandbox_is_in_the_header_on_a_screen_with_its_own_subtitle(
+    tui_engine: Engine,
+) -> None:
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.screen.sub_title = "Preview — Zamenjava TP"
+        await pilot.pause()
+        shown = app.screen.query_one(Header).format_title().plain
+        assert shown.startswith("dispatch-tui — SANDBOX SMS · Preview — Zamenjava TP")

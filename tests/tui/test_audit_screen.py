@@ -276,3 +276,22 @@ def test_audit_screen_snapshot(tui_engine: Engine, snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+@pytest.mark.usefixtures("fixed_key")
+def test_audit_screen_snapshot_at_80x24(
+    tui_engine: Engine, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over SSH: the count and the verdict both whole ("3✓ audit log intact: 3 row" before)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = snapshot_app(tui_engine)
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_audit(app, pilot)
+        await pilot.press("v")
+        await settle(app, pilot)
+        app.clear_notifications()  # the toast says it too; the status line is the point
+        app.sub_title = "SANDBOX SMS · viktor (viewer)"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.dialogs.confirm import ConfirmDialog
@@ -134,14 +134,15 @@ async def test_progress_and_failures_show(tui_engine: Engine) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_monitor(app, pilot)
         [shown] = rows(app, "notices")
-        assert shown["outage"].endswith("test") and shown["notice"] == "advance"
-        assert (shown["state"], shown["messages"], shown["left"]) == ("sending", "10", "5")
+        assert shown["outage"].endswith("test") and shown["notice"] == "5 days"
+        assert (shown["rev"], shown["channels"]) == ("1", "sms")
+        assert (shown["state"], shown["left"]) == ("sending", "5")
         [sms] = rows(app, "channels")
         assert sms["channel"] == "sms" and "50%" in sms["done"]
-        assert (sms["pending"], sms["retrying"], sms["sent"], sms["failed"]) == ("4", "1", "2", "3")
-        assert sms["delivered"] == sms["cancelled"] == "0"
-        assert sms["msg/s"] == "<0.1" and sms["finish in"] == "2 min"  # 5 left at 2 a minute
-        assert sms["state"] in ("next retry in 4 min", "next retry in 299 s")
+        assert (sms["left"], sms["failed"], sms["unknown"]) == ("5", "3", "0")
+        assert sms["settled"] == "2 sent"
+        assert sms["pace"] in ("retry in 4 min", "retry in 299 s")
+        assert "10 messages" in str(app.screen.query_one("#channels-title", Static).render())
         problems = rows(app, "problems")
         assert [p["message"] for p in problems] == ["1", "2", "3", "4"]
         assert problems[0]["reason"] == "gateway said 400 bad number"
@@ -176,20 +177,20 @@ async def test_retry_pause_and_cancel_after_confirmation(tui_engine: Engine) -> 
         await settle(app, pilot)
         with tui_engine.connect() as conn:
             assert conn.execute(select(channel_control.c.paused)).scalar_one() is True
-        assert rows(app, "channels")[0]["state"] == "PAUSED"
+        assert rows(app, "channels")[0]["pace"] == "PAUSED"
         assert all_shown_whole(app, "channels")
         await pilot.press("p")
         await settle(app, pilot)
         with tui_engine.connect() as conn:
             assert conn.execute(select(channel_control.c.paused)).scalar_one() is False
-        assert rows(app, "channels")[0]["state"] == ""
+        assert rows(app, "channels")[0]["pace"] == "none sent in 1 min"
 
         await pilot.press("c")
         await settle(app, pilot)
         await pilot.click("#yes")
         await settle(app, pilot)
         assert message_states(tui_engine, notice_id) == {"cancelled": 10}
-        assert rows(app, "channels")[0]["cancelled"] == "10"
+        assert rows(app, "channels")[0]["settled"] == "10 cancelled"
         await pilot.press("c")  # nothing left to cancel: said, not asked
         await settle(app, pilot)
         assert not isinstance(app.screen, ConfirmDialog)
@@ -260,7 +261,7 @@ async def test_every_second_it_follows_the_database_and_keeps_the_cursor(
         await pilot.pause(1.3)
         await settle(app, pilot)
         assert rows(app, "notices")[1]["left"] == "0"
-        assert rows(app, "channels")[0]["sent"] == "7"
+        assert rows(app, "channels")[0]["settled"] == "7 sent"
         assert notices.cursor_row == 1
 
         # A new notice comes in above: the cursor stays on its notice.

@@ -402,7 +402,7 @@ def fixed_screen(
         app = pilot.app
         assert isinstance(app, DispatchApp)
         screen, table = await open_outages(app, pilot)
-        app.sub_title = "ana (dispatcher)  ·  sqlite:///tui.sqlite  ·  SANDBOX SMS"
+        app.sub_title = "SANDBOX SMS · ana (dispatcher) · tui.sqlite"
         if then is not None:
             await then(screen, table)
             await settle(app, pilot)

@@ -1,4 +1,5 @@
-"""Screen snapshots at 100×30 on the small fixed database.
+"""Screen snapshots at 100×30 on the small fixed database, and at 80×24 with
+NO_COLOR (on-call over SSH) for the screens made to fit it.
 
 The database lives at a fixed path so the header (which names it) is the
 same on every run.
@@ -7,15 +8,19 @@ same on every run.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from textual.pilot import Pilot
+from textual.screen import ModalScreen
 
+from dispatch_tui.dialogs.amend import AmendDialog
+from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.tables import channel_control, message, notice, outage
 from dispatch_tui.widgets.network_tree import NetworkTree
@@ -25,6 +30,13 @@ from tests.tui.test_app import settle
 
 FIXED = Path("/tmp/dispatch-tui-snapshots/tui.sqlite")
 SIZE = (100, 30)
+NARROW = (80, 24)
+
+
+@pytest.fixture
+def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR for the app made next (Textual reads it when the app is made)."""
+    monkeypatch.setenv("NO_COLOR", "1")
 
 
 @pytest.fixture
@@ -105,14 +117,14 @@ def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
     assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
 
 
-def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+def monitor_data(engine: Engine) -> None:
     """A notice of 2025 whose last messages wait because sms is paused; nothing
     sent in the last minute, backing off or registered as a process, so no
     figure on screen depends on the clock."""
-    notice_id = make_outbox(fixed_engine, 12)
+    notice_id = make_outbox(engine, 12)
     starts = datetime(2025, 4, 1, 6, 0, tzinfo=UTC)
     sent = datetime(2025, 3, 27, 7, 1, tzinfo=UTC)
-    with fixed_engine.begin() as conn:
+    with engine.begin() as conn:
         conn.execute(
             update(outage).values(
                 title="Zamenjava TP Kranj", starts_at=starts, ends_at=starts + timedelta(hours=4)
@@ -141,9 +153,107 @@ def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
             )
         )
 
+
+def sibling_notice(engine: Engine, first: int, channel: str, revision: int) -> None:
+    """Another notice of `first`'s outage, due a day later, to the same contacts over
+    `channel`: its first two messages sent, the rest pending."""
+    with engine.begin() as conn:
+        row = conn.execute(select(notice).where(notice.c.id == first)).mappings().one()
+        nid = conn.execute(
+            insert(notice).returning(notice.c.id),
+            {
+                **{k: v for k, v in row.items() if k != "id"},
+                "channels": [channel],
+                "due_at": row["due_at"] + timedelta(days=1),
+                "outage_revision": revision,
+            },
+        ).scalar_one()
+        messages = conn.execute(
+            select(message).where(message.c.notice_id == first).order_by(message.c.id)
+        ).mappings()
+        conn.execute(
+            insert(message),
+            [
+                {
+                    **{k: v for k, v in m.items() if k not in ("id", "notice_id")},
+                    "notice_id": nid,
+                    "channel": channel,
+                    "status": "sent" if i < 2 else "pending",
+                    "last_error": None,
+                    "attempts": 0,
+                }
+                for i, m in enumerate(messages)
+            ],
+        )
+
+
+async def _open_monitor(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.press("f6")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+
+def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+    monitor_data(fixed_engine)
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=_open_monitor)
+
+
+def test_monitor_screen_at_80x24(snap_compare: Any, fixed_engine: Engine, no_color: None) -> None:
+    """Three notices of one outage (sms, its e-mail group, the amended revision): three
+    rows that differ, every column whole, the channels of the highlighted one below."""
+    monitor_data(fixed_engine)
+    with fixed_engine.connect() as conn:
+        first = conn.execute(select(notice.c.id)).scalar_one()
+    sibling_notice(fixed_engine, first, "email", 1)
+    sibling_notice(fixed_engine, first, "sms", 2)
+    assert snap_compare(
+        make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=_open_monitor
+    )
+
+
+LONG_TITLE = "Zamenjava transformatorja in obnova nizkonapetostnega omrežja TP Kranj-Zlato polje 3"
+DIALOGS: dict[str, Callable[[], ModalScreen[Any]]] = {
+    "reject": lambda: ReasonDialog(
+        f"Why send outage #12 “{LONG_TITLE}” back to ana?", action="Reject"
+    ),
+    "cancel-outage": lambda: ReasonDialog(
+        f"Cancel outage #12 “{LONG_TITLE}”\n(1.4.2031 08:00–12:00)?\n\n"
+        "Notices already went out: customers already told will get a cancellation notice.\n"
+        "A cancelled outage cannot be brought back.\n\nWhy is it cancelled?",
+        action="Cancel outage",
+    ),
+    "amend": lambda: AmendDialog(
+        LONG_TITLE,
+        datetime(2031, 4, 1, 6, 0, tzinfo=UTC),
+        datetime(2031, 4, 1, 10, 0, tzinfo=UTC),
+        "Europe/Ljubljana",
+        now=datetime(2031, 3, 1, tzinfo=UTC),
+    ),
+    "retry": lambda: ConfirmDialog(
+        "Send the 1,234 failed messages of this day_before notice again?\n"
+        "Expired ones and those to contacts who opted out since stay failed.",
+        yes="Retry failed",
+        no="Leave them",
+    ),
+    "cancel-pending": lambda: ConfirmDialog(
+        "Cancel the 12,345 messages of this day_before notice that have not gone out?\n"
+        "The 17 whose outcome is unknown will not be sent again.\n"
+        "Messages already with the gateway are not recalled.",
+        yes="Cancel them",
+        no="Keep sending",
+    ),
+}
+
+
+@pytest.mark.parametrize("dialog", list(DIALOGS))
+def test_dialog_at_80x24(
+    snap_compare: Any, fixed_engine: Engine, no_color: None, dialog: str
+) -> None:
+    """Every word of the question is on screen at 80 columns: wrapped, never cut."""
+
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("f6")
+        pilot.app.push_screen(DIALOGS[dialog]())
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=run_before)

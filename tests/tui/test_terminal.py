@@ -77,9 +77,10 @@ def terminal(database: tuple[Path, str], tmp_path: Path) -> Iterator[Callable[..
         check=True,
     )
 
-    def screen(*keys: str, wait_for: str = "", timeout: float = 20) -> str:
-        for key in keys:
-            subprocess.run([TMUX, "-L", socket, "send-keys", "-t", "t", key], check=True)
+    def screen(*keys: str, wait_for: str = "", timeout: float = 20, burst: bool = False) -> str:
+        """Send `keys` (one at a time, or all in one write with `burst`), then the screen."""
+        for group in [keys] if burst else [(key,) for key in keys]:
+            subprocess.run([TMUX, "-L", socket, "send-keys", "-t", "t", *group], check=True)
             time.sleep(0.3)
         deadline = time.monotonic() + timeout
         while True:
@@ -110,4 +111,19 @@ def test_keyboard_only_at_80x24_without_colour(
     assert "[+]" in selected and "Subscribers: 2" in selected
     outages = terminal("F3", wait_for="Outages")
     assert "Outages" in outages
+    terminal("C-q")
+
+
+def test_keys_typed_ahead_follow_tab(terminal: Callable[..., str]) -> None:
+    """One write of "abc", Tab, "def" (typed ahead over SSH): "def" is in the second field."""
+    terminal(wait_for="Elektro Gorenjska")
+    terminal("Enter", wait_for="Gorenjska  ")
+    terminal("Down", "Space", wait_for="Subscribers:")
+    terminal("d", wait_for="Reason customers will read")
+    form = terminal("abc", "Tab", "def", burst=True, wait_for="def")
+    lines = form.splitlines()
+    title = next(i for i, line in enumerate(lines) if line.strip().startswith("Title"))
+    reason = next(i for i, line in enumerate(lines) if "Reason customers will read" in line)
+    assert "abc" in "".join(lines[title:reason]) and "def" not in "".join(lines[title:reason])
+    assert "def" in "".join(lines[reason : reason + 4])
     terminal("C-q")

@@ -13,7 +13,10 @@ from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
 from textual.screen import Screen
 
+from dispatch_tui.approval_alert import ApprovalAlert
+from dispatch_tui.change_feed import ChangeFeed
 from dispatch_tui.config import Settings, load_settings
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
@@ -66,14 +69,21 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.database = engine.url.render_as_string(hide_password=True)
         self.sandbox = sandbox
         self.delivery: DeliveryEngine | None = None
+        self.changes = ChangeFeed(self, engine)
+        self.approval_alert = ApprovalAlert(self)
+        self.awaiting = 0
         self.engine_state = (
             "engine: starting" if self.settings.engine_embedded else "engine: off (edit only)"
         )
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
+        """What must never be missed comes first, so it stays in view at 80 columns:
+        the sandbox marker, then what waits for this operator's approval."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
-        parts = [who, self.engine_state, *(["SANDBOX SMS"] if self.sandbox else []), self.database]
+        sandbox = ["SANDBOX SMS"] if self.sandbox else []
+        waiting = [f"{self.awaiting} to approve"] if self.awaiting else []
+        parts = [*sandbox, *waiting, who, self.engine_state, self.database]
         self.sub_title = "  ·  ".join(parts)
 
     def on_mount(self) -> None:
@@ -91,6 +101,9 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
             self.push_screen(UnknownUserScreen(identity.login, self.database))
             return
         self.switch_mode("network")
+        if identity.may(Action.APPROVE):
+            self.approval_alert.start()
+        self.changes.start()
         if self.settings.engine_embedded:
             self.start_delivery()
 
@@ -108,7 +121,13 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.engine_state = self.delivery.describe()
         self._set_subtitle()
 
+    def show_awaiting(self, count: int) -> None:
+        """The header counts the outages waiting for this operator's approval."""
+        self.awaiting = count
+        self._set_subtitle()
+
     async def on_unmount(self) -> None:
+        await self.changes.stop()
         if self.delivery is not None:
             await self.delivery.stop()
 

@@ -170,7 +170,12 @@ class AuditScreen(Screen[None]):
         self._generation += 1
         self.busy = True
         self._load(
-            self._generation, self.query_state, None, not self._actions_known, only_if_changed
+            self._generation,
+            self.query_state,
+            None,
+            not self._actions_known,
+            only_if_changed,
+            PAGE,
         )
 
     def _follow(self) -> None:
@@ -199,7 +204,7 @@ class AuditScreen(Screen[None]):
         before_id: int | None,
         with_actions: bool,
         only_if_changed: bool,
-        limit: int = PAGE,
+        limit: int,
     ) -> None:
         with self.engine.connect() as conn:
             rows, count = audit.list_entries(
@@ -432,9 +437,8 @@ class AuditScreen(Screen[None]):
             return
         self.busy = True
         self.query_one("#count", Static).update(f"{len(self.entries):,} shown · loading more…")
-        self._load(
-            self._generation, self.query_state, int(next(reversed(self.entries))), False, False
-        )
+        oldest = int(next(reversed(self.entries)))
+        self._load(self._generation, self.query_state, oldest, False, False, PAGE)
 
     def action_refresh(self) -> None:
         self._actions_known = False

@@ -78,12 +78,12 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
-        """What must never be missed comes first, so it stays in view at 80 columns:
-        the sandbox marker, then what waits for this operator's approval."""
+        """Who acts, then what must not be missed (the sandbox marker, then what
+        waits for this operator's approval): at 80 columns the rest is cut."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
         sandbox = ["SANDBOX SMS"] if self.sandbox else []
         waiting = [f"{self.awaiting} to approve"] if self.awaiting else []
-        parts = [*sandbox, *waiting, who, self.engine_state, self.database]
+        parts = [who, *sandbox, *waiting, self.engine_state, self.database]
         self.sub_title = "  ·  ".join(parts)
 
     def on_mount(self) -> None:

@@ -174,8 +174,9 @@ async def test_a_submission_reaches_the_shift_lead_without_a_key(room: Room) -> 
         assert room.logins["ana"] not in Terminal.bells
         assert "to approve" not in dispatcher.sub_title
         assert cursor_key(ana_table) == str(later), "her cursor too"
-        assert "SANDBOX SMS  ·  3 to approve" in header_line(lead), "both in view at 80 columns"
-        assert "SANDBOX SMS" in header_line(dispatcher)
+        for app, role in ((lead, "shift_lead"), (dispatcher, "dispatcher")):
+            shown = f"{app.identity.login} ({role})  ·  SANDBOX SMS"
+            assert shown in header_line(app), "in view at 80 columns"
 
 
 async def test_a_shift_leads_own_submission_does_not_call_them(room: Room) -> None:

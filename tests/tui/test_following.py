@@ -189,7 +189,10 @@ async def test_a_shift_leads_own_submission_does_not_call_them(room: Room) -> No
         mine = room.submit("olena", "Moja menjava", START)
         pending = lead.screen.query_one("#pending", DataTable)
         await until(pilot, lambda: str(mine) in row_keys(pending), FOLLOW_SECONDS)
+        await pilot.press("f3", "f4")  # away and back: still following
+        await settle(lead, pilot)
         theirs = room.submit("ana", "Druga menjava", START + timedelta(days=1))
+        await until(pilot, lambda: str(theirs) in row_keys(pending), FOLLOW_SECONDS)
         await until(pilot, lambda: "1 to approve" in lead.sub_title, FOLLOW_SECONDS)
         assert notices_of(lead) == [f"Outage #{theirs} “Druga menjava” awaits your approval (F4)."]
         assert Terminal.bells == {room.logins["olena"]: 1}

@@ -17,9 +17,6 @@ from dispatch_tui.storage import changes, outages
 if TYPE_CHECKING:
     from dispatch_tui.app import DispatchApp
 
-MAX_NAMED = 1
-"""One new outage is named in the notification; more are counted."""
-
 
 class ApprovalAlert:
     """Reads what awaits the operator whenever outages change."""
@@ -55,7 +52,7 @@ class ApprovalAlert:
         self.app.show_awaiting(len(waiting))
         if not new:
             return
-        if len(new) <= MAX_NAMED:
+        if len(new) == 1:
             text = f"Outage #{new[0]} “{waiting[new[0]]}” awaits your approval (F4)."
         else:
             text = f"{len(new)} more outages await your approval (F4)."

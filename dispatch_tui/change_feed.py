@@ -43,9 +43,9 @@ class ChangeFeed:
         """Call `reload` when one of `topics` changed; for a screen, only while it
         is in view (coming back into view, it reloads on its own)."""
 
-        def changed(changed: frozenset[str]) -> None:
+        def changed(which: frozenset[str]) -> None:
             in_view = not isinstance(node, Screen) or node.is_current
-            if changed & topics and in_view:
+            if which & topics and in_view:
                 reload()
 
         self.signal.subscribe(node, changed)

@@ -15,8 +15,11 @@ from textual.dom import DOMNode
 from textual.events import Resize
 from textual.screen import Screen
 
+from dispatch_tui.approval_alert import ApprovalAlert
+from dispatch_tui.change_feed import ChangeFeed
 from dispatch_tui.config import Settings, load_settings
 from dispatch_tui.dialogs.confirm import ConfirmDialog
+from dispatch_tui.domain.roles import Action
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
@@ -106,18 +109,24 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.database = engine.url.render_as_string(hide_password=True)
         self.sandbox = sandbox
         self.delivery: DeliveryEngine | None = None
+        self.changes = ChangeFeed(self, engine)
+        self.approval_alert = ApprovalAlert(self)
+        self.awaiting = 0
         self.engine_state = (
             "engine: starting" if self.settings.engine_embedded else "engine: off (edit only)"
         )
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
-        """The header's parts in what fits: SANDBOX first and whole, then who, the engine
-        and the database, which give way first (file name, then nothing)."""
+        """The header's parts in what fits: SANDBOX first and whole, then what waits for
+        this operator's approval, who (the role gives way), the engine and the database,
+        which give way first (file name, then nothing)."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
         parts: list[Sequence[str]] = [(SANDBOX_LABEL,)] if self.sandbox else []
         engine = (self.engine_state, self.engine_state.split(" (")[0], "")
-        parts += [(who,), engine, database_forms(self.database)]
+        waiting = [(f"{self.awaiting} to approve", f"{self.awaiting}⚑")] if self.awaiting else []
+        login = self.identity.login or who
+        parts += [*waiting, (who, login), engine, database_forms(self.database)]
         width = self.size.width - HEADER_SIDES - len(self.title) - len(" — ")
         self.sub_title = fit_parts(parts, width)
 
@@ -152,6 +161,9 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
             self.push_screen(UnknownUserScreen(identity.login, self.database))
             return
         self.switch_mode("network")
+        if identity.may(Action.APPROVE):
+            self.approval_alert.start()
+        self.changes.start()
         if self.settings.engine_embedded:
             self.start_delivery()
 
@@ -169,7 +181,13 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.engine_state = self.delivery.describe()
         self._set_subtitle()
 
+    def show_awaiting(self, count: int) -> None:
+        """The header counts the outages waiting for this operator's approval."""
+        self.awaiting = count
+        self._set_subtitle()
+
     async def on_unmount(self) -> None:
+        await self.changes.stop()
         if self.delivery is not None:
             await self.delivery.stop()
 

@@ -31,6 +31,7 @@ from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage.amendment_review import AmendmentReview, amendment_review
+from dispatch_tui.storage.changes import OUTAGES
 from dispatch_tui.storage.outage_lifecycle import approve, reject
 from dispatch_tui.storage.outages import (
     OutageDetail,
@@ -174,6 +175,7 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         table.add_column("Outage", key="outage")
         self.query_one(PreviewPanel).show_message("Loading the outages waiting for approval…")
         table.focus()
+        self.dispatch.changes.follow(self, frozenset({OUTAGES}), self.load_pending)
 
     def on_screen_resume(self) -> None:
         """Others submit outages while this screen is away; reload on return."""

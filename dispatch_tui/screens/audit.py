@@ -25,6 +25,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.audit import AuditRow, VerifyResult
+from dispatch_tui.storage.changes import AUDIT
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -110,6 +111,7 @@ class AuditScreen(Screen[None]):
         self._generation = 0
         self._actions_known = False
         self._filter_timer: Timer | None = None
+        self._stale = False
 
     @property
     def engine(self) -> Engine:
@@ -143,6 +145,7 @@ class AuditScreen(Screen[None]):
             table.add_column(label, key=key)
         self.query_one("#detail").border_title = "Entry"
         table.focus()
+        cast("DispatchApp", self.app).changes.follow(self, frozenset({AUDIT}), self._follow)
 
     @property
     def busy(self) -> bool:
@@ -167,8 +170,25 @@ class AuditScreen(Screen[None]):
         self._generation += 1
         self.busy = True
         self._load(
-            self._generation, self.query_state, None, not self._actions_known, only_if_changed
+            self._generation,
+            self.query_state,
+            None,
+            not self._actions_known,
+            only_if_changed,
+            PAGE,
         )
+
+    def _follow(self) -> None:
+        """Entries written elsewhere: read as many rows as are shown again (new
+        actions too), so the cursor keeps its row; after the read under way."""
+        if self.busy:
+            self._stale = True
+            return
+        self._stale = False
+        self._generation += 1
+        self.busy = True
+        shown = max(PAGE, len(self.entries))
+        self._load(self._generation, self.query_state, None, True, True, shown)
 
     @work(
         thread=True,
@@ -184,10 +204,11 @@ class AuditScreen(Screen[None]):
         before_id: int | None,
         with_actions: bool,
         only_if_changed: bool,
+        limit: int,
     ) -> None:
         with self.engine.connect() as conn:
             rows, count = audit.list_entries(
-                conn, text=query.text, action=query.action, limit=PAGE, before_id=before_id
+                conn, text=query.text, action=query.action, limit=limit, before_id=before_id
             )
             actions = audit.list_actions(conn) if with_actions else None
         if not get_current_worker().is_cancelled:
@@ -208,6 +229,8 @@ class AuditScreen(Screen[None]):
             return  # the filters changed while this page was read
         self.busy = False
         self.loaded_once = True
+        if self._stale:
+            self.call_after_refresh(self._follow)
         table = self.query_one(AuditTable)
         if actions is not None:
             self._set_actions(actions)
@@ -414,9 +437,8 @@ class AuditScreen(Screen[None]):
             return
         self.busy = True
         self.query_one("#count", Static).update(f"{len(self.entries):,} shown · loading more…")
-        self._load(
-            self._generation, self.query_state, int(next(reversed(self.entries))), False, False
-        )
+        oldest = int(next(reversed(self.entries)))
+        self._load(self._generation, self.query_state, oldest, False, False, PAGE)
 
     def action_refresh(self) -> None:
         self._actions_known = False

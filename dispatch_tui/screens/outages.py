@@ -32,6 +32,7 @@ from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window
 from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage import outage_lifecycle, outages
+from dispatch_tui.storage.changes import OUTAGES
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -172,6 +173,7 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(OutageTable).focus()
+        self.dispatch.changes.follow(self, frozenset({OUTAGES}), self.reload)
 
     def on_screen_resume(self) -> None:
         """Coming back (F3, a closed dialog or detail) shows what others changed meanwhile."""

@@ -588,3 +588,15 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class ChangeCounter(Base):
+    """What changed, for terminals following each other: one row per topic,
+    bumped by triggers in the writing transaction (`storage.changes`).
+
+    SQLite only counts here; on PostgreSQL the same triggers NOTIFY instead
+    (a row that every writer updated would queue them behind each other)."""
+
+    __tablename__ = "change_counter"
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

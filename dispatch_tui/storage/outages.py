@@ -396,6 +396,25 @@ def pending_approvals(conn: Connection) -> list[OutageRow]:
     return rows
 
 
+def awaiting_approval(conn: Connection, approver: str) -> dict[int, str]:
+    """Submitted outages `approver` may decide (four-eyes: not one they edited in
+    its current cycle), id → title: what a shift lead is told of."""
+    edited = exists().where(
+        outage_editor.c.outage_id == outage.c.id,
+        outage_editor.c.cycle == outage.c.edit_cycle,
+        outage_editor.c.username == approver,
+    )
+    rows = conn.execute(
+        select(outage.c.id, outage.c.title).where(
+            outage.c.status == "submitted",
+            outage.c.created_by != approver,
+            or_(outage.c.amended_by.is_(None), outage.c.amended_by != approver),
+            ~edited,
+        )
+    )
+    return {outage_id: title for outage_id, title in rows}
+
+
 def overlapping(
     conn: Connection,
     outage_id: int | None,

@@ -9,6 +9,7 @@ from sqlalchemy import Table
 from dispatch_tui.storage.models import (
     AuditEntry,
     BotChat,
+    ChangeCounter,
     ChannelControl,
     Contact,
     ContactScope,
@@ -53,3 +54,4 @@ channel_control = cast(Table, ChannelControl.__table__)
 inbound_message = cast(Table, InboundMessage.__table__)
 bot_chat = cast(Table, BotChat.__table__)
 proof_failure = cast(Table, ProofFailure.__table__)
+change_counter = cast(Table, ChangeCounter.__table__)

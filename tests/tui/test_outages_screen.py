@@ -320,7 +320,7 @@ async def test_amending_an_approved_outage_needs_a_new_approval(tui_engine: Engi
         await settle(app, pilot)
         assert isinstance(app.screen, OutagesScreen)
         row = [str(cell) for cell in table.get_row(str(ids["approved"]))]
-        assert row[1:4] == ["submitted", "Menjava transformatorja", "2030-06-07 09:00–13:30 CEST"]
+        assert row[1:4] == ["amended", "Menjava transformatorja", "2030-06-07 09:00–13:30 CEST"]
         assert table.get_row_index(str(ids["approved"])) == 3, "the window sort moved it"
         assert table.cursor_row == 3, "the cursor stays on the amended outage"
     stored = status_of(tui_engine, ids["approved"])

@@ -1,7 +1,7 @@
 """search terms: nodes, settlements and streets found by any word of their name
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 
 Search found only metering points; places (areas, substations, feeders,
 settlements, streets) had no index a prefix of one of their words could
@@ -18,7 +18,7 @@ from alembic import op
 from dispatch_tui.storage.search_terms import refresh
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from dispatch_tui.storage.search import Hit, PlaceHit, search
+from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 EXAMPLES = ("Kranj", "RTP Labore", "Prešernova 5", "EG-R01-SS01", "6-100001", "62Z")
@@ -44,7 +45,7 @@ def hit_label(hit: Hit) -> str:
     return f"MP {hit.mp_id}: {hit.address} ({hit.matched_on})"
 
 
-class SearchDialog(ReportsWorkerErrors, ModalScreen[Hit | None]):
+class SearchDialog(AppAccess, ReportsWorkerErrors, ModalScreen[Hit | None]):
     DEFAULT_CSS = """
     SearchDialog { align: center middle; }
     SearchDialog > Vertical {
@@ -81,7 +82,7 @@ class SearchDialog(ReportsWorkerErrors, ModalScreen[Hit | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="search")
     def run_search(self, text: str) -> None:
-        with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.dispatch.engine.connect() as conn:
             hits = search(conn, text, limit=50)
         self.app.call_from_thread(self._show, text, hits)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -42,11 +42,10 @@ from dispatch_tui.storage.outages import (
 )
 from dispatch_tui.storage.preview import Preview, build_preview, gather_affected
 from dispatch_tui.storage.priority import uncalled_count
+from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.formatting import clip, format_window
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from dispatch_tui.app import DispatchApp
 
 PREVIEW_GROUP = "approvals-preview"
 ENTRY_WIDTH = 30
@@ -56,30 +55,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def window_text(row: OutageRow) -> str:
-    """The window in the utility's own clock, with the zone named."""
-    zone = ZoneInfo(row.timezone)
-    start, end = row.starts_at.astimezone(zone), row.ends_at.astimezone(zone)
-    first = start.strftime("%Y-%m-%d %a %H:%M")
-    last = (
-        end.strftime("%H:%M %Z")
-        if end.date() == start.date()
-        else end.strftime("%Y-%m-%d %a %H:%M %Z")
-    )
-    return f"{first} – {last}"
-
-
-def clip(text: str, width: int = ENTRY_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def list_entry(row: OutageRow, me: str) -> Text:
     """Two short lines, so the list fits a third of an 80-column terminal; an amendment
     says so first."""
     start = row.starts_at.astimezone(ZoneInfo(row.timezone)).strftime("%Y-%m-%d %H:%M")
     author = f"{row.created_by} (you)" if row.created_by == me else row.created_by
     title = f"AMENDED {row.title}" if row.amended_by else row.title
-    return Text.assemble((clip(title), "bold"), "\n", clip(f"{start} · {author}"), no_wrap=True)
+    return Text.assemble(
+        (clip(title, ENTRY_WIDTH), "bold"),
+        "\n",
+        clip(f"{start} · {author}", ENTRY_WIDTH),
+        no_wrap=True,
+    )
 
 
 def outage_summary(row: OutageRow, me: str) -> Content:
@@ -87,6 +74,7 @@ def outage_summary(row: OutageRow, me: str) -> Content:
     author = f"{row.created_by} (you)" if row.created_by == me else row.created_by
     amended = f", amended by {row.amended_by}" if row.amended_by else ""
     channels = ", ".join(channel_label(c) for c in row.channels)
+    window = format_window(row.starts_at, row.ends_at, row.timezone, weekday=True)
     return Content("\n").join(
         [
             Content.assemble(
@@ -94,14 +82,14 @@ def outage_summary(row: OutageRow, me: str) -> Content:
                 f"  (revision {row.revision})",
                 ("  URGENT" if row.urgent else "", "bold reverse"),
             ),
-            f"{row.utility_name} · {window_text(row)}",
+            f"{row.utility_name} · {window}",
             f"Drafted by {author}{amended} · {channels}",
             f"Reason: {row.reason}",
         ]
     )
 
 
-class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
+class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """Pending outages on the left, the highlighted one's preview on the right."""
 
     CSS_PATH = "approvals.tcss"
@@ -155,10 +143,6 @@ class ApprovalsScreen(ReportsWorkerErrors, Screen[None]):
         # names exactly this, so storage refuses if the outage changed since.
         self._shown: tuple[int, int, str, tuple[str, ...]] | None = None
         self._review: AmendmentReview | None = None
-
-    @property
-    def dispatch(self) -> DispatchApp:
-        return cast("DispatchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

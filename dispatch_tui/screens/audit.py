@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,11 +26,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.audit import AuditRow, VerifyResult
 from dispatch_tui.storage.changes import AUDIT
+from dispatch_tui.widgets.app_access import AppAccess
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dispatch_tui.app import DispatchApp
 
 PAGE = 200
 # What the other columns usually take; the detail column gets the rest.
@@ -88,7 +88,7 @@ class AuditTable(DataTable[Text]):
     ]
 
 
-class AuditScreen(Screen[None]):
+class AuditScreen(AppAccess, Screen[None]):
     """Browse, filter and verify the audit log (any role may view it)."""
 
     CSS_PATH = "audit.tcss"
@@ -115,7 +115,7 @@ class AuditScreen(Screen[None]):
 
     @property
     def engine(self) -> Engine:
-        return cast("DispatchApp", self.app).engine
+        return self.dispatch.engine
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -145,7 +145,7 @@ class AuditScreen(Screen[None]):
             table.add_column(label, key=key)
         self.query_one("#detail").border_title = "Entry"
         table.focus()
-        cast("DispatchApp", self.app).changes.follow(self, frozenset({AUDIT}), self._follow)
+        self.dispatch.changes.follow(self, frozenset({AUDIT}), self._follow)
 
     @property
     def busy(self) -> bool:

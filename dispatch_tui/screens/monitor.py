@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -46,12 +46,13 @@ from dispatch_tui.storage.monitor import (
     send_rate,
 )
 from dispatch_tui.storage.processes import ProcessRow
+from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.formatting import clip
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dispatch_tui.app import DispatchApp
 
 REFRESH_SECONDS = 1.0
 BAR_WIDTH = 8
@@ -145,11 +146,6 @@ def notice_state(notice: NoticeProgress) -> str:
     return notice.status
 
 
-def clip(text: str, width: int) -> str:
-    """Keep the notices table narrow; the outages screen shows the whole title."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What to tell the operator after a lever: `done` with "{}" for the count,
@@ -169,7 +165,7 @@ class Snapshot:
     processes: list[ProcessRow]
 
 
-class MonitorScreen(ReportsWorkerErrors, Screen[None]):
+class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """Watch and steer delivery; any role may watch, the levers are role-checked."""
 
     BINDING_GROUP_TITLE = "Monitor"
@@ -189,11 +185,11 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
 
     @property
     def engine(self) -> Engine:
-        return cast("DispatchApp", self.app).engine
+        return self.dispatch.engine
 
     @property
     def actor(self) -> str:
-        return cast("DispatchApp", self.app).identity.login
+        return self.dispatch.identity.login
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -457,7 +453,7 @@ class MonitorScreen(ReportsWorkerErrors, Screen[None]):
     ) -> None:
         """Confirm first; but someone who may not do it is not asked to confirm:
         storage refuses at once, in its own words."""
-        if not cast("DispatchApp", self.app).identity.may(action):
+        if not self.dispatch.identity.may(action):
             self._change(change, said)
             return
         self.app.push_screen(dialog, partial(self._confirmed, change, said))

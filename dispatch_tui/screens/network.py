@@ -17,6 +17,7 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage.affected import AffectedCounts, affected_counts
 from dispatch_tui.storage.search import Hit
+from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.network_tree import NetworkTree
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -26,7 +27,7 @@ HINT = (
 )
 
 
-class NetworkScreen(ReportsWorkerErrors, Screen[None]):
+class NetworkScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     CSS_PATH = "network.tcss"
     BINDING_GROUP_TITLE = "Network"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -42,7 +43,7 @@ class NetworkScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            yield NetworkTree(self.app.engine, id="network")  # type: ignore[attr-defined]
+            yield NetworkTree(self.dispatch.engine, id="network")
             with VerticalScroll(id="side"):
                 yield Static("[b]Selection[/b]\nnothing selected", id="summary")
                 yield Static(HINT, id="hint")
@@ -73,7 +74,7 @@ class NetworkScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="network-count")
     def count(self, selection: Selection) -> None:
-        with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.dispatch.engine.connect() as conn:
             counts = affected_counts(conn, selection)
         self.app.call_from_thread(self._show_counts, selection, counts)
 

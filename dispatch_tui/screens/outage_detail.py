@@ -7,9 +7,7 @@ in a worker; a deleted outage is explained, not crashed on.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, cast
-from zoneinfo import ZoneInfo
+from typing import ClassVar
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -29,10 +27,9 @@ from dispatch_tui.storage.outages import (
     get_outage,
     selection_places,
 )
+from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.formatting import format_duration, format_moment, format_window
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from dispatch_tui.app import DispatchApp
 
 KIND_LABELS = {
     "advance": "5 days before",
@@ -47,36 +44,6 @@ STATUS_PHRASES = {
     "completed": "completed",
     "cancelled": "cancelled",
 }
-
-
-def format_window(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
-    """ "2030-06-03 08:00–12:00 CEST" in `timezone`; both zone names when DST changes inside."""
-    zone = ZoneInfo(timezone)
-    start, end = starts_at.astimezone(zone), ends_at.astimezone(zone)
-    start_name, end_name = start.tzname() or timezone, end.tzname() or timezone
-    head = f"{start:%Y-%m-%d %H:%M}"
-    if start_name != end_name:
-        head += f" {start_name}"
-    if end.date() == start.date():
-        tail = f"{end:%H:%M}"
-    elif end.year == start.year:
-        tail = f"{end:%m-%d %H:%M}"
-    else:
-        tail = f"{end:%Y-%m-%d %H:%M}"
-    return f"{head}–{tail} {end_name}"
-
-
-def format_moment(value: datetime, timezone: str) -> str:
-    local = value.astimezone(ZoneInfo(timezone))
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or timezone}"
-
-
-def format_duration(starts_at: datetime, ends_at: datetime) -> str:
-    minutes = int((ends_at - starts_at).total_seconds() // 60)
-    hours, rest = divmod(minutes, 60)
-    if hours and rest:
-        return f"{hours} h {rest} min"
-    return f"{hours} h" if hours else f"{rest} min"
 
 
 def status_label(row: OutageRow) -> str:
@@ -161,7 +128,7 @@ def _fields(detail: OutageDetail, places: SelectionPlaces) -> Table:
     return grid
 
 
-class OutageDetailScreen(ReportsWorkerErrors, Screen[None]):
+class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """Everything stored about one outage, for deciding what to do next."""
 
     CSS_PATH = "outage_detail.tcss"
@@ -175,10 +142,6 @@ class OutageDetailScreen(ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.outage_id = outage_id
         self.detail: OutageDetail | None = None
-
-    @property
-    def dispatch(self) -> DispatchApp:
-        return cast("DispatchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

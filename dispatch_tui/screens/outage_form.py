@@ -27,6 +27,7 @@ from dispatch_tui.domain.timeparse import FORMAT_HINT, format_local, parse_local
 from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.preview import Affected, build_preview, gather_affected
 from dispatch_tui.storage.tree import list_utilities
+from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.check import Check
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -37,7 +38,7 @@ KIND_LABELS = {
 }
 
 
-class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
+class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
     """Dismisses with the outage id once saved (None when abandoned)."""
 
     CSS_PATH = "outage_form.tcss"
@@ -124,13 +125,13 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
         """Count the affected while the operator types: the preview then only
         renders texts (the selection cannot change inside the form)."""
         try:
-            self._affected = gather_affected(self.app.engine, self.selection)  # type: ignore[attr-defined]
+            self._affected = gather_affected(self.dispatch.engine, self.selection)
         finally:
             self._affected_ready.set()
 
     @work(thread=True, exit_on_error=False, group="form")
     def load_utility(self) -> None:
-        with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.dispatch.engine.connect() as conn:
             utility = next(u for u in list_utilities(conn) if u.id == self.utility_id)
         self.app.call_from_thread(self._show_utility, utility.name, utility.timezone)
 
@@ -213,9 +214,9 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
     def build(self, draft: OutageDraft) -> None:
         from dispatch_tui.screens.preview import PreviewScreen
 
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = self.dispatch.settings
         self._affected_ready.wait(timeout=60)
-        with self.app.engine.connect() as conn:  # type: ignore[attr-defined]
+        with self.dispatch.engine.connect() as conn:
             preview = build_preview(
                 conn,
                 draft,
@@ -242,8 +243,8 @@ class OutageFormScreen(ReportsWorkerErrors, Screen[int | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="form-save")
     def persist(self, draft: OutageDraft, submit: bool) -> None:
-        engine = self.app.engine  # type: ignore[attr-defined]
-        actor = self.app.identity.login  # type: ignore[attr-defined]
+        engine = self.dispatch.engine
+        actor = self.dispatch.identity.login
         try:
             if self.outage_id is None:
                 self.outage_id = outage_lifecycle.create_draft(engine, draft, actor=actor)

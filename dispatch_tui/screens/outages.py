@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -28,18 +28,19 @@ from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.roles import Action
-from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window, status_label
+from dispatch_tui.screens.outage_detail import OutageDetailScreen, status_label
 from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.changes import OUTAGES
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
+from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.formatting import clip, format_window
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from dispatch_tui.app import DispatchApp
 
 PAGE = 200
 TITLE_WIDTH = 24
@@ -99,11 +100,6 @@ class Filters:
         return () if self.status == "all" else (self.status,)
 
 
-def clip(text: str, width: int) -> str:
-    """Keep the table within 100 columns; the detail screen shows the whole text."""
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def cells(row: OutageRow) -> tuple[Text, ...]:
     """One table row; Text so a "[" in a title is never read as markup."""
     return (
@@ -125,7 +121,7 @@ class OutageTable(DataTable[Text]):
     ]
 
 
-class OutagesScreen(ReportsWorkerErrors, Screen[None]):
+class OutagesScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """The list of outages and the row actions on them."""
 
     CSS_PATH = "outages.tcss"
@@ -152,10 +148,6 @@ class OutagesScreen(ReportsWorkerErrors, Screen[None]):
         self.rows: list[OutageRow] = []
         self.total = 0
         self._labels: tuple[str, ...] = ()
-
-    @property
-    def dispatch(self) -> DispatchApp:
-        return cast("DispatchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from datetime import UTC
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
@@ -24,10 +24,8 @@ from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import priority
 from dispatch_tui.storage.outages import OutageError
 from dispatch_tui.storage.priority import PriorityPoint
+from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
-
-if TYPE_CHECKING:
-    from dispatch_tui.app import DispatchApp
 
 COLUMNS = (
     ("mp", "Metering point"),
@@ -44,14 +42,11 @@ def called_text(point: PriorityPoint) -> str:
     return f"✓ {point.called_by} {point.called_at.astimezone(UTC):%H:%M} UTC"
 
 
-class PriorityScreen(ReportsWorkerErrors, Screen[None]):
+class PriorityScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """One row per affected priority metering point."""
 
     BINDING_GROUP_TITLE = "Priority customers"
-    DEFAULT_CSS = """
-    PriorityScreen #heading { padding: 0 1; height: auto; }
-    PriorityScreen DataTable { height: 1fr; }
-    """
+    CSS_PATH = "priority.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "mark_called", "Mark called", id="priority.called"),
         Binding("x", "export", "Export CSV", id="priority.export"),
@@ -63,10 +58,6 @@ class PriorityScreen(ReportsWorkerErrors, Screen[None]):
         self.outage_id = outage_id
         self.outage_title = title
         self.points: list[PriorityPoint] = []
-
-    @property
-    def dispatch(self) -> DispatchApp:
-        return cast("DispatchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

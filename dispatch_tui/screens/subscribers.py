@@ -5,7 +5,7 @@ SMS proofs) lifted once the operator knows the caller (both audited)."""
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,12 +22,12 @@ from dispatch_tui.storage.subscribers import (
     SubscriberError,
     SubscriberHit,
 )
+from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from dispatch_tui.app import DispatchApp
 
 SEARCH_DELAY = 0.3
 
@@ -51,18 +51,11 @@ def lock_line(detail: SubscriberDetail) -> str:
     )
 
 
-class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
+class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     """Search on top; the highlighted subscriber's contacts, places and history below."""
 
     BINDING_GROUP_TITLE = "Subscribers"
-    DEFAULT_CSS = """
-    SubscribersScreen #results { height: 1fr; }
-    SubscribersScreen #contacts { height: auto; max-height: 8; }
-    SubscribersScreen #places { height: auto; padding: 0 1; }
-    SubscribersScreen #history { height: 1fr; }
-    SubscribersScreen .title { background: $boost; text-style: bold; padding: 0 1; }
-    SubscribersScreen #lock { height: auto; padding: 0 1; text-style: bold; color: $error; }
-    """
+    CSS_PATH = "subscribers.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="subscribers.search"),
         Binding("o", "opt_out", "Record opt-out", id="subscribers.opt_out"),
@@ -77,7 +70,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
 
     @property
     def engine(self) -> Engine:
-        return cast("DispatchApp", self.app).engine
+        return self.dispatch.engine
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -201,7 +194,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="subscribers-change")
     def _opt_out(self, contact_id: int, reason: str) -> None:
-        actor = cast("DispatchApp", self.app).identity.login
+        actor = self.dispatch.identity.login
         try:
             subscribers.record_opt_out(self.engine, contact_id, actor=actor, reason=reason)
         except SubscriberError as exc:
@@ -229,7 +222,7 @@ class SubscribersScreen(ReportsWorkerErrors, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="subscribers-change")
     def _lift_lock(self, subscriber_id: int, reason: str) -> None:
-        actor = cast("DispatchApp", self.app).identity.login
+        actor = self.dispatch.identity.login
         try:
             subscribers.lift_self_service_lock(
                 self.engine, subscriber_id, actor=actor, reason=reason

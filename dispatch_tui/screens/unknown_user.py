@@ -12,10 +12,7 @@ from textual.widgets import Footer, Static
 
 
 class UnknownUserScreen(Screen[None]):
-    DEFAULT_CSS = """
-    UnknownUserScreen { align: center middle; }
-    UnknownUserScreen Vertical { width: 70; height: auto; border: heavy $error; padding: 1 2; }
-    """
+    CSS_PATH = "unknown_user.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "app.quit", "Quit")]
 
     def __init__(self, login: str, database: str) -> None:

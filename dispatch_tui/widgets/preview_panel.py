@@ -10,7 +10,6 @@ said in words, so it survives ``NO_COLOR`` and a monochrome SSH session.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -23,6 +22,7 @@ from textual.widgets import Static
 from dispatch_tui.domain.notice_plan import PlannedNotice, describe
 from dispatch_tui.storage.amendment_review import AmendmentReview
 from dispatch_tui.storage.preview import Preview, Sample
+from dispatch_tui.widgets.formatting import format_window
 
 CHANNEL_LABELS = {"sms": "SMS", "email": "e-mail", "telegram": "Telegram", "viber": "Viber"}
 CHANNEL_ORDER = ("sms", "email", "telegram", "viber")
@@ -186,19 +186,16 @@ def sample_text(sample: Sample) -> Content:
     return _lines(lines)
 
 
-def _window(window: tuple[datetime, datetime], timezone: str) -> str:
-    zone = ZoneInfo(timezone)
-    start, end = (moment.astimezone(zone) for moment in window)
-    last = f"{end:%H:%M %Z}" if end.date() == start.date() else f"{end:%Y-%m-%d %a %H:%M %Z}"
-    return f"{start:%Y-%m-%d %a %H:%M}–{last}"
-
-
 def amendment_text(review: AmendmentReview, timezone: str) -> Content:
     """Old → new, who changed it, and who hears of it: what the approver decides on."""
-    before = _window(review.before, timezone) if review.before else "(not recorded)"
+    before = (
+        format_window(*review.before, timezone, weekday=True) if review.before else "(not recorded)"
+    )
     lines: list[Content | str] = [
         Content.assemble(("Was: ", "bold"), before),
-        Content.assemble(("Now: ", "bold"), (_window(review.after, timezone), "bold")),
+        Content.assemble(
+            ("Now: ", "bold"), (format_window(*review.after, timezone, weekday=True), "bold")
+        ),
         f"Changed by {review.amended_by}.",
     ]
     if review.told_subscribers:

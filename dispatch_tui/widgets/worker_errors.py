@@ -7,7 +7,12 @@ this in; the handler is found by name through the class hierarchy.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
 
 
 class ReportsWorkerErrors:
@@ -15,6 +20,6 @@ class ReportsWorkerErrors:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.app.notify(  # type: ignore[attr-defined]
+            cast("DOMNode", self).app.notify(
                 f"{event.worker.error}", title="Error", severity="error", timeout=8
             )

@@ -23,10 +23,11 @@ from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens import outages as outages_screen
-from dispatch_tui.screens.outage_detail import OutageDetailScreen, format_window
+from dispatch_tui.screens.outage_detail import OutageDetailScreen
 from dispatch_tui.screens.outages import OutagesScreen, OutageTable
 from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.tables import audit_log, node, notice, outage, utility
+from dispatch_tui.widgets.formatting import format_window
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
 

@@ -44,7 +44,11 @@ if TYPE_CHECKING:
 
 PAGE = 200
 TITLE_WIDTH = 24
+NARROW_TITLE_WIDTH = 16
 LOGIN_WIDTH = 10
+WIDE = 100
+"""Below this many columns the table drops the approver (the detail has it), the year
+of the window and the metering points, so that the author is not cut at 80."""
 STATUSES = ("draft", "submitted", "approved", "completed", "cancelled")
 STATUS_CHOICES = {"draft": "draft (+ rejected)"}
 LIVE = frozenset({"draft", "submitted", "approved"})
@@ -100,13 +104,38 @@ class Filters:
         return () if self.status == "all" else (self.status,)
 
 
-def cells(row: OutageRow) -> tuple[Text, ...]:
+NARROW_COLUMNS = (
+    ("id", "#"),
+    ("status", "status"),
+    ("title", "title"),
+    ("window", "window (local)"),
+    ("affected", "subs"),
+    ("author", "author"),
+)
+
+
+def columns(narrow: bool) -> tuple[tuple[str, str], ...]:
+    return NARROW_COLUMNS if narrow else COLUMNS
+
+
+def cells(row: OutageRow, narrow: bool = False) -> tuple[Text, ...]:
     """One table row; Text so a "[" in a title is never read as markup."""
+    title = ("URGENT " if row.urgent else "") + row.title
+    window = format_window(row.starts_at, row.ends_at, row.timezone)
+    if narrow:
+        return (
+            Text(str(row.id), justify="right"),
+            Text(status_label(row)),
+            Text(clip(title, NARROW_TITLE_WIDTH)),
+            Text(window[5:]),
+            Text(f"{row.affected_subscribers:,}", justify="right"),
+            Text(clip(row.created_by, LOGIN_WIDTH)),
+        )
     return (
         Text(str(row.id), justify="right"),
         Text(status_label(row)),
-        Text(clip(("URGENT " if row.urgent else "") + row.title, TITLE_WIDTH)),
-        Text(format_window(row.starts_at, row.ends_at, row.timezone)),
+        Text(clip(title, TITLE_WIDTH)),
+        Text(window),
         Text(f"{row.affected_mps:,}/{row.affected_subscribers:,}", justify="right"),
         Text(clip(row.created_by, LOGIN_WIDTH)),
         Text(clip(row.approved_by or "—", LOGIN_WIDTH)),
@@ -207,11 +236,19 @@ class OutagesScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         self.rows, self.total = rows, total
         self._show_rows()
 
+    @property
+    def narrow(self) -> bool:
+        return 0 < self.size.width < WIDE
+
+    def on_resize(self) -> None:
+        if self.rows:
+            self._show_rows()
+
     def _column_labels(self) -> tuple[str, ...]:
         arrow = " ▼" if self.filters.descending else " ▲"
         return tuple(
             label + (arrow if SORT_BY_COLUMN.get(key) == self.filters.sort else "")
-            for key, label in COLUMNS
+            for key, label in columns(self.narrow)
         )
 
     def _show_rows(self) -> None:
@@ -221,24 +258,26 @@ class OutagesScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         keep = (
             table.ordered_rows[keep_index].key.value if 0 <= keep_index < table.row_count else None
         )
+        narrow = self.narrow
+        shown = columns(narrow)
         labels = self._column_labels()
         wanted = [str(row.id) for row in self.rows]
         with self.app.batch_update():
             if labels != self._labels:
                 table.clear(columns=True)
-                for (key, _header), label in zip(COLUMNS, labels, strict=True):
+                for (key, _header), label in zip(shown, labels, strict=True):
                     table.add_column(label, key=key)
                 self._labels = labels
             present = [row.key.value for row in table.ordered_rows]
             if present == wanted:
                 for row in self.rows:
-                    for (key, _header), cell in zip(COLUMNS, cells(row), strict=True):
+                    for (key, _header), cell in zip(shown, cells(row, narrow), strict=True):
                         if table.get_cell(str(row.id), key) != cell:
                             table.update_cell(str(row.id), key, cell, update_width=True)
             else:
                 table.clear()
                 for row in self.rows:
-                    table.add_row(*cells(row), key=str(row.id))
+                    table.add_row(*cells(row, narrow), key=str(row.id))
                 if keep in wanted:
                     table.move_cursor(row=wanted.index(keep))
                 elif self.rows:

@@ -23,6 +23,7 @@ from dispatch_tui.storage.subscribers import (
     SubscriberHit,
 )
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.formatting import clip
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 
 SEARCH_DELAY = 0.3
+NAME_WIDTH = 24
 
 
 def stamp(value: object) -> str:
@@ -85,14 +87,16 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # The short columns first and the address last: at 80 columns only the long
+        # tail is cut. Times are stored and shown in UTC, and say so.
         self.query_one("#results", DataTable).add_columns(
-            "utility", "customer", "name", "language", "first place", "found by"
+            "customer", "name", "found by", "lang", "utility", "first place"
         )
         self.query_one("#contacts", DataTable).add_columns(
-            "channel", "address", "consent", "since", "how", "covers"
+            "channel", "address", "consent", "covers", "since (UTC)", "how"
         )
         self.query_one("#history", DataTable).add_columns(
-            "created", "channel", "address", "state", "notice", "outage", "error"
+            "created (UTC)", "channel", "address", "state", "notice", "outage", "error"
         )
         self.query_one("#search", Input).focus()
 
@@ -122,12 +126,12 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         table.clear()
         for hit in hits:
             table.add_row(
-                hit.utility,
                 hit.account,
-                hit.name,
-                hit.language,
-                hit.address,
+                clip(hit.name, NAME_WIDTH),
                 hit.matched_on,
+                hit.language,
+                hit.utility,
+                hit.address,
                 key=str(hit.id),
             )
         if hits:
@@ -162,9 +166,9 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 c.channel,
                 c.address,
                 c.consent,
+                covers(c),
                 stamp(c.consent_at),
                 c.consent_source,
-                covers(c),
                 key=str(c.id),
             )
         self.query_one("#places", Static).update("\n".join(detail.addresses) or "no places")

@@ -260,6 +260,18 @@ class NetworkTree(ReportsWorkerErrors, Tree[NodeData]):
         )
 
 
+def count(n: int) -> str:
+    """A count in at most five characters ("9,999", "12.3k", "845k", "1.2M"): deep in the
+    tree at 80 columns the counts must fit beside the name."""
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 100_000:
+        return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
 def entry_label(entry: tree_queries.TreeEntry) -> Text:
     if entry.kind == "mp":
         marker = " ⚕ priority" if entry.priority else ""
@@ -268,7 +280,7 @@ def entry_label(entry: tree_queries.TreeEntry) -> Text:
         )
     return Text.assemble(
         entry.label,
-        (f"  {entry.mp_count:,} MP · {entry.subscriber_count:,} sub", "dim"),
+        (f"  {count(entry.mp_count)} MP · {count(entry.subscriber_count)} sub", "dim"),
     )
 
 

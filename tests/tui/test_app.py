@@ -13,7 +13,7 @@ from dispatch_tui.app import SANDBOX_LABEL, database_forms, fit_parts
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets import network_tree
-from dispatch_tui.widgets.network_tree import NetworkTree
+from dispatch_tui.widgets.network_tree import NetworkTree, count
 from tests.tui.conftest import make_app
 
 
@@ -125,3 +125,14 @@ async def test_sandbox_is_in_the_header_on_a_screen_with_its_own_subtitle(
         await pilot.pause()
         shown = app.screen.query_one(Header).format_title().plain
         assert shown.startswith("dispatch-tui — SANDBOX SMS · Preview — Zamenjava TP")
+
+
+def test_tree_counts_stay_short() -> None:
+    """Five characters at most, so deep nodes' counts are not cut at 80 columns."""
+    assert [count(n) for n in (7, 9_999, 12_345, 845_120, 1_234_567)] == [
+        "7",
+        "9,999",
+        "12.3k",
+        "845k",
+        "1.2M",
+    ]

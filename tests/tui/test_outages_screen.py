@@ -417,6 +417,17 @@ def test_snapshot_outages(tui_engine: Engine, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(100, 30), run_before=fixed_screen())
 
 
+def test_snapshot_outages_at_80x24(
+    tui_engine: Engine, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over SSH the list drops the approver, the year and the metering points so that no
+    column is cut, the author included."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    seed(tui_engine)
+    app = make_app(tui_engine, "ana")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=fixed_screen())
+
+
 def test_snapshot_detail(tui_engine: Engine, snap_compare: Any) -> None:
     ids = seed(tui_engine)
     with tui_engine.begin() as conn:

@@ -4,7 +4,10 @@ self-service lock."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select, update
 from textual.widgets import DataTable, Static
 
 from dispatch_tui.domain.bot_dialogue import MAX_PROOF_FAILURES
@@ -45,7 +48,7 @@ async def test_find_by_phone_and_record_an_opt_out(tui_engine: Engine) -> None:
         await settle(app, pilot)
         shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
         assert shown["sms"][2] == "opted_out" and shown["email"][2] == "opted_in"
-        assert "operator ana: asked by phone" in str(shown["sms"][4])
+        assert "operator ana: asked by phone" in str(shown["sms"][5])
     with tui_engine.connect() as conn:
         consent = conn.execute(
             select(contact.c.consent).where(
@@ -136,5 +139,32 @@ async def test_contacts_say_what_places_they_cover(tui_engine: Engine) -> None:
         await find(pilot, app, "100234")
         contacts = app.screen.query_one("#contacts", DataTable)
         shown = {str(contacts.get_row_at(i)[1]): contacts.get_row_at(i) for i in range(3)}
-        assert str(shown["+38640999888"][5]) == "6-100001 (unproven: no street names)"
-        assert str(shown["+38641123456"][5]) == "all places"
+        assert str(shown["+38640999888"][3]) == "6-100001 (unproven: no street names)"
+        assert str(shown["+38641123456"][3]) == "all places"
+
+
+@pytest.mark.parametrize(
+    ("size", "colour"), [((80, 24), False), ((100, 30), True)], ids=["80x24", "100x30"]
+)
+def test_snapshot_of_a_found_caller(
+    tui_engine: Engine,
+    snap_compare: object,
+    monkeypatch: pytest.MonkeyPatch,
+    size: tuple[int, int],
+    colour: bool,
+) -> None:
+    """The caller found by phone: short columns first, times labelled UTC, nothing cut
+    but the address's tail at 80 columns. Stored times are pinned for a stable picture."""
+    if not colour:
+        monkeypatch.setenv("NO_COLOR", "1")
+    with tui_engine.begin() as conn:
+        conn.execute(update(contact).values(consent_at=datetime(2030, 5, 1, 8, 0, tzinfo=UTC)))
+    app = make_app(tui_engine, "ana")
+
+    async def run_before(pilot: object) -> None:
+        await settle(app, pilot)  # type: ignore[arg-type]
+        await find(pilot, app, "041123456")
+        app.sub_title = "ana (dispatcher)  ·  test database"
+        await settle(app, pilot)  # type: ignore[arg-type]
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)  # type: ignore[operator]

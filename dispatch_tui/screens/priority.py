@@ -25,6 +25,7 @@ from dispatch_tui.storage import priority
 from dispatch_tui.storage.outages import OutageError
 from dispatch_tui.storage.priority import PriorityPoint
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.preview_panel import plural
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 COLUMNS = (
@@ -90,7 +91,7 @@ class PriorityScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             heading.update(
                 Text.assemble(
                     (f"Outage #{self.outage_id} {self.outage_title}", "bold"),
-                    f"\n{len(points)} priority metering points; ",
+                    f"\n{plural(len(points), 'priority metering point')}; ",
                     (f"{waiting} still to call" if waiting else "all called", "bold"),
                     " · c marks the highlighted one called · x exports CSV",
                 )

@@ -8,7 +8,7 @@ same on every run.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,12 @@ from textual.widgets import DataTable
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.domain.draft import OutageDraft
+from dispatch_tui.domain.selection import Selection
+from dispatch_tui.screens.priority import PriorityScreen
+from dispatch_tui.storage import outage_lifecycle
 from dispatch_tui.storage.db import create_db_engine
-from dispatch_tui.storage.tables import channel_control, message, notice, outage
+from dispatch_tui.storage.tables import channel_control, message, node, notice, outage, utility
 from dispatch_tui.widgets.network_tree import NetworkTree
 from tests.engine.factory import make_outbox
 from tests.tui.conftest import fill_form, make_app
@@ -66,56 +70,99 @@ async def _expand_and_select(pilot: Pilot[None]) -> None:
     await settle(app, pilot)  # type: ignore[arg-type]
 
 
-def test_network_screen(snap_compare: Any, fixed_engine: Engine) -> None:
-    assert snap_compare(
-        make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=_expand_and_select
-    )
+async def _form_with_errors(pilot: Pilot[None]) -> None:
+    await _expand_and_select(pilot)
+    await pilot.press("d")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    fill_form(pilot.app.screen, reason="", start="2031-03-30 02:30", end="soon")
+    await pilot.press("ctrl+s")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
 
-def test_outage_form_with_errors(snap_compare: Any, fixed_engine: Engine) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await _expand_and_select(pilot)
-        await pilot.press("d")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        screen = pilot.app.screen
-        fill_form(screen, reason="", start="2031-03-30 02:30", end="soon")
-        await pilot.press("ctrl+s")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+async def _settled(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
 
-def test_unknown_user_screen(snap_compare: Any, fixed_engine: Engine) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-
-    assert snap_compare(
-        make_app(fixed_engine, "stranger"), terminal_size=SIZE, run_before=run_before
-    )
+async def _help(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.press("f1")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
 
-def test_help_screen(snap_compare: Any, fixed_engine: Engine) -> None:
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        await pilot.press("f1")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
-
-
-def test_preview_screen(snap_compare: Any, fixed_engine: Engine) -> None:
+async def _preview(pilot: Pilot[None]) -> None:
     """Start in 2031: the schedule is the plain 5-day/1-day/day-of plan, whatever today is."""
+    await _expand_and_select(pilot)
+    await pilot.press("d")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    fill_form(pilot.app.screen)
+    await pilot.press("f6")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
-    async def run_before(pilot: Pilot[None]) -> None:
-        await _expand_and_select(pilot)
-        await pilot.press("d")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
-        screen = pilot.app.screen
-        fill_form(screen)
-        await pilot.press("f6")
-        await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=SIZE, run_before=run_before)
+async def _search(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.press("slash")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.press(*"kranj")
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.pause(0.5)  # the dialog searches after a pause in typing
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+
+async def _priority(pilot: Pilot[None]) -> None:
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    await pilot.app.push_screen(PriorityScreen(1, "Zamenjava TP"))
+    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+
+
+SCREENS: dict[str, tuple[str, Callable[[Pilot[None]], Awaitable[None]]]] = {
+    "network_screen": ("ana", _expand_and_select),
+    "outage_form_with_errors": ("ana", _form_with_errors),
+    "unknown_user_screen": ("stranger", _settled),
+    "help_screen": ("ana", _help),
+    "preview_screen": ("ana", _preview),
+    "search_dialog": ("ana", _search),
+    "priority_screen": ("bohdan", _priority),
+}
+"""Screens and dialogs drawn both ways: 80x24 with NO_COLOR (on-call over SSH) and
+100x30 in colour (at a desk)."""
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+@pytest.mark.parametrize("size", ["80x24", "100x30"])
+def test_screen(
+    snap_compare: Any,
+    fixed_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    screen: str,
+    size: str,
+) -> None:
+    if screen == "priority_screen":
+        priority_outage(fixed_engine)
+    if size == "80x24":
+        monkeypatch.setenv("NO_COLOR", "1")
+    login, run_before = SCREENS[screen]
+    terminal = NARROW if size == "80x24" else SIZE
+    assert snap_compare(
+        make_app(fixed_engine, login), terminal_size=terminal, run_before=run_before
+    )
+
+
+def priority_outage(engine: Engine) -> None:
+    """Outage #1 over region EG-R1 (its priority point 6-100003), drafted by ana."""
+    with engine.connect() as conn:
+        eg = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
+        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
+    start = datetime(2031, 4, 1, 6, 0, tzinfo=UTC)
+    draft = OutageDraft(
+        utility_id=eg,
+        title="Zamenjava TP",
+        reason="vzdrževalna dela",
+        starts_at=start,
+        ends_at=start + timedelta(hours=4),
+        selection=Selection(nodes=frozenset({region})),
+    )
+    assert outage_lifecycle.create_draft(engine, draft, actor="ana") == 1
 
 
 def monitor_data(engine: Engine) -> None:
@@ -255,14 +302,24 @@ DIALOGS: dict[str, Callable[[], ModalScreen[Any]]] = {
 
 
 @pytest.mark.parametrize("dialog", list(DIALOGS))
-def test_dialog_at_80x24(
-    snap_compare: Any, fixed_engine: Engine, no_color: None, dialog: str
+@pytest.mark.parametrize("size", ["80x24", "100x30"])
+def test_dialog(
+    snap_compare: Any,
+    fixed_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+    dialog: str,
+    size: str,
 ) -> None:
     """Every word of the question is on screen at 80 columns: wrapped, never cut."""
+    if size == "80x24":
+        monkeypatch.setenv("NO_COLOR", "1")
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
         pilot.app.push_screen(DIALOGS[dialog]())
         await settle(pilot.app, pilot)  # type: ignore[arg-type]
 
-    assert snap_compare(make_app(fixed_engine, "ana"), terminal_size=NARROW, run_before=run_before)
+    terminal = NARROW if size == "80x24" else SIZE
+    assert snap_compare(
+        make_app(fixed_engine, "ana"), terminal_size=terminal, run_before=run_before
+    )

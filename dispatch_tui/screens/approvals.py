@@ -45,6 +45,7 @@ from dispatch_tui.storage.priority import uncalled_count
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.formatting import clip, format_window
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
+from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 PREVIEW_GROUP = "approvals-preview"
@@ -189,19 +190,10 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         table.border_title = f"Waiting for approval ({len(rows)})"
         if listed == self._listed:
             return
-        current = self.highlighted()
         self._listed = listed
         self.rows = {r.id: r for r in rows}
         me = self.dispatch.identity.login
-        with self.app.batch_update():
-            cursor = table.cursor_row
-            table.clear()
-            for r in rows:
-                table.add_row(list_entry(r, me), key=str(r.id), height=2)
-            if current is not None and current.id in self.rows:
-                table.move_cursor(row=table.get_row_index(str(current.id)))
-            elif rows:
-                table.move_cursor(row=min(cursor, len(rows) - 1))
+        fill_rows(table, [(str(r.id), (list_entry(r, me),)) for r in rows], height=2)
         self.refresh_bindings()
         if not rows:
             self._previewing = None

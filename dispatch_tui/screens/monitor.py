@@ -48,6 +48,7 @@ from dispatch_tui.storage.monitor import (
 from dispatch_tui.storage.processes import ProcessRow
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.formatting import clip
+from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -285,7 +286,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             self.call_after_refresh(self.reload)
         self.snapshot = snapshot
         self.query_one("#rate", Sparkline).data = send_rate(snapshot.notices)
-        fill(
+        fill_rows(
             self.query_one("#notices", DataTable),
             [
                 (
@@ -312,7 +313,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             if notice
             else "Channels of the highlighted notice"
         )
-        fill(
+        fill_rows(
             self.query_one("#channels", DataTable),
             [
                 (
@@ -330,7 +331,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 for c in channels
             ],
         )
-        fill(
+        fill_rows(
             self.query_one("#problems", DataTable),
             [
                 (
@@ -355,7 +356,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             f"Sending processes: {alive} alive, {len(snapshot.processes) - alive} stopped or gone"
             " (a day back)"
         )
-        fill(
+        fill_rows(
             self.query_one("#processes", DataTable),
             [
                 (
@@ -478,31 +479,3 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             count = f"{result:,}" if isinstance(result, int) else ""
             self.app.call_from_thread(self.notify, said.done.format(count), title="Done")
         self.app.call_from_thread(self.reload)
-
-
-def fill(table: DataTable[str], rows: list[tuple[str, tuple[str, ...]]]) -> None:
-    """Show `rows` (key, cells): only changed cells are touched when the same
-    rows are there, else the rows are rebuilt and the cursor stays on its key
-    (or its position, if that row is gone)."""
-    index = table.cursor_row
-    current = (
-        table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if table.row_count
-        else None
-    )
-    wanted = [key for key, _ in rows]
-    existing = [str(row.key.value) for row in table.ordered_rows]
-    with table.app.batch_update():
-        if existing == wanted:
-            for key, cells in rows:
-                for column, value in zip(table.columns, cells, strict=False):
-                    if table.get_cell(key, column) != value:
-                        table.update_cell(key, column, value, update_width=True)
-            return
-        table.clear()
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
-        if current in wanted:
-            table.move_cursor(row=wanted.index(current))
-        elif wanted:
-            table.move_cursor(row=min(index, len(wanted) - 1))

@@ -36,6 +36,7 @@ from dispatch_tui.storage.changes import OUTAGES
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.formatting import clip, format_window
+from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -254,34 +255,22 @@ class OutagesScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     def _show_rows(self) -> None:
         """Update cells in place when the order is unchanged, else rebuild the rows."""
         table = self.query_one(OutageTable)
-        keep_index = table.cursor_row
-        keep = (
-            table.ordered_rows[keep_index].key.value if 0 <= keep_index < table.row_count else None
-        )
         narrow = self.narrow
-        shown = columns(narrow)
         labels = self._column_labels()
-        wanted = [str(row.id) for row in self.rows]
-        with self.app.batch_update():
-            if labels != self._labels:
-                table.clear(columns=True)
-                for (key, _header), label in zip(shown, labels, strict=True):
-                    table.add_column(label, key=key)
-                self._labels = labels
-            present = [row.key.value for row in table.ordered_rows]
-            if present == wanted:
-                for row in self.rows:
-                    for (key, _header), cell in zip(shown, cells(row, narrow), strict=True):
-                        if table.get_cell(str(row.id), key) != cell:
-                            table.update_cell(str(row.id), key, cell, update_width=True)
-            else:
-                table.clear()
-                for row in self.rows:
-                    table.add_row(*cells(row, narrow), key=str(row.id))
-                if keep in wanted:
-                    table.move_cursor(row=wanted.index(keep))
-                elif self.rows:
-                    table.move_cursor(row=min(keep_index, len(self.rows) - 1))
+        keep: str | None = None
+        if labels != self._labels:
+            # New columns (a sort arrow moved, the width crossed WIDE): the rows go too,
+            # so the cursor's outage is remembered here.
+            if table.row_count and table.is_valid_row_index(table.cursor_row):
+                keep = str(table.ordered_rows[table.cursor_row].key.value)
+            table.clear(columns=True)
+            for (key, _header), label in zip(columns(narrow), labels, strict=True):
+                table.add_column(label, key=key)
+            self._labels = labels
+        rows = [(str(row.id), cells(row, narrow)) for row in self.rows]
+        fill_rows(table, rows)
+        if keep is not None and keep in (key for key, _ in rows):
+            table.move_cursor(row=table.get_row_index(keep))
         self._show_summary()
         self.refresh_bindings()
 

@@ -26,6 +26,7 @@ from dispatch_tui.storage.outages import OutageError
 from dispatch_tui.storage.priority import PriorityPoint
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.preview_panel import plural
+from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 COLUMNS = (
@@ -96,20 +97,20 @@ class PriorityScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                     " · c marks the highlighted one called · x exports CSV",
                 )
             )
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        for p in points:
-            table.add_row(
+        rows = [
+            (
                 p.mp_id,
-                p.address,
-                "; ".join(p.names) or "—",
-                "; ".join(p.phones) or "no phone",
-                called_text(p),
-                key=p.mp_id,
+                (
+                    p.mp_id,
+                    p.address,
+                    "; ".join(p.names) or "—",
+                    "; ".join(p.phones) or "no phone",
+                    called_text(p),
+                ),
             )
-        if points:
-            table.move_cursor(row=min(cursor, len(points) - 1))
+            for p in points
+        ]
+        fill_rows(self.query_one(DataTable), rows)
         self.refresh_bindings()
 
     def highlighted(self) -> PriorityPoint | None:

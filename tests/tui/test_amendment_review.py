@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 from textual.widgets import DataTable, Label, Static
 
@@ -74,7 +75,10 @@ async def test_the_approver_sees_old_and_new_and_who_was_told(tui_engine: Engine
         assert "amended window" in question and "2 subscribers already told" in question
 
 
-def test_snapshot_of_an_amendment_at_80x24(tui_engine: Engine, snap_compare: object) -> None:
+def test_snapshot_of_an_amendment_at_80x24(
+    tui_engine: Engine, snap_compare: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
     told_then_amended(tui_engine)
     base = make_app(tui_engine, "bohdan")
     app = FixedClockApp(tui_engine, sandbox=True, settings=base.settings, login="bohdan")

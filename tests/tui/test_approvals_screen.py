@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
+import pytest
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -193,10 +194,11 @@ def test_snapshot_of_one_pending_outage(tui_engine: Engine, snap_compare: object
 
 
 def test_snapshot_of_the_approval_confirm_at_80x24(
-    tui_engine: Engine, snap_compare: object
+    tui_engine: Engine, snap_compare: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the shift lead answers over SSH: the question and every warning, wrapped,
     nothing cut at the dialog's edge."""
+    monkeypatch.setenv("NO_COLOR", "1")
     submitted_outage(tui_engine, author="olena")
     base = make_app(tui_engine, "bohdan")
     app = FixedClockApp(tui_engine, sandbox=True, settings=base.settings, login="bohdan")

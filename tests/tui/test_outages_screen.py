@@ -441,8 +441,11 @@ def test_snapshot_detail(tui_engine: Engine, snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(100, 30), run_before=fixed_screen(open_rejected))
 
 
-def test_snapshot_detail_at_80x24(tui_engine: Engine, snap_compare: Any) -> None:
+def test_snapshot_detail_at_80x24(
+    tui_engine: Engine, snap_compare: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Over SSH: the detail names the nodes of the area, one a line, nothing cut."""
+    monkeypatch.setenv("NO_COLOR", "1")
     ids = seed(tui_engine)
     with tui_engine.begin() as conn:
         conn.execute(update(outage).values(updated_at=FIXED))

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Label
 
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
@@ -104,9 +104,13 @@ async def _search(pilot: Pilot[None]) -> None:
     await pilot.press("slash")
     await settle(pilot.app, pilot)  # type: ignore[arg-type]
     await pilot.press(*"kranj")
-    await settle(pilot.app, pilot)  # type: ignore[arg-type]
-    await pilot.pause(0.5)  # the dialog searches after a pause in typing
-    await settle(pilot.app, pilot)  # type: ignore[arg-type]
+    # The dialog searches after a pause in typing: wait for its answer, however slow.
+    status = pilot.app.screen.query_one("#status", Label)
+    for _ in range(100):
+        await settle(pilot.app, pilot)  # type: ignore[arg-type]
+        if "found" in str(status.render()):
+            break
+        await pilot.pause(0.05)
 
 
 async def _priority(pilot: Pilot[None]) -> None:

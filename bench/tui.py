@@ -168,6 +168,6 @@ def preview(engine: Engine) -> Iterator[Result]:
         "benchmark": "tui-preview",
         "metering_points": mps,
         "ms_median": round(ms),
-        "goal_ms": 500,
-        "ok": ms <= 500,
+        "goal_ms": 250,
+        "ok": ms <= 250,
     }

@@ -15,6 +15,7 @@ from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 
 class PreviewScreen(ReportsWorkerErrors, Screen[None]):
+    AUTO_FOCUS = "#preview"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back to the form")
     ]
@@ -26,10 +27,5 @@ class PreviewScreen(ReportsWorkerErrors, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield PreviewPanel(id="preview")
+        yield PreviewPanel(self.preview, id="preview")
         yield Footer()
-
-    def on_mount(self) -> None:
-        panel = self.query_one(PreviewPanel)
-        panel.show(self.preview)
-        panel.focus()

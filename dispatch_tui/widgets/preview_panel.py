@@ -243,6 +243,17 @@ class PreviewPanel(VerticalScroll):
     amendment: reactive[AmendmentReview | None] = reactive(None, recompose=True)
     note: reactive[str] = reactive("Nothing to preview.", recompose=True)
 
+    def __init__(
+        self,
+        preview: Preview | None = None,
+        *,
+        id: str | None = None,
+    ) -> None:
+        """With `preview`, the first compose already shows it: composing the note and
+        then recomposing cost the full-screen preview a second layout (~200 ms)."""
+        super().__init__(id=id)
+        self.set_reactive(PreviewPanel.preview, preview)
+
     def show(self, preview: Preview, amendment: AmendmentReview | None = None) -> None:
         """Both are recomposed together on the next refresh."""
         self.amendment = amendment

@@ -24,6 +24,7 @@ from dispatch_tui.storage.subscribers import (
 )
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.formatting import clip
+from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 if TYPE_CHECKING:
@@ -151,31 +152,54 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         self.app.call_from_thread(self._show_detail, detail)
 
     def _show_detail(self, detail: SubscriberDetail | None) -> None:
+        """The highlighted subscriber's tables; shown again for the same subscriber (an
+        opt-out recorded, a late highlight), the cursor stays on its contact."""
         self.detail = detail
         contacts = self.query_one("#contacts", DataTable)
         history = self.query_one("#history", DataTable)
-        contacts.clear()
-        history.clear()
         if detail is None:
+            fill_rows(contacts, [])
+            fill_rows(history, [])
             self.query_one("#places", Static).update("")
             self.query_one("#lock", Static).update("")
             return
         self.query_one("#lock", Static).update(lock_line(detail))
-        for c in detail.contacts:
-            contacts.add_row(
-                c.channel,
-                c.address,
-                c.consent,
-                covers(c),
-                stamp(c.consent_at),
-                c.consent_source,
-                key=str(c.id),
-            )
+        fill_rows(
+            contacts,
+            [
+                (
+                    str(c.id),
+                    (
+                        c.channel,
+                        c.address,
+                        c.consent,
+                        covers(c),
+                        stamp(c.consent_at),
+                        c.consent_source,
+                    ),
+                )
+                for c in detail.contacts
+            ],
+        )
         self.query_one("#places", Static).update("\n".join(detail.addresses) or "no places")
-        for h in detail.history:
-            history.add_row(
-                stamp(h.created_at), h.channel, h.address, h.status, h.kind, h.outage, h.error
-            )
+        fill_rows(
+            history,
+            [
+                (
+                    str(index),
+                    (
+                        stamp(h.created_at),
+                        h.channel,
+                        h.address,
+                        h.status,
+                        h.kind,
+                        h.outage,
+                        h.error,
+                    ),
+                )
+                for index, h in enumerate(detail.history)
+            ],
+        )
 
     def action_opt_out(self) -> None:
         table = self.query_one("#contacts", DataTable)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable
 
 
@@ -28,6 +30,7 @@ def fill_rows(
                 for column, value in zip(table.columns, cells, strict=False):
                     if table.get_cell(key, column) != value:
                         table.update_cell(key, column, value, update_width=True)
+            _fit_columns(table, rows)
             return False
         table.clear()
         for key, cells in rows:
@@ -36,4 +39,23 @@ def fill_rows(
             table.move_cursor(row=wanted.index(current))
         elif wanted:
             table.move_cursor(row=min(index, len(wanted) - 1))
+        _fit_columns(table, rows)
     return True
+
+
+def _width(value: Any) -> int:
+    if isinstance(value, Text):
+        return max((cell_len(line) for line in value.plain.splitlines()), default=0)
+    return cell_len(str(value))
+
+
+def _fit_columns(table: DataTable[Any], rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    """Size auto-width columns to their cells now: DataTable does it when next idle, and
+    a frame drawn before that shows every column as narrow as its label."""
+    for index, column in enumerate(table.ordered_columns):
+        if column.auto_width:
+            widest = max(
+                (_width(cells[index]) for _, cells in rows if index < len(cells)), default=0
+            )
+            column.content_width = max(column.content_width, _width(column.label), widest)
+    table.refresh()

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, insert, select, update
 from textual.pilot import Pilot
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label
+from textual.widgets import Label
 
 from dispatch_tui.dialogs.amend import AmendDialog
 from dispatch_tui.dialogs.confirm import ConfirmDialog
@@ -243,14 +243,6 @@ async def _open_monitor(pilot: Pilot[None]) -> None:
     await settle(pilot.app, pilot)  # type: ignore[arg-type]
     await pilot.press("f6")
     await settle(pilot.app, pilot)  # type: ignore[arg-type]
-    # A DataTable sizes its columns to new rows when idle: wait for that, or the snapshot
-    # may catch the columns as wide as their labels (textual is pinned exactly).
-    for table in pilot.app.screen.query(DataTable).results(DataTable):
-        for _ in range(40):
-            if not table._require_update_dimensions:
-                break
-            await pilot.pause(0.05)
-    await pilot.pause()
 
 
 def test_monitor_screen(snap_compare: Any, fixed_engine: Engine) -> None:

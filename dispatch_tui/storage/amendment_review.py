@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from dispatch_tui.domain import templates
 from dispatch_tui.storage.fanout import TOLD_STATES
 from dispatch_tui.storage.outages import OutageDetail
-from dispatch_tui.storage.preview import Affected, Sample
+from dispatch_tui.storage.preview import Affected, Sample, render_sample
 from dispatch_tui.storage.tables import audit_log, contact, message, notice, outage, utility
 
 
@@ -132,21 +132,17 @@ def amendment_review(
                 previous_ends_at=told_end,
                 extra_text=row.texts.get(language, ""),
             )
-            addresses = affected.worst.get(language, affected.fallback)
-            if channel == "sms":
-                shown = templates.sms_preview(
+            samples.append(
+                render_sample(
                     ctx,
-                    addresses,
+                    affected.worst.get(language, affected.fallback),
                     language,
+                    channel,
+                    recipients,
                     max_sms_segments=max_sms_segments,
-                    transliterate_sms=row.transliterate,
+                    transliterate=row.transliterate,
                 )
-                samples.append(Sample(language, channel, recipients, None, shown.body, shown))
-            else:
-                rendered = templates.render(ctx, addresses, language, channel)
-                samples.append(
-                    Sample(language, channel, recipients, rendered.subject, rendered.body)
-                )
+            )
     return AmendmentReview(
         row.amended_by, before, (row.starts_at, row.ends_at), subscribers, samples
     )

@@ -137,6 +137,30 @@ def gather_affected(engine: Engine, selection: Selection) -> Affected:
     return Affected(counts, found, fallback)
 
 
+def render_sample(
+    ctx: templates.NoticeContext,
+    addresses: list[templates.Address],
+    language: str,
+    channel: str,
+    recipients: int,
+    *,
+    max_sms_segments: int,
+    transliterate: bool,
+) -> Sample:
+    """One language × channel exactly as it will be sent; SMS with its worst-case size."""
+    if channel == "sms":
+        shown = templates.sms_preview(
+            ctx,
+            addresses,
+            language,
+            max_sms_segments=max_sms_segments,
+            transliterate_sms=transliterate,
+        )
+        return Sample(language, channel, recipients, None, shown.body, shown)
+    rendered = templates.render(ctx, addresses, language, channel)
+    return Sample(language, channel, recipients, rendered.subject, rendered.body)
+
+
 def build_preview(
     conn: Connection,
     draft: OutageDraft,
@@ -208,14 +232,18 @@ def build_preview(
                 extra_text=draft.texts.get(language, ""),
             )
             addresses = worst.get(language, fallback)
-            if channel == "sms":
-                shown = templates.sms_preview(
-                    ctx,
-                    addresses,
-                    language,
-                    max_sms_segments=max_sms_segments,
-                    transliterate_sms=draft.transliterate,
-                )
+            sample = render_sample(
+                ctx,
+                addresses,
+                language,
+                channel,
+                recipients,
+                max_sms_segments=max_sms_segments,
+                transliterate=draft.transliterate,
+            )
+            samples.append(sample)
+            if sample.sms is not None:
+                shown = sample.sms
                 typical = templates.sms_preview(
                     ctx, addresses[:1], language, max_sms_segments=max_sms_segments
                 )
@@ -233,12 +261,6 @@ def build_preview(
                         f"the {language} SMS needs {shown.segments} segments, over the cap of "
                         f"{max_sms_segments}; shorten the reason or turn on transliteration"
                     )
-                samples.append(Sample(language, channel, recipients, None, shown.body, shown))
-            else:
-                rendered = templates.render(ctx, addresses, language, channel)
-                samples.append(
-                    Sample(language, channel, recipients, rendered.subject, rendered.body)
-                )
         plain = SmsCost(plain.segments, sms.estimate_cost(plain.segments, price_per_segment))
         gsm = SmsCost(gsm.segments, sms.estimate_cost(gsm.segments, price_per_segment))
     if counts.priority_metering_points:

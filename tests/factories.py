@@ -21,6 +21,7 @@ def approved_outage(
     *,
     starts_at: datetime | None = None,
     channels: Sequence[str] = ("sms",),
+    urgent: bool = False,
 ) -> int:
     """The CSV sample data, operators ana (dispatcher) and bohdan (shift lead), and
     an outage of region EG-R1 that ana drafted and bohdan approved; its id."""
@@ -40,6 +41,7 @@ def approved_outage(
         ends_at=start + timedelta(hours=3),
         selection=Selection(nodes=frozenset({region})),
         channels=tuple(channels),
+        urgent=urgent,
     )
     oid = outage_lifecycle.create_draft(engine, draft, actor="ana")
     outage_lifecycle.submit(engine, oid, actor="ana")

@@ -457,11 +457,9 @@ def audit_seal(obj: Context) -> None:
     """Seal the audit rows written by operators who may not read the key (a running engine
     does this every few seconds); run it as the key's holder."""
     engine = obj.ready_engine()
-    sealed = audit.seal_pending(engine)
+    sealed = audit_anchor.seal_and_anchor(engine)
     if sealed is None:
         fail(f"{audit.key_file()}: this account cannot read the audit key; run as its holder")
-    if sealed.approvals:
-        audit_anchor.anchor(engine, reason="approval")
     out.print(f"{sealed.rows} audit row(s) sealed", highlight=False)
 
 

@@ -243,18 +243,14 @@ class DeliveryEngine:
     async def _seal(self) -> None:
         """Seal the audit rows of operators who may not read the key, and anchor the head
         at once when an approval was among them (what `approve` does when it can)."""
-        sealed = await asyncio.to_thread(audit.seal_pending, self.db)
-        if sealed is None:
-            if not self._said_unsealed:
-                self._said_unsealed = True
-                log.warning(
-                    "this engine cannot read the audit key %s: nobody seals the audit rows; "
-                    "run the engine as the account that owns the key",
-                    audit.key_file(),
-                )
-            return
-        if sealed.approvals:
-            await asyncio.to_thread(audit_anchor.anchor, self.db, reason="approval")
+        sealed = await asyncio.to_thread(audit_anchor.seal_and_anchor, self.db)
+        if sealed is None and not self._said_unsealed:
+            self._said_unsealed = True
+            log.warning(
+                "this engine cannot read the audit key %s: nobody seals the audit rows; "
+                "run the engine as the account that owns the key",
+                audit.key_file(),
+            )
 
     async def _heartbeat(self) -> None:
         now = self.clock()

@@ -268,7 +268,7 @@ def append(
     if key is None:
         conn.execute(insert(audit_log).values(**row, prev_hash=None, hash=None))
         return None
-    prev = _seal_pending(conn, key)
+    prev, _ = _seal_pending(conn, key)
     digest = keyed_digest(key, payload(prev, when, actor, action, entity, str(entity_id), body))
     conn.execute(insert(audit_log).values(**row, prev_hash=prev, hash=digest))
     return digest
@@ -293,8 +293,9 @@ def _last_sealed(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS) if found is None else (int(found.id), str(found.hash))
 
 
-def _seal_pending(conn: Connection, key: bytes) -> str:
-    """Seal the rows after the last sealed one, in id order; the new last hash.
+def _seal_pending(conn: Connection, key: bytes) -> tuple[str, list[str]]:
+    """Seal the rows after the last sealed one, in id order; the new last hash and the
+    actions of the rows sealed.
 
     Unsealed rows *before* the last sealed one can only come from tampering (a
     sealed row's hashes removed): they stay as they are, for `verify` to report."""
@@ -313,7 +314,7 @@ def _seal_pending(conn: Connection, key: bytes) -> str:
             .values(prev_hash=prev, hash=digest)
         )
         prev = digest
-    return prev
+    return prev, [row.action for row in pending]
 
 
 @dataclass(frozen=True)
@@ -330,10 +331,7 @@ def seal(conn: Connection) -> Sealed | None:
     key = _key_to_seal_with(conn)
     if key is None:
         return None
-    last_id, _ = _last_sealed(conn)
-    actions = list(conn.scalars(select(audit_log.c.action).where(audit_log.c.id > last_id)))
-    if actions:
-        _seal_pending(conn, key)
+    _, actions = _seal_pending(conn, key)
     return Sealed(len(actions), actions.count("approve"))
 
 

@@ -237,3 +237,13 @@ def anchors_of(engine: Engine, targets: AnchorTargets | None = None) -> list[aud
     """``engine``'s anchors in the anchor file this process writes, for `audit verify`."""
     where = targets or current_targets()
     return read_anchors(where.file, database_label(engine.url))
+
+
+def seal_and_anchor(engine: Engine) -> audit.Sealed | None:
+    """Seal what operators left unsealed and, when an approval was among it, anchor the
+    head at once (what `approve` does itself when its process holds the key). None when
+    this process does not hold the key."""
+    sealed = audit.seal_pending(engine)
+    if sealed is not None and sealed.approvals:
+        anchor(engine, reason="approval")
+    return sealed

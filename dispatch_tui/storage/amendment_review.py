@@ -16,11 +16,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from dispatch_tui.domain import templates
 from dispatch_tui.storage.fanout import TOLD_STATES
-from dispatch_tui.storage.outages import OutageDetail
+from dispatch_tui.storage.outages import OutageDetail, notice_context, notice_sender
 from dispatch_tui.storage.preview import Affected, Sample, render_sample
-from dispatch_tui.storage.tables import audit_log, contact, message, notice, outage, utility
+from dispatch_tui.storage.tables import audit_log, contact, message, notice, outage
 
 
 @dataclass(frozen=True)
@@ -115,23 +114,9 @@ def amendment_review(
     subscribers, groups = _told(conn, row.id)
     samples: list[Sample] = []
     if subscribers:
-        name, phone = conn.execute(
-            select(utility.c.name, utility.c.contact_phone).where(utility.c.id == row.utility_id)
-        ).one()
+        sender = notice_sender(conn, row.utility_id)
         for (channel, language), recipients in sorted(groups.items()):
-            ctx = templates.NoticeContext(
-                utility_name=name,
-                contact_phone=phone,
-                timezone=row.timezone,
-                starts_at=row.starts_at,
-                ends_at=row.ends_at,
-                reason=row.reason,
-                title=row.title,
-                kind="amendment",
-                previous_starts_at=told_start,
-                previous_ends_at=told_end,
-                extra_text=row.texts.get(language, ""),
-            )
+            ctx = notice_context(row, sender, language, "amendment", (told_start, told_end))
             samples.append(
                 render_sample(
                     ctx,

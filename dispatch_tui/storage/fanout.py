@@ -37,7 +37,13 @@ from dispatch_tui.domain import templates
 from dispatch_tui.domain.transition_notices import Audience
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
-from dispatch_tui.storage.outages import FOLLOW_UP_KINDS, get_outage, sendable_notice_ids
+from dispatch_tui.storage.outages import (
+    FOLLOW_UP_KINDS,
+    get_outage,
+    notice_context,
+    notice_sender,
+    sendable_notice_ids,
+)
 from dispatch_tui.storage.tables import (
     contact,
     contact_scope,
@@ -45,7 +51,6 @@ from dispatch_tui.storage.tables import (
     metering_point,
     notice,
     outage,
-    utility,
 )
 
 log = logging.getLogger(__name__)
@@ -319,27 +324,13 @@ def _build(
         expires_at = row.ends_at if follow_up else row.starts_at
         stamp_now = db_value(reader, message.c.created_at, now)
         stamp_expires = db_value(reader, message.c.expires_at, expires_at)
-        name, phone = reader.execute(
-            select(utility.c.name, utility.c.contact_phone).where(utility.c.id == row.utility_id)
-        ).one()
+        sender = notice_sender(reader, row.utility_id)
 
         @lru_cache(maxsize=4096)
         def text(
             language: str, channel: str, addresses: tuple[templates.Address, ...]
         ) -> tuple[str | None, str, int]:
-            ctx = templates.NoticeContext(
-                utility_name=name,
-                contact_phone=phone,
-                timezone=row.timezone,
-                starts_at=row.starts_at,
-                ends_at=row.ends_at,
-                reason=row.reason,
-                title=row.title,
-                kind=kind,
-                previous_starts_at=previous_start,
-                previous_ends_at=previous_end,
-                extra_text=row.texts.get(language, ""),
-            )
+            ctx = notice_context(row, sender, language, kind, (previous_start, previous_end))
             rendered = templates.render(
                 ctx,
                 addresses,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
 )
 
+from dispatch_tui.domain import templates
 from dispatch_tui.domain.draft import NOTICE_KINDS, OutageDraft
 from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
@@ -255,6 +256,38 @@ def sent_notice_kinds(conn: Connection, outage_id: int) -> set[str]:
                 notice.c.outage_id == outage_id, notice.c.status.in_(("fanning_out", "done"))
             )
         )
+    )
+
+
+def notice_sender(conn: Connection, utility_id: int) -> tuple[str, str]:
+    """The utility's name and contact phone, as every notice text signs off."""
+    name, phone = conn.execute(
+        select(utility.c.name, utility.c.contact_phone).where(utility.c.id == utility_id)
+    ).one()
+    return str(name), str(phone)
+
+
+def notice_context(
+    row: OutageRow,
+    sender: tuple[str, str],
+    language: str,
+    kind: str,
+    previous: tuple[datetime | None, datetime | None] = (None, None),
+) -> templates.NoticeContext:
+    """What a stored outage's notice of `kind` says in `language`: fan-out renders it, and
+    the approver's review of an amendment shows the same text."""
+    return templates.NoticeContext(
+        utility_name=sender[0],
+        contact_phone=sender[1],
+        timezone=row.timezone,
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        reason=row.reason,
+        title=row.title,
+        kind=kind,
+        previous_starts_at=previous[0],
+        previous_ends_at=previous[1],
+        extra_text=row.texts.get(language, ""),
     )
 
 

@@ -2,11 +2,13 @@
 NO_COLOR (on-call over SSH) for the screens made to fit it.
 
 The database lives at a fixed path so the header (which names it) is the
-same on every run.
+same on every run; a lock file keeps two test runs on one machine (two
+checkouts) from replacing it under each other.
 """
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,9 +46,17 @@ def no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
 
 
-@pytest.fixture
-def fixed_engine(tui_template: Path) -> Iterator[Engine]:
+@pytest.fixture(scope="module")
+def fixed_path_lock() -> Iterator[None]:
+    """Hold the fixed path for this module's tests against other runs."""
     FIXED.parent.mkdir(parents=True, exist_ok=True)
+    with open(FIXED.parent / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@pytest.fixture
+def fixed_engine(tui_template: Path, fixed_path_lock: None) -> Iterator[Engine]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{FIXED}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(tui_template, FIXED)

@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
@@ -43,6 +43,7 @@ from dispatch_tui.storage.outages import (
 from dispatch_tui.storage.preview import Preview, build_preview, gather_affected
 from dispatch_tui.storage.priority import uncalled_count
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.formatting import clip, format_window
 from dispatch_tui.widgets.preview_panel import PreviewPanel, channel_label
 from dispatch_tui.widgets.table_rows import fill_rows
@@ -152,7 +153,7 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             with Vertical(id="detail"):
                 yield Static(id="outage")
                 yield PreviewPanel(id="preview")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#pending", DataTable)

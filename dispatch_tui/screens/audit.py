@@ -20,13 +20,14 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, LoadingIndicator, Select, Static
+from textual.widgets import DataTable, Header, Input, LoadingIndicator, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.storage import audit
 from dispatch_tui.storage.audit import AuditRow, VerifyResult
 from dispatch_tui.storage.changes import AUDIT
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -129,7 +130,7 @@ class AuditScreen(AppAccess, Screen[None]):
             yield LoadingIndicator(id="spinner")
             yield Static("loading…", id="count")
             yield Static(id="verdict")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(AuditTable)

@@ -30,7 +30,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Header, Sparkline, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.roles import Action
@@ -47,6 +47,7 @@ from dispatch_tui.storage.monitor import (
 )
 from dispatch_tui.storage.processes import ProcessRow
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.formatting import clip
 from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -205,7 +206,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield DataTable(id="problems", cursor_type="row", zebra_stripes=True)
         yield Static("Sending processes", id="processes-title", classes="title")
         yield DataTable(id="processes", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._columns("notices", "outage", "rev", "notice", "channels", "due", "state", "left")

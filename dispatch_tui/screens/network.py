@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from dispatch_tui.dialogs.search import SearchDialog
 from dispatch_tui.domain.roles import Action
@@ -18,6 +18,7 @@ from dispatch_tui.screens.outage_form import OutageFormScreen
 from dispatch_tui.storage.affected import AffectedCounts, affected_counts
 from dispatch_tui.storage.search import Hit
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.network_tree import NetworkTree
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -47,7 +48,7 @@ class NetworkScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             with VerticalScroll(id="side"):
                 yield Static("[b]Selection[/b]\nnothing selected", id="summary")
                 yield Static(HINT, id="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(NetworkTree).focus()

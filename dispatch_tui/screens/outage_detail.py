@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from dispatch_tui.storage.outages import (
     OutageDetail,
@@ -28,6 +28,7 @@ from dispatch_tui.storage.outages import (
     selection_places,
 )
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.formatting import format_duration, format_moment, format_window
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -149,7 +150,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             yield Static(f"Outage #{self.outage_id} — loading…", id="heading")
             yield Static("", id="rejection")
             yield Static("", id="fields")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#rejection").display = False

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.domain.draft import CHANNELS, NOTICE_KINDS, OutageDraft
@@ -29,6 +29,7 @@ from dispatch_tui.storage.preview import Affected, build_preview, gather_affecte
 from dispatch_tui.storage.tree import list_utilities
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.check import Check
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
 KIND_LABELS = {
@@ -103,7 +104,7 @@ class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
                 yield Button("Preview (F6)", id="preview")
                 yield Button("Save draft (Ctrl+S)", id="save", variant="primary")
                 yield Button("Save & submit (F7)", id="submit", variant="success")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()

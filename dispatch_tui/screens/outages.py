@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.worker import get_current_worker
 
 from dispatch_tui.dialogs.amend import AmendDialog
@@ -35,6 +35,7 @@ from dispatch_tui.storage import outage_lifecycle, outages
 from dispatch_tui.storage.changes import OUTAGES
 from dispatch_tui.storage.outages import OutageDetail, OutageError, OutageRow
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.formatting import clip, format_window
 from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -191,7 +192,7 @@ class OutagesScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             )
         yield OutageTable(id="outages", cursor_type="row", zebra_stripes=True)
         yield Static("loading…", id="summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(OutageTable).focus()

@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from dispatch_tui.storage.preview import Preview
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.preview_panel import PreviewPanel
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -28,4 +29,4 @@ class PreviewScreen(ReportsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield PreviewPanel(self.preview, id="preview")
-        yield Footer()
+        yield KeyFooter()

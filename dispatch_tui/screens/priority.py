@@ -18,13 +18,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.storage import priority
 from dispatch_tui.storage.outages import OutageError
 from dispatch_tui.storage.priority import PriorityPoint
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.preview_panel import plural
 from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -65,7 +66,7 @@ class PriorityScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield Header()
         yield Static(f"Outage #{self.outage_id} {self.outage_title}: loading…", id="heading")
         yield DataTable(id="points", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.storage import subscribers
@@ -23,6 +23,7 @@ from dispatch_tui.storage.subscribers import (
     SubscriberHit,
 )
 from dispatch_tui.widgets.app_access import AppAccess
+from dispatch_tui.widgets.footer import KeyFooter
 from dispatch_tui.widgets.formatting import clip
 from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
@@ -85,7 +86,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield Static(id="places")
         yield Static("Messages (newest first)", classes="title")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         # The short columns first and the address last: at 80 columns only the long

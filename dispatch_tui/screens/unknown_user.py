@@ -8,7 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from dispatch_tui.widgets.footer import KeyFooter
 
 
 class UnknownUserScreen(Screen[None]):
@@ -29,4 +31,4 @@ class UnknownUserScreen(Screen[None]):
                 "Press q to quit.",
                 id="message",
             )
-        yield Footer()
+        yield KeyFooter()

@@ -239,6 +239,7 @@ class AuditScreen(AppAccess, Screen[None]):
             shown_newest = next(iter(self.entries), None)
             newest = str(rows[0].id) if rows else None
             if only_if_changed and count == self.total and newest == shown_newest:
+                self._take_seals(rows)
                 self._show_count()
                 return
             keep = self._cursor_key()
@@ -268,6 +269,16 @@ class AuditScreen(AppAccess, Screen[None]):
             table.move_cursor(row=table.get_row_index(keep))
         self._show_count()
         self.refresh_bindings()
+
+    def _take_seals(self, rows: list[AuditRow]) -> None:
+        """Rows sealed since they were read (by the engine, seconds after an
+        operator wrote them): an open detail shows their hashes now."""
+        for row in rows:
+            shown = self.entries.get(str(row.id))
+            if shown is not None and shown.hash != row.hash:
+                self.entries[str(row.id)] = row
+                if self.query_one("#detail").display and self._cursor_key() == str(row.id):
+                    self._show_detail(row)
 
     def _set_actions(self, actions: list[str]) -> None:
         """Offer the actions present in the log, keeping the current choice."""

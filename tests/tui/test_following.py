@@ -18,7 +18,7 @@ from typing import ClassVar
 import pytest
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.config import load_settings
@@ -27,6 +27,7 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
 from dispatch_tui.screens.outages import OutagesScreen, OutageTable
+from dispatch_tui.storage import audit as storage_audit
 from dispatch_tui.storage import outage_lifecycle
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.tables import node, utility
@@ -216,3 +217,27 @@ async def test_the_audit_log_follows_a_decision_elsewhere(room: Room) -> None:
         await until(viewer_pilot, lambda: table.row_count > before, FOLLOW_SECONDS)
         assert audit.entries[row_keys(table)[0]].action == "reject"
         assert cursor_key(table) == kept
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_an_open_entry_shows_its_seal_when_the_holder_seals_it(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator without the key writes unsealed rows; the entry a viewer has open
+    shows its hashes once the key's holder seals it, without a key press."""
+    with monkeypatch.context() as without_key:
+        without_key.setattr(storage_audit, "sealing_key", lambda: None)
+        room.submit("ana", "Pregled voda", START)
+    viewer = room.app("viktor")
+    async with viewer.run_test(size=(100, 30)) as viewer_pilot:
+        await settle(viewer, viewer_pilot)
+        await viewer_pilot.press("f5")
+        await settle(viewer, viewer_pilot)
+        screen = viewer.screen
+        assert isinstance(screen, AuditScreen)
+        await viewer_pilot.press("enter")
+        body = screen.query_one("#detail-body", Static)
+        assert "not sealed yet" in str(body.render())
+        sealed = storage_audit.seal_pending(room.engines("ana"))
+        assert sealed is not None
+        await until(viewer_pilot, lambda: "hash " in str(body.render()), FOLLOW_SECONDS)

@@ -554,8 +554,14 @@ def export_evidence(obj: Context, outage: int, output: Path | None, force: bool)
         summary = evidence.export_evidence_file(
             engine, outage, output, actor=current_login(), force=force
         )
+    except evidence.OutputExists as exc:
+        fail(f"{exc}, or pass --force to replace it")
     except evidence.EvidenceError as exc:
         fail(str(exc))
     out.print(summary.text(), highlight=False, soft_wrap=True, end="")
     beside = evidence.summary_path(output.expanduser())
-    out.print(f"written to {output} (summary: {beside}), readable by you only", highlight=False)
+    out.print(
+        f"written to {output} (summary: {beside}), readable by you only",
+        highlight=False,
+        soft_wrap=True,
+    )

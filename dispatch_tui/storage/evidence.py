@@ -65,6 +65,10 @@ class EvidenceError(Exception):
     """The export was refused or cannot be written; `str()` says why and what to do."""
 
 
+class OutputExists(EvidenceError):
+    """A file the export would write exists, and replacing it was not asked for."""
+
+
 def _utc(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -249,7 +253,7 @@ def _private(path: Path, *, force: bool) -> Iterator[TextIO]:
         fd = os.open(path, flags, 0o600)
         os.fchmod(fd, 0o600)  # an older file may have been readable by others
     except FileExistsError:
-        raise EvidenceError(f"{path} exists: choose another file, or pass --force") from None
+        raise OutputExists(f"{path} exists: choose another file") from None
     except OSError as error:
         raise EvidenceError(f"cannot write {path}: {error.strerror or error}") from None
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
@@ -268,8 +272,9 @@ def export_evidence_file(
     except OSError as error:
         raise EvidenceError(f"cannot make {path.parent}: {error.strerror or error}") from None
     beside = summary_path(path)
-    if not force and beside.exists():
-        raise EvidenceError(f"{beside} exists: choose another file, or pass --force")
+    for existing in (path, beside):
+        if not force and existing.exists():
+            raise OutputExists(f"{existing} exists: choose another file")
     with _private(path, force=force) as out:
         try:
             summary = export_evidence(engine, outage_id, out, actor=actor, destination=str(path))

@@ -24,6 +24,7 @@ from dispatch_tui.storage import audit
 from dispatch_tui.storage.db import create_db_engine, write_transaction
 from dispatch_tui.storage.tables import audit_log, delivery_event, message
 from tests.engine.factory import make_outbox
+from tests.security.audit_attacker import as_owner
 from tests.storage.csvdata import FILES, write
 from tests.tui.conftest import make_app
 
@@ -206,3 +207,19 @@ def test_postgresql_is_backed_up_with_pg_dump(env: dict[str, str], tmp_path: Pat
     assert refused.exit_code == 1
     assert "pg_dump -Fc" in refused.output and "Backup and restore" in refused.output
     assert not (tmp_path / "copy.sqlite").exists()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_copy_whose_chain_does_not_verify_is_kept_and_said(
+    env: dict[str, str], tmp_path: Path, db_url: str
+) -> None:
+    ready(env, tmp_path)
+    engine = create_db_engine(db_url)
+    with as_owner(engine) as conn:
+        conn.execute(update(audit_log).where(audit_log.c.id == 2).values(actor="mallory"))
+    engine.dispose()
+    copy = tmp_path / "copy.sqlite"
+    done = run(env, "backup", str(copy))
+    assert done.exit_code == 1
+    assert "copy's audit log row 2: content was edited" in done.output
+    assert copy.exists(), "the copy is evidence too"

@@ -128,7 +128,9 @@ def backup(
         raise BackupError(f"{target} exists: choose another file, or pass --force to replace it")
     if not target.parent.is_dir():
         raise BackupError(f"{target.parent} is not a directory: make it first")
-    _record(engine, actor, target)
+    made = _record(engine, actor, target)
+    if made is not None:
+        anchors = [*anchors, made]
     partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
     try:
         create_database_file(partial, engine.url, group)
@@ -153,7 +155,7 @@ def backup(
     )
 
 
-def _record(engine: Engine, actor: str, target: Path) -> None:
+def _record(engine: Engine, actor: str, target: Path) -> audit.Anchor | None:
     """The audit row of this backup, before the copy (which then holds it), anchored."""
     with write_transaction(engine) as conn:
         refusal = refusal_for(conn, actor, Action.VIEW)
@@ -167,7 +169,7 @@ def _record(engine: Engine, actor: str, target: Path) -> None:
             entity_id="",
             detail={"to": str(target)},
         )
-    audit_anchor.anchor(engine, reason=ACTION)
+    return audit_anchor.anchor(engine, reason=ACTION)
 
 
 def _copy(engine: Engine, partial: Path) -> None:

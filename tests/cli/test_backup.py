@@ -114,7 +114,7 @@ async def test_a_backup_taken_during_writes_restores_and_verifies(
     assert done.exit_code == 0, done.output
     assert f"backup written to {copy}" in done.output
     assert "5,000 messages" in done.output
-    assert "copy's audit log intact" in done.output, done.output
+    assert "copy's audit log intact" in done.output and "anchors match" in done.output
     assert during > 0, "writers went on during the backup"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert sorted(p.name for p in copy.parent.iterdir()) == ["dispatch.sqlite"], "no leftovers"

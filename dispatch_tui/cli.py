@@ -488,3 +488,80 @@ def audit_verify(obj: Context, more_anchors: tuple[Path, ...]) -> None:
     if not result.ok:
         fail(result.message)
     out.print(result.message, highlight=False)
+
+
+@main.command("backup")
+@database_option
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@click.pass_obj
+def backup_command(obj: Context, path: Path, force: bool) -> None:
+    """Copy the SQLite database to PATH while the app and engines keep working, then
+    open the copy and verify it (audit chain included). PostgreSQL: use pg_dump."""
+    from dispatch_tui.storage import backup
+
+    engine = obj.ready_engine()
+    if engine.dialect.name != "sqlite":
+        fail(backup.POSTGRESQL)
+    settings = obj.settings
+    key, note = backup.readable_key(Path(settings.audit_key_file).expanduser())
+    anchors = audit_anchor.anchors_of(engine, audit_anchor.targets_from(settings))
+    try:
+        report = backup.backup(
+            engine,
+            path,
+            actor=current_login(),
+            key=key,
+            anchors=anchors,
+            group=settings.database_group,
+            force=force,
+            key_note=note,
+        )
+    except backup.BackupError as exc:
+        fail(str(exc))
+    out.print(report.text(), highlight=False, soft_wrap=True)
+    if report.audit is not None and not report.audit.ok:
+        sys.exit(1)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Records for others (regulators, claims)."""
+
+
+@export_group.command("evidence")
+@database_option
+@click.argument("outage", type=click.IntRange(min=1))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV file (mode 0600), the summary beside it; default: CSV to stdout, summary to stderr.",
+)
+@click.option("--force", is_flag=True, help="Replace the output files if they exist.")
+@click.pass_obj
+def export_evidence(obj: Context, outage: int, output: Path | None, force: bool) -> None:
+    """Delivery evidence of OUTAGE as CSV: every message with each attempt, the gateway's
+    answer and delivery report, addresses masked; and a summary. Recorded in the audit log."""
+    from dispatch_tui.storage import evidence
+
+    engine = obj.ready_engine()
+    try:
+        if output is None:
+            summary = evidence.export_evidence(engine, outage, sys.stdout, actor=current_login())
+            err.print(summary.text(), highlight=False, soft_wrap=True, end="")
+            return
+        summary = evidence.export_evidence_file(
+            engine, outage, output, actor=current_login(), force=force
+        )
+    except evidence.OutputExists as exc:
+        fail(f"{exc}, or pass --force to replace it")
+    except evidence.EvidenceError as exc:
+        fail(str(exc))
+    out.print(summary.text(), highlight=False, soft_wrap=True, end="")
+    beside = evidence.summary_path(output.expanduser())
+    out.print(
+        f"written to {output} (summary: {beside}), readable by you only",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -2,11 +2,13 @@
 
 Read-only on purpose: the outages list holds the actions, so a decision is
 always taken where the status of every outage is in view. The data is read
-in a worker; a deleted outage is explained, not crashed on.
+in a worker; a deleted outage is explained, not crashed on. Once notices went
+out, `x` writes the outage's delivery evidence (storage.evidence) to a file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -19,6 +21,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from dispatch_tui.dialogs.save_path import SavePathDialog
+from dispatch_tui.domain.roles import Action
+from dispatch_tui.storage import evidence
 from dispatch_tui.storage.outages import (
     OutageDetail,
     OutageError,
@@ -137,6 +142,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back to outages", id="outage.back"),
         Binding("ctrl+r", "reload", "Reload", id="outage.reload"),
+        Binding("x", "export_evidence", "Export evidence", id="outage.evidence"),
     ]
 
     def __init__(self, outage_id: int) -> None:
@@ -162,6 +168,40 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "export_evidence":
+            sent = self.detail is not None and self.detail.notices_sent
+            return sent and self.dispatch.identity.may(Action.VIEW)
+        return True
+
+    def action_export_evidence(self) -> None:
+        dialog = SavePathDialog(
+            f"Write the delivery evidence of outage #{self.outage_id} (CSV, readable by you "
+            "only; the summary goes beside it) to:",
+            evidence.default_path(self.outage_id),
+        )
+        self.app.push_screen(dialog, self._chosen)
+
+    def _chosen(self, path: Path | None) -> None:
+        if path is not None:
+            self.export_evidence(path)
+
+    @work(thread=True, exit_on_error=False, group="outage-evidence")
+    def export_evidence(self, path: Path) -> None:
+        try:
+            summary = evidence.export_evidence_file(
+                self.dispatch.engine, self.outage_id, path, actor=self.dispatch.identity.login
+            )
+        except evidence.EvidenceError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify,
+            f"Evidence of {summary.messages:,} messages ({summary.rows:,} rows) written to "
+            f"{path}; summary in {evidence.summary_path(path).name}",
+            timeout=15,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="outage-detail")
     def load(self) -> None:
@@ -192,6 +232,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         if row.rejection_reason:
             rejection.update(self._rejection(row))
         self.query_one("#fields", Static).update(_fields(detail, places))
+        self.refresh_bindings()
 
     def _rejection(self, row: OutageRow) -> RenderableType:
         """The reviewer's reason, first thing the author sees, with what to do next."""

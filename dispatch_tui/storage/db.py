@@ -143,16 +143,28 @@ def _create_file_first(engine: Engine, path: Path, url: URL, gid: int | None) ->
     @event.listens_for(engine, "do_connect")
     def _before_connect(*_args: Any) -> None:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            _create_private_file(path, url, gid)
         except OSError:
             return  # it exists, or SQLite will fail to open it and say why
-        try:
-            _share(fd, url, gid, 0o600, 0o660)
-        except DatabaseError:
-            os.close(fd)
-            path.unlink(missing_ok=True)
-            raise
+
+
+def _create_private_file(path: Path, url: URL, gid: int | None) -> None:
+    """Make the empty file `path` (OSError if it exists) with a database file's mode:
+    0600, or 0660 for group `gid`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        _share(fd, url, gid, 0o600, 0o660)
+    except DatabaseError:
         os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+def create_database_file(path: Path, url: str | URL, group: str) -> None:
+    """Make the empty file `path` with the mode the database at `url` gets (0600, or 0660
+    for `group`): for a copy of it, which holds the same data. OSError if it exists."""
+    _create_private_file(path, make_url(url), _group_id(group))
 
 
 def explain(error: BaseException, url: str | URL, *, busy_timeout_ms: int) -> str | None:

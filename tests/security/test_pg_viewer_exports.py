@@ -1,7 +1,7 @@
 """On PostgreSQL a viewer exports an outage's delivery evidence through their own database
 role, and the export is recorded under their name; with psql, the same viewer can add no
 other kind of audit row (an approval, a priority customer called) and none in another's
-name (migration 0018)."""
+name (migration 0016)."""
 
 from __future__ import annotations
 

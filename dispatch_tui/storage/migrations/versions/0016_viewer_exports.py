@@ -1,6 +1,6 @@
 """viewers record their evidence exports in the audit log, and nothing else
 
-Revision ID: 0018
+Revision ID: 0016
 Revises: 0015
 
 Whoever may view outages may export their delivery evidence, and each export is
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0018"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None

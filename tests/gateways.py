@@ -223,6 +223,14 @@ class FakeSmsc:
             line = f"{sender} {receiver} ucs2 {urllib.parse.quote(text.encode('utf-16-be'))}\n"
         self.sock.sendall(line.encode("ascii"))
 
+    def inject_concatenated_mo(self, sender: str, receiver: str, parts: list[str]) -> None:
+        """An inbound SMS in parts with a concatenation header (ASCII parts, 8-bit)."""
+        for number, part in enumerate(parts, start=1):
+            udh = bytes([5, 0, 3, 0x42, len(parts), number])
+            payload = urllib.parse.quote(part.encode("ascii"))
+            line = f"{sender} {receiver} udh {urllib.parse.quote(udh)} {payload}\n"
+            self.sock.sendall(line.encode("ascii"))
+
     def close(self) -> None:
         self.sock.close()
 

@@ -205,6 +205,16 @@ def _conf_checks(settings: Settings, path: Path) -> list[Check]:
 
 def run_checks(settings: Settings, kannel_conf: Path = DEFAULT_CONF) -> list[Check]:
     """Every check, in order; those needing an answer fail at once if Kannel is down."""
+    gateway = (
+        Check("gateway", True, "sms.gateway = kannel")
+        if settings.sms_gateway == "kannel"
+        else Check(
+            "gateway",
+            False,
+            f"sms.gateway = {settings.sms_gateway}: the engine does not use this Kannel; "
+            'set sms.gateway = "kannel"',
+        )
+    )
     reachable = _reachable(settings)
     if reachable.ok:
         requests = _request_checks(settings)
@@ -213,4 +223,4 @@ def run_checks(settings: Settings, kannel_conf: Path = DEFAULT_CONF) -> list[Che
             Check(name, False, "not tried: Kannel is not reachable")
             for name in ("credentials", "test sendsms")
         ]
-    return [reachable, *requests, *_conf_checks(settings, kannel_conf)]
+    return [gateway, reachable, *requests, *_conf_checks(settings, kannel_conf)]

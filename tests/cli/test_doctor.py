@@ -15,7 +15,15 @@ from tests.gateways import kannel_factory as kannel_factory
 
 PASSWORD = "sendsms-secret"
 TOKEN = "doctor-test-token-0123456789abcdefghijkl"
-CHECKS = ["reachable", "credentials", "test sendsms", "concatenation", "max-messages", "mo-recode"]
+CHECKS = [
+    "gateway",
+    "reachable",
+    "credentials",
+    "test sendsms",
+    "concatenation",
+    "max-messages",
+    "mo-recode",
+]
 
 
 def start(factory: KannelFactory, edit: Callable[[str], str] = str) -> Kannel:
@@ -68,6 +76,9 @@ def test_the_readme_config_passes_every_check(
     assert "Authorization failed" in lines["credentials"]
     assert "sms.kannel_password" in lines["credentials"]
 
+    code, lines = doctor(kannel, monkeypatch, tmp_path, DISPATCH_TUI_SMS_GATEWAY="sandbox")
+    assert (code, failing(lines)) == (1, ["gateway"])
+
 
 @pytest.mark.parametrize(
     ("setting", "edit", "named"),
@@ -118,3 +129,18 @@ def test_a_config_file_it_cannot_read(
     code, lines = doctor(kannel, monkeypatch, tmp_path)
     assert (code, failing(lines)) == (1, ["concatenation", "max-messages", "mo-recode"])
     assert "cannot read" in lines["concatenation"] and "only its config file" in lines["mo-recode"]
+
+
+def test_a_kannel_that_takes_letters_as_a_number_is_explained(
+    kannel_factory: KannelFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def letters(text: str) -> str:
+        return text.replace(
+            "mo-recode = true", 'mo-recode = true\nsendsms-chars = "0123456789 +-cdeort"'
+        )
+
+    kannel = start(kannel_factory, letters)
+    code, lines = doctor(kannel, monkeypatch, tmp_path)
+    assert (code, failing(lines)) == (0, [])
+    assert "accepted: the invalid number 'doctor' got 202" in lines["test sendsms"]
+    assert [h.receiver for h in kannel.wait_for_mt(1)] == ["doctor"]

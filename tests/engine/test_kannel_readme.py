@@ -1,6 +1,7 @@
 """The README's Kannel section, followed: its kannel.conf fragment (the file the
 package ships) in a real bearerbox and smsbox carries a 3-part UCS-2 notice to
-the SMSC whole and a Cyrillic inbound SMS to the listener as UTF-8."""
+the SMSC whole, and a Cyrillic inbound SMS to the listener as UTF-8 and a
+two-part one as one text."""
 
 from __future__ import annotations
 
@@ -72,13 +73,23 @@ async def test_a_long_notice_and_a_cyrillic_sign_up_through_the_readme_config(
             )
             kannel.inject_mo("+380501112233", "ZOE", "100000002 UA-777002 старт")
             [reply] = await asyncio.to_thread(kannel.wait_for_mt, 1)
+            # In two parts: sms-combine-concatenated-mo hands the engine one text.
+            kannel.smsc.inject_concatenated_mo(
+                "+38640999888", "ElektroGor", ["6-100001 ", "prijava"]
+            )
+            [joined] = await asyncio.to_thread(kannel.wait_for_mt, 1)
         finally:
             await delivery.stop()
     assert "Рахунок 100000002 підписано" in reply.text
+    assert "Prijava za 6-100001" in joined.text
     with engine.connect() as conn:
         texts = list(conn.execute(select(inbound_message.c.text)).scalars())
-        consent = conn.execute(
-            select(contact.c.consent).where(contact.c.address == "+380501112233")
-        ).scalar_one()
-    assert texts == ["100000002 UA-777002 старт"]
-    assert consent == "opted_in"
+        consents = dict(
+            conn.execute(
+                select(contact.c.address, contact.c.consent).where(
+                    contact.c.address.in_(["+380501112233", "+38640999888"])
+                )
+            ).all()
+        )
+    assert sorted(texts) == ["100000002 UA-777002 старт", "6-100001 prijava"]
+    assert consents == {"+380501112233": "opted_in", "+38640999888": "opted_in"}

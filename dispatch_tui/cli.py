@@ -44,6 +44,7 @@ from dispatch_tui.config import (
     init_report_token,
     load_settings,
 )
+from dispatch_tui.kannel import doctor
 from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, audit_anchor, db_roles, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
@@ -443,6 +444,25 @@ def config_token(obj: Context) -> None:
     is configured: what the engine's service account runs once on a shared host."""
     note = init_report_token(obj.settings)
     out.print(note or "engine.report_token is already set", highlight=False, soft_wrap=True)
+
+
+@main.command("doctor")
+@click.option(
+    "--kannel-conf",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=str(doctor.DEFAULT_CONF),
+    show_default=True,
+    help="The kannel.conf Kannel runs with (concatenation, max-messages, mo-recode).",
+)
+@click.pass_obj
+def doctor_command(obj: Context, kannel_conf: Path) -> None:
+    """Check the Kannel of sms.kannel_url: one line per check, ok or FAIL with what to
+    change; exit status 1 if any failed."""
+    checks = doctor.run_checks(obj.settings, kannel_conf)
+    for check in checks:
+        out.print(check.line(), highlight=False, soft_wrap=True, markup=False)
+    if not all(check.ok for check in checks):
+        sys.exit(1)
 
 
 @main.group("audit")

@@ -11,6 +11,7 @@ Kannel, e.g. with a `get-url` pointing at the engine's listener).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -132,20 +133,28 @@ class FakeSmsc:
     """
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.settimeout(None)
         self.lines: list[bytes] = []
         """Every raw MT line, for a failing test's message."""
         self._messages: list[Handset] = []
         self._taken = 0
         self._parts: dict[tuple[str, str, int], dict[int, bytes]] = {}
         self._changed = threading.Condition()
-        self._file = self.sock.makefile("rb")
-        threading.Thread(target=self._read, daemon=True).start()
+        self._connect(port)
 
-    def _read(self) -> None:
+    def _connect(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.settimeout(None)
+        file = self.sock.makefile("rb")
+        threading.Thread(target=self._read, args=(file,), daemon=True).start()
+
+    def reconnect(self, port: int) -> None:
+        """Connect to a restarted bearerbox, keeping what was received."""
+        self.sock.close()
+        self._connect(port)
+
+    def _read(self, file: IO[bytes]) -> None:
         try:
-            for raw in self._file:
+            for raw in file:
                 self._line(raw.rstrip(b"\r\n"))
         except (OSError, ValueError):
             return  # closed under us at teardown
@@ -214,6 +223,14 @@ class FakeSmsc:
             line = f"{sender} {receiver} ucs2 {urllib.parse.quote(text.encode('utf-16-be'))}\n"
         self.sock.sendall(line.encode("ascii"))
 
+    def inject_concatenated_mo(self, sender: str, receiver: str, parts: list[str]) -> None:
+        """An inbound SMS in parts with a concatenation header (ASCII parts, 8-bit)."""
+        for number, part in enumerate(parts, start=1):
+            udh = bytes([5, 0, 3, 0x42, len(parts), number])
+            payload = urllib.parse.quote(part.encode("ascii"))
+            line = f"{sender} {receiver} udh {urllib.parse.quote(udh)} {payload}\n"
+            self.sock.sendall(line.encode("ascii"))
+
     def close(self) -> None:
         self.sock.close()
 
@@ -228,6 +245,7 @@ class Kannel:
     """bearerbox's admin HTTP root (password "adminpw", status password "statuspw")."""
     get_url: str
     """The sms-service get-url inbound SMS are forwarded to."""
+    boxes: Boxes
 
     def received(self) -> list[Handset]:
         return self.smsc.received()
@@ -320,47 +338,92 @@ def require_kannel() -> None:
     pytest.skip(reason)
 
 
+Ports = dict[str, int]
+"""Kannel's ports by name: admin, box (smsbox to bearerbox), smsc (fake SMSC), sendsms."""
+
+
+class Boxes:
+    """bearerbox and smsbox of one config, each stopped and started on demand
+    (as an administrator restarts them), and our fake SMSC reconnected."""
+
+    def __init__(self, run: Path, conf: Path, ports: Ports, stack: ExitStack) -> None:
+        self.run, self.conf, self.ports, self._stack = run, conf, ports, stack
+        self.admin_url = f"http://127.0.0.1:{ports['admin']}"
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.smsc: FakeSmsc | None = None
+
+    def _spawn(self, binary: Path) -> None:
+        out: IO[bytes] = self._stack.enter_context((self.run / f"{binary.name}.out").open("ab"))
+        command = [str(binary), "-v", "4", str(self.conf)]
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out)
+        self._stack.callback(_stop, proc)
+        self._procs[binary.name] = proc
+
+    def start_bearerbox(self) -> None:
+        """bearerbox, and the fake SMSC (re)connected to it."""
+        self._spawn(BEARERBOX)
+        _wait("bearerbox", lambda: "FAKE:" in _status(self.admin_url), 15, self.run)
+        if self.smsc is None:
+            self.smsc = FakeSmsc(self.ports["smsc"])
+            self._stack.callback(self.smsc.close)
+        else:
+            self.smsc.reconnect(self.ports["smsc"])
+
+    def start_smsbox(self) -> None:
+        """smsbox, returning once it is connected and its sendsms port is open."""
+        self._spawn(SMSBOX)
+        _wait(
+            "smsbox and the fake SMSC",
+            lambda: all(s in _status(self.admin_url) for s in ("smsbox:", "(online")),
+            15,
+            self.run,
+        )
+        _wait("the sendsms port", lambda: _port_open(self.ports["sendsms"]), 10, self.run)
+
+    def stop(self, name: str) -> None:
+        """SIGTERM one box ("bearerbox" or "smsbox") and wait for it: a graceful
+        bearerbox stop also tells smsbox to exit (recipe, error cases)."""
+        _stop(self._procs[name])
+        if name == "bearerbox":
+            self._procs["smsbox"].wait(timeout=STOP_GRACE)
+
+
 @contextmanager
-def running_kannel(run: Path, get_url: str = "") -> Iterator[Kannel]:
+def running_kannel(
+    run: Path,
+    get_url: str = "",
+    config: Callable[[Ports, Path, str], str] | None = None,
+    username: str = "tester",
+    password: str = "testpw",
+) -> Iterator[Kannel]:
     """bearerbox, our fake SMSC client and smsbox in `run`, stopped by PID on exit.
 
     `get_url` is the sms-service get-url (Kannel escapes such as %p %a kept);
-    by default inbound SMS go to a local port nobody listens on.
+    by default inbound SMS go to a local port nobody listens on. `config`
+    (ports, run, get_url) → kannel.conf replaces the default config; it must
+    keep the admin and status passwords "adminpw" and "statuspw" and a fake SMSC.
     """
     require_kannel()
     ports = {k: free_port() for k in ("admin", "box", "smsc", "sendsms")}
     get_url = get_url or f"http://127.0.0.1:{free_port()}/mo?text=%a"
     conf = run / "kannel.conf"
-    conf.write_text(CONFIG.format(run=run, get_url=get_url, **ports))
-    admin_url = f"http://127.0.0.1:{ports['admin']}"
+    if config is None:
+        conf.write_text(CONFIG.format(run=run, get_url=get_url, **ports))
+    else:
+        conf.write_text(config(ports, run, get_url))
     with ExitStack() as stack:
         stack.callback(_stop_respawned, conf)
-
-        def box(binary: Path) -> None:
-            out: IO[bytes] = stack.enter_context((run / f"{binary.name}.out").open("wb"))
-            command = [str(binary), "-v", "4", str(conf)]
-            proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=out)
-            stack.callback(_stop, proc)
-
-        box(BEARERBOX)
-        _wait("bearerbox", lambda: "FAKE:" in _status(admin_url), 15, run)
-        smsc = FakeSmsc(ports["smsc"])
-        stack.callback(smsc.close)
-        box(SMSBOX)
-        _wait(
-            "smsbox and the fake SMSC",
-            lambda: all(s in _status(admin_url) for s in ("smsbox:", "(online")),
-            15,
-            run,
-        )
-        _wait("the sendsms port", lambda: _port_open(ports["sendsms"]), 10, run)
+        boxes = Boxes(run, conf, ports, stack)
+        boxes.start_bearerbox()
+        boxes.start_smsbox()
+        assert boxes.smsc is not None
         sendsms = f"http://127.0.0.1:{ports['sendsms']}/cgi-bin/sendsms"
-        yield Kannel(sendsms, "tester", "testpw", smsc, admin_url, get_url)
+        yield Kannel(sendsms, username, password, boxes.smsc, boxes.admin_url, get_url, boxes)
 
 
-def start_kannel(run: Path, get_url: str = "") -> Iterator[Kannel]:
+def start_kannel(run: Path, get_url: str = "", **options: Any) -> Iterator[Kannel]:
     """Generator form of `running_kannel`, for `yield from` in a fixture."""
-    with running_kannel(run, get_url) as kannel:
+    with running_kannel(run, get_url, **options) as kannel:
         yield kannel
 
 
@@ -386,11 +449,52 @@ def kannel_factory(tmp_path: Path) -> Iterator[KannelFactory]:
     with ExitStack() as stack:
         count = 0
 
-        def start(get_url: str = "") -> Kannel:
+        def start(get_url: str = "", **options: Any) -> Kannel:
             nonlocal count
             count += 1
             run = tmp_path / f"kannel{count}"
             run.mkdir()
-            return stack.enter_context(running_kannel(run, get_url))
+            return stack.enter_context(running_kannel(run, get_url, **options))
 
         yield start
+
+
+FAKE_SMSC_GROUP = """
+group = smsc
+smsc = fake
+smsc-id = fake
+port = {smsc}
+our-host = 127.0.0.1
+connect-allow-ip = "127.0.0.1"
+"""
+
+
+def readme_config(
+    *, listen_port: int, token: str, password: str, edit: Callable[[str], str] = str
+) -> Callable[[Ports, Path, str], str]:
+    """The README's kannel.conf fragment as an administrator fills it in (ports,
+    passwords, token, folders) plus the fake SMSC, for `running_kannel(config=)`.
+    Every value replaced must be in the fragment, so the two cannot drift apart;
+    `edit` changes the filled-in text (a wrong setting, for doctor)."""
+    from dispatch_tui.kannel import config_fragment
+
+    def fill(ports: Ports, run: Path, _get_url: str) -> str:
+        text = config_fragment()
+        for old, new in {
+            "admin-port = 13000": f"admin-port = {ports['admin']}",
+            "13001": str(ports["box"]),
+            "13013": str(ports["sendsms"]),
+            "127.0.0.1:8787": f"127.0.0.1:{listen_port}",
+            "CHANGE-ME-admin-password": "adminpw",
+            "CHANGE-ME-status-password": "statuspw",
+            "CHANGE-ME-sms.kannel_password": password,
+            "CHANGE-ME-engine.report_token": token,
+            "/var/spool/kannel": str(run),
+            "/var/log/kannel": str(run),
+        }.items():
+            assert old in text, f"the README's kannel.conf no longer has {old!r}"
+            text = text.replace(old, new)
+        assert not re.search(r"=.*CHANGE-ME", text), text
+        return edit(text) + FAKE_SMSC_GROUP.format(smsc=ports["smsc"])
+
+    return fill

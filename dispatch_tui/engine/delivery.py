@@ -5,7 +5,9 @@ call inside them); sends run concurrently on the event loop, paced by the
 channel's token bucket. Two pipelines per channel overlap one batch's
 database work with the other's sends. A transient answer parks the message
 in `retry_wait` with full-jitter backoff (at least the server's
-Retry-After, and the whole channel cools down that long); a permanent one
+Retry-After, and the whole channel cools down that long: what is left of
+the batch goes back unsent, so a gateway that is restarting is not asked
+once per claimed message); a permanent one
 fails it with the reason; an unknown one waits for a delivery report.
 """
 
@@ -88,6 +90,7 @@ class ChannelWorker:
         self.rng = rng or random.Random()
         self.sent = 0
         self.cooldown_until = 0.0
+        self._cooldown_reason = ""
         self._wake = asyncio.Event()
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -180,6 +183,9 @@ class ChannelWorker:
                     reason="released at shutdown",
                     next_attempt_at=self.clock(),
                 )
+            held = self._held_back(message)
+            if held is not None:
+                return held
             try:
                 outcome = await self.sender.send(_outgoing(message))
             except TransientError as exc:
@@ -190,6 +196,19 @@ class ChannelWorker:
                 log.exception("%s: sending message %d failed", self.sender.label, message.id)
                 outcome = SendOutcome.transient(f"{type(exc).__name__}: {exc}")
         return self._result(message, outcome)
+
+    def _held_back(self, message: outbox.ClaimedMessage) -> outbox.Result | None:
+        """While the channel cools down, a claimed message goes back unsent until the end
+        of the pause, with the reason of the pause."""
+        remaining = self.cooldown_until - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return None
+        return outbox.Result(
+            message.id,
+            "retry_wait",
+            reason=self._cooldown_reason,
+            next_attempt_at=self.clock() + timedelta(seconds=remaining),
+        )
 
     async def _acquire_unless_stopping(self) -> bool:
         """Wait for a token (rate limit, pause); False if the worker stops first."""
@@ -223,7 +242,8 @@ class ChannelWorker:
         if outcome.retry_after:
             loop = asyncio.get_running_loop()
             until = loop.time() + min(outcome.retry_after, COOLDOWN_CAP)
-            self.cooldown_until = max(self.cooldown_until, until)
+            if until > self.cooldown_until:
+                self.cooldown_until, self._cooldown_reason = until, outcome.reason
         delay = backoff_delay(
             max(message.attempts - 1, 0),
             base=self.tuning.retry_base,

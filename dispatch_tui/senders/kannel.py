@@ -10,6 +10,14 @@ which are our configuration or the operator's link and must not fail
 5xx/429 retried after Retry-After. A refused connection means the request
 never left, so it is retried; a timeout or disconnect after sending is
 `unknown`, left for the delivery report to settle.
+
+While Kannel restarts, smsbox refuses connections (measured on 1.4.5:
+smsbox stopped, bearerbox stopped, which makes smsbox exit, or crashed,
+after which smsbox re-spawns about 10 s later), never a 503; the request
+being answered when smsbox goes gets no answer. Refused connections pause
+the whole channel for `RESTART_PAUSE`, so a backlog waits for Kannel instead
+of being run through it message by message. smsbox answers `Connection:
+close`, so no pooled connection outlives a restart and looks like a lost answer.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ REASON_LIMIT = 200
 KEEPALIVE = 15.0
 """Seconds an idle connection is kept: well under smsbox's 60 s idle close (measured),
 so we never reuse a connection Kannel is closing, which would look like a lost answer."""
+RESTART_PAUSE = 5.0
+"""Seconds the channel waits after Kannel refused a connection: a restart takes 1-2 s,
+a re-spawn after a bearerbox crash about 10 s."""
 CREDENTIALS_PAUSE = 60.0
 """Seconds before retrying what only a person can fix: our login, sender id or route."""
 
@@ -125,7 +136,10 @@ class KannelSender:
                 return self._classify(response.status, text, response.headers.get("Retry-After"))
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Refused, unresolvable or unreachable: the request never left.
-            return SendOutcome.transient(f"{self.label}: cannot connect ({_describe(exc)})")
+            return SendOutcome.transient(
+                f"{self.label}: cannot connect ({_describe(exc)}): Kannel down or restarting",
+                RESTART_PAUSE,
+            )
         except aiohttp.InvalidURL as exc:
             return SendOutcome.transient(f"{self.label}: invalid gateway URL ({exc})")
         except (TimeoutError, aiohttp.ClientError) as exc:

@@ -43,6 +43,7 @@ SEARCH_SECONDS: Final = 0.3
 FIELD_LIMIT: Final = 100
 MP_LIMIT: Final = 40
 HTML: Final = "text/html; charset=utf-8"
+NOT_TEXT: Final = frozenset({"Cc", "Cs", "Co", "Cn"})
 LISTING_KEY: Final = web.AppKey("listing", Listing)
 SECURITY_HEADERS: Final = {
     "Content-Security-Policy": (
@@ -117,7 +118,8 @@ def _field(request: web.Request, name: str, label: str, limit: int, language: st
     value = " ".join(request.query.get(name, "").split())
     if len(value) > limit:
         raise BadRequest(i18n.text(language, "err_too_long", field=label, limit=limit))
-    if any(unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") for ch in value):
+    # U+FFFD: what the query's bytes became where they were not UTF-8.
+    if any(ch == "\ufffd" or unicodedata.category(ch) in NOT_TEXT for ch in value):
         raise BadRequest(i18n.text(language, "err_control", field=label))
     return value
 

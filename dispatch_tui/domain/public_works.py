@@ -149,6 +149,14 @@ def _soon(work: PublicWork, now: datetime, days: int) -> bool:
     return work.visible(now) and work.starts_at < now + timedelta(days=days)
 
 
+def street_matches(street: str, wanted: str) -> bool:
+    """Whether a street is the one asked for: empty asks for all, else the whole folded
+    name or a prefix of one of its words ("presern" finds "Prešernova ulica")."""
+    key = fold(wanted)
+    words = fold(street)
+    return not key or words == key or any(word.startswith(key) for word in words.split())
+
+
 def affecting(
     works: Sequence[PublicWork],
     settlement: str,
@@ -160,7 +168,6 @@ def affecting(
     """The works of the next `days` that touch a street of a settlement (folded, so
     "presernova" finds "Prešernova ulica" typed in full or not: a prefix of a word)."""
     place = fold(settlement)
-    wanted = fold(street)
     found = []
     for work in works:
         if not _soon(work, now, days):
@@ -168,8 +175,7 @@ def affecting(
         for a in work.addresses:
             if fold(a.settlement) != place:
                 continue
-            words = fold(_street(a) or a.settlement)
-            if not wanted or words == wanted or any(w.startswith(wanted) for w in words.split()):
+            if street_matches(_street(a) or a.settlement, street):
                 found.append(work)
                 break
     return tuple(sorted(found, key=lambda w: (w.starts_at, w.outage_id)))

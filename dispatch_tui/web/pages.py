@@ -20,6 +20,7 @@ from dispatch_tui.domain.public_works import (
     PublicUtility,
     PublicWork,
     sections,
+    street_matches,
     streets,
 )
 from dispatch_tui.domain.templates import local_moment, local_window
@@ -185,6 +186,8 @@ def search_page(
                 if fold(settlement) != wanted:
                     continue
                 for street, houses in by_street.items():
+                    if not street_matches(street or settlement, form.get("street", "")):
+                        continue
                     name = f"{settlement}, {street}" if street else settlement
                     answer.append(_work_view(utility, work, name, houses, language, now))
     context.update(

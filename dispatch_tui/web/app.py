@@ -13,7 +13,7 @@ import json
 import logging
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime, parsedate_to_datetime
 from importlib import resources
@@ -27,10 +27,12 @@ from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.public_works import (
     PublicAddress,
     PublicUtility,
+    PublicWork,
     affecting,
     affecting_address,
     in_settlement,
 )
+from dispatch_tui.domain.text import fold
 from dispatch_tui.storage import public_works
 from dispatch_tui.web import feeds, i18n, pages
 from dispatch_tui.web.listing import Listing, Resource, Snapshot
@@ -184,11 +186,15 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def utility_page(request: web.Request) -> web.Response:
+    """The overview of a utility's settlements, or with ?settlement= one settlement's works."""
     snapshot = _snapshot(request)
     utility = _utility(request, snapshot)
     language = _language(request, i18n.languages_for(utility.language))
-    _only(request, frozenset({"lang"}), language)
+    _only(request, frozenset({"lang", "settlement"}), language)
     works = snapshot.works.get(utility.code, ())
+    settlement = None
+    if "settlement" in request.query:
+        settlement = _settlement(request, works, language)
 
     def build() -> tuple[bytes, str]:
         page = pages.works_page(
@@ -198,10 +204,24 @@ async def utility_page(request: web.Request) -> web.Response:
             now=snapshot.as_of,
             as_of=snapshot.as_of,
             stale_since=snapshot.stale_since,
+            settlement=settlement,
         )
         return page.encode(), HTML
 
-    return _send(request, snapshot.resource(("works", utility.code, language), build))
+    key = ("works", utility.code, language, fold(settlement or ""))
+    return _send(request, snapshot.resource(key, build))
+
+
+def _settlement(request: web.Request, works: Sequence[PublicWork], language: str) -> str:
+    """?settlement=, which must name a settlement with works listed (404 otherwise)."""
+    settlement = _field(
+        request, "settlement", i18n.text(language, "settlement"), FIELD_LIMIT, language
+    )
+    if not settlement:
+        raise BadRequest(i18n.text(language, "err_missing"))
+    if not in_settlement(works, settlement):
+        raise BadRequest(i18n.text(language, "err_unknown_settlement", name=repr(settlement)), 404)
+    return settlement
 
 
 async def search(request: web.Request) -> web.Response:
@@ -307,14 +327,8 @@ async def calendar(request: web.Request) -> web.Response:
     utility = _utility(request, snapshot)
     language = utility.language
     _only(request, frozenset({"settlement"}), language)
-    settlement = _field(
-        request, "settlement", i18n.text(language, "settlement"), FIELD_LIMIT, language
-    )
-    if not settlement:
-        raise BadRequest(i18n.text(language, "err_missing"))
     works = snapshot.works.get(utility.code, ())
-    if not in_settlement(works, settlement):
-        raise BadRequest(i18n.text(language, "err_unknown_settlement", name=repr(settlement)), 404)
+    settlement = _settlement(request, works, language)
     base = request.app[CONFIG_KEY].base_url
     resource = snapshot.resource(
         ("ics", utility.code, settlement.casefold()),

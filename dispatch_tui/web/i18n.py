@@ -15,6 +15,8 @@ FALLBACK: Final = "en"
 
 TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
     "en": {
+        "settlements": "Settlements with planned works",
+        "streets_count": "streets: {n}",
         "planned_works": "Planned works",
         "utilities": "Planned power outages",
         "choose_utility": "Choose your distribution company",
@@ -65,6 +67,8 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_unavailable": "The search is unavailable for a moment; try again shortly.",
     },
     "sl": {
+        "settlements": "Naselja z načrtovanimi deli",
+        "streets_count": "ulic: {n}",
         "planned_works": "Načrtovana dela",
         "utilities": "Načrtovani izklopi elektrike",
         "choose_utility": "Izberite svoje distribucijsko podjetje",
@@ -115,6 +119,8 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_unavailable": "Iskanje trenutno ni na voljo; poskusite znova čez nekaj časa.",
     },
     "uk": {
+        "settlements": "Населені пункти з плановими роботами",
+        "streets_count": "вулиць: {n}",
         "planned_works": "Планові роботи",
         "utilities": "Планові відключення електроенергії",
         "choose_utility": "Оберіть свого оператора системи розподілу",
@@ -165,6 +171,8 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_unavailable": "Пошук тимчасово недоступний; спробуйте трохи згодом.",
     },
     "bg": {
+        "settlements": "Населени места с планирани работи",
+        "streets_count": "улици: {n}",
         "planned_works": "Планирани работи",
         "utilities": "Планирани прекъсвания на електрозахранването",
         "choose_utility": "Изберете своето електроразпределително дружество",

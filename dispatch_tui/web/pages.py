@@ -58,6 +58,9 @@ class WorkView:
 class SettlementView:
     name: str
     calendar: str
+    page: str
+    lines: int
+    """Streets (or a whole village) with works."""
     works: tuple[WorkView, ...]
 
 
@@ -134,23 +137,35 @@ def works_page(
     now: datetime,
     as_of: datetime,
     stale_since: datetime | None,
+    settlement: str | None = None,
 ) -> str:
+    """The utility's overview (its settlements, each a link with its number of streets
+    affected), or with `settlement` that settlement's streets, houses and windows: a
+    page stays light on a phone however large the network."""
     base = f"/{quote(utility.code)}/"
-    context = _base(language, base, i18n.languages_for(utility.language), {})
+    query = {"settlement": settlement} if settlement else {}
+    context = _base(language, base, i18n.languages_for(utility.language), query)
     context.update(_header(utility, language, as_of, stale_since))
+    wanted = fold(settlement) if settlement else None
     context["settlements"] = [
         SettlementView(
             name=section.settlement,
             calendar=f"{base}calendar.ics?{urlencode({'settlement': section.settlement})}",
+            page=f"{base}?{urlencode({'settlement': section.settlement, 'lang': language})}",
+            lines=len(section.lines),
             works=tuple(
                 _work_view(utility, line.work, line.street, line.houses, language, now)
                 for line in section.lines
-            ),
+            )
+            if wanted is not None
+            else (),
         )
         for section in sections(works, now)
+        if wanted is None or fold(section.settlement) == wanted
     ]
+    context["overview"] = wanted is None
     context["feeds"] = {"json": f"{base}works.json", "cap": f"{base}cap.atom"}
-    context["form"] = {"settlement": "", "street": ""}
+    context["form"] = {"settlement": settlement or "", "street": ""}
     context["search_url"] = f"{base}search"
     return environment().get_template("works.html").render(context)
 

@@ -174,6 +174,13 @@ async def test_a_person_finds_their_street_in_a_real_browser(site: Served, tmp_p
             assert await page.value("document.documentElement.lang") == "en"  # Chromium's
             await page.go(f"{site.url}/EG/?lang=sl")
             assert await page.value("document.documentElement.lang") == "sl"
+            await page.screenshot("overview-390.png", PHONE)
+            await page.call("Emulation.setDeviceMetricsOverride", **PHONE)
+            await page.value("document.querySelector('.places a').focus()")
+            page.events.clear()
+            await page.key("Enter", 13, "\r")  # follow the settlement's link by keyboard
+            await page.loaded()
+            assert await page.value("location.search") == "?settlement=Kranj&lang=sl"
             assert "Prešernova ulica" in await page.value("document.body.innerText")
             await page.key("Tab", 9)
             assert await page.value("document.activeElement.className") == "skip"
@@ -181,6 +188,8 @@ async def test_a_person_finds_their_street_in_a_real_browser(site: Served, tmp_p
             await page.screenshot("listing-desktop.png", DESKTOP)
 
             await page.call("Emulation.setDeviceMetricsOverride", **PHONE)
+            assert await page.value("document.getElementById('settlement').value") == "Kranj"
+            await page.value("document.getElementById('settlement').value = ''")
             await page.value("document.getElementById('settlement').focus()")
             await page.call("Input.insertText", text="Kranj")
             await page.value("document.getElementById('street').focus()")
@@ -197,5 +206,11 @@ async def test_a_person_finds_their_street_in_a_real_browser(site: Served, tmp_p
             await page.screenshot("search-desktop.png", DESKTOP)
 
     await asyncio.wait_for(visit(), 120)
-    for name in ("listing-390.png", "listing-desktop.png", "search-390.png", "search-desktop.png"):
+    for name in (
+        "overview-390.png",
+        "listing-390.png",
+        "listing-desktop.png",
+        "search-390.png",
+        "search-desktop.png",
+    ):
         assert (ARTIFACTS / name).stat().st_size > 1000, name

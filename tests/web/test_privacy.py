@@ -41,6 +41,17 @@ def everything_public(engine: Engine) -> str:
         for work in works:
             for address in work.addresses:
                 out.append(feeds.ical_feed(place, address.settlement, works, BASE).decode())
+                out.append(
+                    pages.works_page(
+                        place,
+                        works,
+                        "en",
+                        now=now,
+                        as_of=now,
+                        stale_since=None,
+                        settlement=address.settlement,
+                    )
+                )
                 form = {"settlement": address.settlement, "street": address.street}
                 out.append(
                     pages.search_page(

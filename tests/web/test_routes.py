@@ -32,15 +32,17 @@ async def get(site: Site, path: str, **headers: str) -> tuple[int, str, CIMultiD
 
 async def test_the_listing_names_streets_houses_and_local_times(site: Site) -> None:
     status, body, headers = await get(site, "/EG/")
+    assert status == 200 and 'href="/EG/?settlement=Kranj&amp;lang=sl">Kranj</a>' in body
+    status, body, headers = await get(site, "/EG/?settlement=kranj")
     assert status == 200
     assert '<html lang="sl">' in body
     assert "Prešernova ulica" in body and "5, 7" in body and "Labore" in body
     assert "načrtovano" in body and "Zadnja posodobitev" in body
     assert headers["Content-Security-Policy"].startswith("default-src 'none'")
-    english = (await get(site, "/EG/", **{"Accept-Language": "en-GB,en;q=0.9"}))[1]
+    english = (await get(site, "/EG/?settlement=Kranj", **{"Accept-Language": "en-GB,en"}))[1]
     assert '<html lang="en">' in english and "Planned works" in english
-    switched = (await get(site, "/EG/?lang=en"))[1]
-    assert '<html lang="en">' in switched and 'href="/EG/?lang=sl"' in switched
+    switched = (await get(site, "/EG/?settlement=Kranj&lang=en"))[1]
+    assert '<html lang="en">' in switched and 'href="/EG/?settlement=Kranj&amp;lang=sl"' in switched
 
 
 async def test_index_health_stylesheet_and_schema(site: Site) -> None:
@@ -82,6 +84,8 @@ BAD = [
     ("/EG/?lang=de", 400, "Neznan jezik"),
     ("/EG/?lang=uk", 400, "Neznan jezik"),
     ("/EG/?x=1", 400, "Neznan parameter"),
+    ("/EG/?settlement=", 400, "Vpišite naselje"),
+    ("/EG/?settlement=Atlantis", 404, "Atlantis"),
     ("/XX/", 404, "no distribution company"),
     ("/EG/calendar.ics", 400, "Vpišite naselje"),
     ("/EG/calendar.ics?settlement=Atlantis", 404, "Atlantis"),
@@ -106,7 +110,7 @@ async def test_a_post_is_refused_with_405(site: Site) -> None:
     assert response.status == 405 and "GET" in response.headers["Allow"]
 
 
-@pytest.mark.parametrize("path", ["/EG/", "/EG/works.json", "/EG/cap.atom"])
+@pytest.mark.parametrize("path", ["/EG/?settlement=Kranj", "/EG/works.json", "/EG/cap.atom"])
 async def test_conditional_get_answers_304(site: Site, path: str) -> None:
     status, _, headers = await get(site, path)
     assert status == 200 and headers["ETag"] and headers["Last-Modified"]
@@ -171,7 +175,7 @@ async def test_a_cancellation_round_trips_through_the_calendar(site: Site) -> No
     assert str(cancelled["UID"]) == uid and str(cancelled["STATUS"]) == "CANCELLED"
     assert int(cancelled["SEQUENCE"]) > sequence
     assert after["ETag"] != headers["ETag"]
-    page = (await get(site, "/EG/"))[1]
+    page = (await get(site, "/EG/?settlement=Kranj"))[1]
     assert "preklicano" in page  # still listed, as cancelled, until its time has passed
 
 
@@ -207,7 +211,7 @@ async def test_the_listing_stays_up_with_its_as_of_time_when_the_database_is_awa
         site.listing.db = create_engine("sqlite:////nonexistent-dir/none.sqlite")
     try:
         assert not await site.listing.refresh()
-        status, body, _ = await get(site, "/EG/")
+        status, body, _ = await get(site, "/EG/?settlement=Kranj")
         assert status == 200 and "Prešernova ulica" in body
         assert "Seznama ni bilo mogoče osvežiti" in body
         assert json.loads((await get(site, "/health"))[1])["stale"] is True
@@ -217,4 +221,4 @@ async def test_the_listing_stays_up_with_its_as_of_time_when_the_database_is_awa
         site.listing.db.dispose()
         site.listing.db = reachable
     assert await site.listing.refresh()
-    assert "Seznama ni bilo" not in (await get(site, "/EG/"))[1]
+    assert "Seznama ni bilo" not in (await get(site, "/EG/?settlement=Kranj"))[1]

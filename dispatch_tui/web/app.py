@@ -13,9 +13,9 @@ import json
 import logging
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from importlib import resources
 from typing import Final
 
@@ -27,12 +27,9 @@ from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.public_works import (
     PublicAddress,
     PublicUtility,
-    PublicWork,
     affecting,
     affecting_address,
-    in_settlement,
 )
-from dispatch_tui.domain.text import fold
 from dispatch_tui.storage import public_works
 from dispatch_tui.web import feeds, i18n, pages
 from dispatch_tui.web.listing import Listing, Resource, Snapshot
@@ -159,18 +156,14 @@ def _not_modified(request: web.Request, resource: Resource) -> bool:
 
 def _send(request: web.Request, resource: Resource, *, max_age: int = 30) -> web.Response:
     headers = {
-        "ETag": resource.etag,
-        "Last-Modified": format_datetime(resource.last_modified, usegmt=True),
+        **resource.headers,
         "Cache-Control": f"public, max-age={max_age}",
         "Vary": "Accept-Language",
     }
     if _not_modified(request, resource):
+        del headers["Content-Type"]
         return web.Response(status=304, headers=headers)
-    return web.Response(
-        body=resource.body,
-        content_type=None,
-        headers={**headers, "Content-Type": resource.content_type},
-    )
+    return web.Response(body=resource.body, headers=headers)
 
 
 async def index(request: web.Request) -> web.Response:
@@ -194,7 +187,7 @@ async def utility_page(request: web.Request) -> web.Response:
     works = snapshot.works.get(utility.code, ())
     settlement = None
     if "settlement" in request.query:
-        settlement = _settlement(request, works, language)
+        settlement = _settlement(request, snapshot, utility, language)
 
     def build() -> tuple[bytes, str]:
         page = pages.works_page(
@@ -208,20 +201,22 @@ async def utility_page(request: web.Request) -> web.Response:
         )
         return page.encode(), HTML
 
-    key = ("works", utility.code, language, fold(settlement or ""))
+    key = ("works", utility.code, language, settlement or "")
     return _send(request, snapshot.resource(key, build))
 
 
-def _settlement(request: web.Request, works: Sequence[PublicWork], language: str) -> str:
-    """?settlement=, which must name a settlement with works listed (404 otherwise)."""
-    settlement = _field(
-        request, "settlement", i18n.text(language, "settlement"), FIELD_LIMIT, language
-    )
-    if not settlement:
+def _settlement(
+    request: web.Request, snapshot: Snapshot, utility: PublicUtility, language: str
+) -> str:
+    """?settlement=, which must name a settlement with works listed (404 otherwise); as
+    the listing writes it."""
+    wanted = _field(request, "settlement", i18n.text(language, "settlement"), FIELD_LIMIT, language)
+    if not wanted:
         raise BadRequest(i18n.text(language, "err_missing"))
-    if not in_settlement(works, settlement):
-        raise BadRequest(i18n.text(language, "err_unknown_settlement", name=repr(settlement)), 404)
-    return settlement
+    found = snapshot.settlement(utility.code, wanted)
+    if found is None:
+        raise BadRequest(i18n.text(language, "err_unknown_settlement", name=repr(wanted)), 404)
+    return found
 
 
 async def search(request: web.Request) -> web.Response:
@@ -328,10 +323,10 @@ async def calendar(request: web.Request) -> web.Response:
     language = utility.language
     _only(request, frozenset({"settlement"}), language)
     works = snapshot.works.get(utility.code, ())
-    settlement = _settlement(request, works, language)
+    settlement = _settlement(request, snapshot, utility, language)
     base = request.app[CONFIG_KEY].base_url
     resource = snapshot.resource(
-        ("ics", utility.code, settlement.casefold()),
+        ("ics", utility.code, settlement),
         lambda: (feeds.ical_feed(utility, settlement, works, base), "text/calendar; charset=utf-8"),
     )
     return _send(request, resource, max_age=300)

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Final
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch_tui.domain.public_works import PublicUtility, PublicWork
+from dispatch_tui.domain.text import fold
 from dispatch_tui.storage import changes, public_works
 from dispatch_tui.storage.db import is_sqlite
 
@@ -48,6 +51,15 @@ class Resource:
     last_modified: datetime
     """Seconds precision (HTTP dates have no more); kept while the bytes stay the same."""
 
+    @functools.cached_property
+    def headers(self) -> dict[str, str]:
+        """The validators as sent, formatted once rather than per request."""
+        return {
+            "ETag": self.etag,
+            "Last-Modified": format_datetime(self.last_modified, usegmt=True),
+            "Content-Type": self.content_type,
+        }
+
 
 def make_resource(
     body: bytes, content_type: str, previous: Resource | None, now: datetime
@@ -71,6 +83,19 @@ class Snapshot:
     stale_since: datetime | None = None
     previous: Snapshot | None = None
     _rendered: dict[Key, Resource] = field(default_factory=dict)
+    _places: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def settlement(self, code: str, name: str) -> str | None:
+        """The settlement of utility `code` that `name` names (folded), if it has works."""
+        places = self._places.get(code)
+        if places is None:
+            places = {
+                fold(a.settlement): a.settlement
+                for work in self.works.get(code, ())
+                for a in work.addresses
+            }
+            self._places[code] = places
+        return places.get(fold(name))
 
     def resource(self, key: Key, build: Callable[[], tuple[bytes, str]]) -> Resource:
         """The resource `key`, rendered once per snapshot; unchanged bytes keep their
@@ -85,7 +110,7 @@ class Snapshot:
 
     def went_stale(self, at: datetime) -> Snapshot:
         """The same reading, marked as not refreshed since `at` (pages say so)."""
-        return replace(self, stale_since=at, previous=self, _rendered={})
+        return replace(self, stale_since=at, previous=self, _rendered={}, _places={})
 
 
 def read(db: Engine, now: datetime) -> Snapshot:

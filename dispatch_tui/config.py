@@ -393,6 +393,13 @@ SCHEMA: tuple[Setting, ...] = (
         expects="empty or an http:// or https:// URL",
     ),
     Setting(
+        "web.trust_forwarded_for",
+        bool,
+        False,
+        "Behind a reverse proxy that sets X-Forwarded-For: take the client's address from it "
+        "(logs, per-address limits); never without such a proxy, anyone could write it.",
+    ),
+    Setting(
         "web.refresh_seconds",
         int,
         60,
@@ -508,6 +515,7 @@ class Settings:
     web_listen_host: str
     web_listen_port: int
     web_public_url: str
+    web_trust_forwarded_for: bool
     web_refresh_seconds: int
     delivery_batch: int
     delivery_concurrency: int

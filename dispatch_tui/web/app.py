@@ -59,6 +59,8 @@ class WebConfig:
     base_url: str
     """The public base URL (no trailing slash), for the feeds' absolute links and ids."""
     search_seconds: float = SEARCH_SECONDS
+    trust_forwarded_for: bool = False
+    """Behind a reverse proxy that sets X-Forwarded-For: the client is its last address."""
 
 
 CONFIG_KEY: Final = web.AppKey("web_config", WebConfig)
@@ -73,13 +75,24 @@ class BadRequest(Exception):
         self.status = status
 
 
+def client_address(request: web.BaseRequest) -> str:
+    """Who asked: the peer, or behind a trusted reverse proxy the address it appended last
+    to X-Forwarded-For (earlier ones are the client's to write). For logs and per-IP limits."""
+    app = request.app if isinstance(request, web.Request) else None
+    if app is not None and CONFIG_KEY in app and app[CONFIG_KEY].trust_forwarded_for:
+        hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+        if hops[-1]:
+            return hops[-1][:64]
+    return request.remote or "-"
+
+
 class AccessLog(AbstractAccessLogger):
     """One line per request: the path, never the query string (it holds what people searched)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info(
             '%s "%s %s" %d %.3fs',
-            request.remote,
+            client_address(request),
             request.method,
             request.path,
             response.status,

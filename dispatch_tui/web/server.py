@@ -54,7 +54,10 @@ async def run_web(db: Engine, settings: Settings) -> None:
     listing = Listing(db, refresh_seconds=settings.web_refresh_seconds)
     await listing.refresh()
     refresher = asyncio.create_task(listing.run())
-    config = WebConfig(base_url(settings, settings.web_listen_port))
+    config = WebConfig(
+        base_url(settings, settings.web_listen_port),
+        trust_forwarded_for=settings.web_trust_forwarded_for,
+    )
     app = build_app(listing, config)
     runner = web.AppRunner(
         app, access_log=access_log, access_log_class=AccessLog, shutdown_timeout=5.0

@@ -51,7 +51,8 @@ def approved_site(template: Path, tmp: Path) -> Path:
 
 
 @contextmanager
-def serve(database: Path, tmp: Path) -> Iterator[Served]:
+def serve(database: Path, tmp: Path, **settings: str) -> Iterator[Served]:
+    """The command on `database`; `settings` are more DISPATCH_TUI_* variables."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_TUI_")}
     env.update(
@@ -59,6 +60,7 @@ def serve(database: Path, tmp: Path) -> Iterator[Served]:
         XDG_DATA_HOME=str(tmp / "data"),
         DISPATCH_TUI_WEB_LISTEN_PORT=str(port),
         DISPATCH_TUI_WEB_PUBLIC_URL="https://outages.example.net",
+        **settings,
     )
     log = tmp / "web.log"
     command = [str(Path(sys.executable).with_name("dispatch-tui")), "web", "--database"]

@@ -26,6 +26,19 @@ def test_serves_logs_paths_only_and_stops_on_sigterm(sqlite_template: Path, tmp_
     assert "public web stopping" in log
 
 
+def test_behind_a_proxy_the_log_names_the_forwarded_client(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    database = approved_site(sqlite_template, tmp_path)
+    with serve(database, tmp_path, DISPATCH_TUI_WEB_TRUST_FORWARDED_FOR="true") as served:
+        forwarded = {"X-Forwarded-For": "198.51.100.7, 203.0.113.9"}
+        request = urllib.request.Request(f"{served.url}/EG/", headers=forwarded)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        assert served.stop() == 0
+    assert '203.0.113.9 "GET /EG/" 200' in served.log.read_text()
+
+
 def test_a_bad_setting_is_refused_with_its_name(tmp_path: Path) -> None:
     command = [str(Path(sys.executable).with_name("dispatch-tui")), "web"]
     env = {

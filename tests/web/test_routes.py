@@ -3,7 +3,10 @@ conditional GETs, and bad input of every kind (a 4xx naming the problem, nothing
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 from importlib import resources
@@ -222,3 +225,22 @@ async def test_the_listing_stays_up_with_its_as_of_time_when_the_database_is_awa
         site.listing.db = reachable
     assert await site.listing.refresh()
     assert "Seznama ni bilo" not in (await get(site, "/EG/?settlement=Kranj"))[1]
+
+
+async def test_a_cancellation_reaches_the_listing_by_itself(site: Site) -> None:
+    """The refresher follows the outages' change signal: no periodic refresh within the
+    test (60 s), yet the cancellation shows within seconds."""
+    task = asyncio.create_task(site.listing.run())
+    try:
+        await asyncio.sleep(0.5)  # the watcher is counting / listening
+        await asyncio.to_thread(
+            outage_lifecycle.cancel, site.engine, site.outage_id, actor="bohdan", reason="vreme"
+        )
+        deadline = time.monotonic() + 10
+        while not (await get(site, "/EG/works.json"))[1].count('"cancelled"'):
+            assert time.monotonic() < deadline, "the cancellation never reached the listing"
+            await asyncio.sleep(0.2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -77,3 +77,15 @@ def test_the_web_connection_refuses_to_write(web_engine: Engine) -> None:
     with web_engine.connect() as conn, pytest.raises(Exception, match=r"read-only|permission"):
         conn.execute(text("UPDATE utility SET name = 'x'"))
     web_engine.dispose()
+
+
+def test_on_sqlite_the_web_connection_refuses_to_write(
+    backend: str, engine: Engine, db_url: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL: see the role's test above")
+    web = create_db_engine(db_url)
+    read_only(web)
+    with web.connect() as conn, pytest.raises(Exception, match=r"readonly|read-only"):
+        conn.execute(text("UPDATE utility SET name = 'x'"))
+    web.dispose()

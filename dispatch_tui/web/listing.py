@@ -161,12 +161,16 @@ class Listing:
         return True
 
     async def run(self) -> None:
-        """Refresh now, on every change signal, and every `refresh_seconds`; until cancelled."""
+        """Refresh now (unless just done), on every change signal, and every
+        `refresh_seconds`; until cancelled."""
         watcher = asyncio.create_task(self._watch())
+        fresh = self.snapshot is not None and self.snapshot.stale_since is None
         try:
             while True:
                 self._changed.clear()
-                await self.refresh()
+                if not fresh:  # a reading made just before run() is not repeated
+                    await self.refresh()
+                fresh = False
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), self.refresh_seconds)
         finally:

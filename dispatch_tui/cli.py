@@ -228,6 +228,24 @@ def engine_command(obj: Context, verbose: bool) -> None:
     asyncio.run(run_headless(db, obj.settings))
 
 
+@main.command("web")
+@database_option
+@click.pass_obj
+def web_command(obj: Context) -> None:
+    """Serve the public planned-works pages and feeds (web.* settings); read-only, its own
+    port; stops cleanly on SIGTERM or Ctrl+C."""
+    import asyncio
+    import logging
+
+    from dispatch_tui.web.server import run_web
+
+    db = obj.ready_engine()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(run_web(db, obj.settings))
+
+
 @main.command()
 @database_option
 @click.option("--admin", "admin", metavar="LOGIN", help="Make LOGIN the first admin.")

@@ -370,6 +370,44 @@ SCHEMA: tuple[Setting, ...] = (
         show=_mask,
     ),
     Setting(
+        "web.listen_host",
+        str,
+        "127.0.0.1",
+        "Address `dispatch-tui web` listens on (a reverse proxy in front of it faces the public).",
+    ),
+    Setting(
+        "web.listen_port",
+        int,
+        8788,
+        "Port of the public web application (0: any free port).",
+        minimum=0,
+        maximum=65535,
+    ),
+    Setting(
+        "web.public_url",
+        str,
+        "",
+        "Base URL people reach the public web at (feeds' links and ids); "
+        "empty: http://listen_host:listen_port.",
+        check=lambda v: v == "" or _is_http_url(v),
+        expects="empty or an http:// or https:// URL",
+    ),
+    Setting(
+        "web.trust_forwarded_for",
+        bool,
+        False,
+        "Behind a reverse proxy that sets X-Forwarded-For: take the client's address from it "
+        "(logs, per-address limits); never without such a proxy, anyone could write it.",
+    ),
+    Setting(
+        "web.refresh_seconds",
+        int,
+        60,
+        "Longest time between two readings of the public listing (changes come sooner).",
+        minimum=5,
+        maximum=1800,
+    ),
+    Setting(
         "delivery.batch", int, 200, "Messages claimed per transaction.", minimum=1, maximum=5000
     ),
     Setting(
@@ -474,6 +512,11 @@ class Settings:
     engine_listen_port: int
     engine_public_url: str
     engine_report_token: str
+    web_listen_host: str
+    web_listen_port: int
+    web_public_url: str
+    web_trust_forwarded_for: bool
+    web_refresh_seconds: int
     delivery_batch: int
     delivery_concurrency: int
     delivery_lease_seconds: int

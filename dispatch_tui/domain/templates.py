@@ -395,7 +395,7 @@ def validate_template(template: str) -> list[str]:
 _DIGITS: Final = re.compile(r"(\d+)")
 
 
-def _house_key(house: str) -> tuple[tuple[int, int | str], ...]:
+def house_key(house: str) -> tuple[tuple[int, int | str], ...]:
     """Natural order: 2 < 9 < 10 < 10a."""
     return tuple(
         (0, int(part)) if part.isdigit() else (1, part.casefold())
@@ -414,7 +414,7 @@ def _normalise(addresses: Iterable[Address]) -> list[Address]:
     }
     return sorted(
         unique,
-        key=lambda a: (a.settlement.casefold(), a.street.casefold(), _house_key(a.house), a),
+        key=lambda a: (a.settlement.casefold(), a.street.casefold(), house_key(a.house), a),
     )
 
 
@@ -540,6 +540,26 @@ def _window(
 
     end_text = clock(end) if end.date() == start.date() else f"{day(end)} {clock(end)}"
     return day(start), clock(start), end_text
+
+
+def local_window(
+    starts_at: datetime, ends_at: datetime, timezone: str, language: str
+) -> tuple[str, str, str]:
+    """(date, start, end) of a window as an e-mail notice writes it, for the public pages."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
+    start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
+    return _window(start, end, _zone(timezone), _LOCALES[language], "medium")
+
+
+def local_moment(moment: datetime, timezone: str, language: str) -> str:
+    """A moment as the public pages write it ("12 Mar 2025, 14:05"), in local time."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
+    local = _aware(moment, "moment").astimezone(_zone(timezone))
+    date = format_date(local.date(), format="medium", locale=_LOCALES[language])
+    clock = format_time(local, format="short", tzinfo=local.tzinfo, locale=_LOCALES[language])
+    return f"{date} {clock}".translate(_SPACES)
 
 
 def _values(ctx: NoticeContext, language: str, *, short: bool, extra_sep: str) -> dict[str, str]:

@@ -1,0 +1,52 @@
+"""The public web on a real database: sample data, approved outages, a running app.
+
+`site` is a migrated database (SQLite and PostgreSQL) with the CSV sample data
+and an outage of region EG-R1 approved through the real lifecycle;
+`client` serves the web application on it (aiohttp's test server on
+127.0.0.1) after one reading of the listing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import Engine
+
+from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.web.app import WebConfig, build_app
+from dispatch_tui.web.listing import Listing
+from dispatch_tui.web.server import read_only
+from tests.factories import approved_outage
+
+BASE_URL = "https://outages.example.net"
+
+
+@dataclass
+class Site:
+    engine: Engine
+    """The operators' engine: writes (approve, amend, cancel)."""
+    url: str
+    outage_id: int
+    listing: Listing
+    client: TestClient
+
+
+@pytest.fixture
+async def site(engine: Engine, db_url: str, tmp_path: Path) -> AsyncIterator[Site]:
+    oid = approved_outage(engine, tmp_path)
+    web_db = create_db_engine(db_url)
+    read_only(web_db)
+    listing = Listing(web_db, refresh_seconds=60)
+    assert await listing.refresh()
+    app = build_app(listing, WebConfig(BASE_URL, search_seconds=0.05))
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Site(engine, db_url, oid, listing, client)
+    finally:
+        await client.close()
+        web_db.dispose()

@@ -106,6 +106,12 @@ def state_cell(channel: ChannelProgress, state: str) -> str:
     return count
 
 
+def unknown_cell(notice: NoticeProgress) -> str:
+    """A notice's messages whose outcome is unknown (the channels below say how many
+    of them will not be resent); empty when there are none."""
+    return f"{notice.unknown:,}" if notice.unknown else ""
+
+
 def pace(channel: ChannelProgress, now: datetime) -> str:
     """What holds a channel back (an operator's pause, backoff after errors), or
     else how fast it goes and when it is done."""
@@ -208,7 +214,9 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._columns("notices", "outage", "rev", "notice", "channels", "due", "state", "left")
+        self._columns(
+            "notices", "outage", "rev", "notice", "channels", "due", "state", "left", "unkn"
+        )
         self._columns("channels", "channel", "done", "left", "failed", "unknown", "pace", "settled")
         # One row per channel there can be: the table never grows as channels fill in.
         self.query_one("#channels", DataTable).styles.height = 1 + len(CHANNELS)
@@ -299,6 +307,7 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                         format_local(n.due_at, n.timezone)[5:],
                         notice_state(n),
                         f"{sum(c.left for c in n.channels):,}",
+                        unknown_cell(n),
                     ),
                 )
                 for n in snapshot.notices

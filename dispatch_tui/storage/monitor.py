@@ -110,6 +110,17 @@ class NoticeProgress:
     channels: list[ChannelProgress] = field(default_factory=list)
     outage_revision: int = 1
 
+    @property
+    def unknown(self) -> int:
+        """Messages whose outcome nobody learned (they may have reached the person)."""
+        return sum(c.counts.get("unknown", 0) for c in self.channels)
+
+    @property
+    def unknown_not_resent(self) -> int:
+        """Of those, the ones no claim will send again (past or too near their deadline,
+        cancelled, opted out)."""
+        return sum(c.unknown_not_resent for c in self.channels)
+
 
 def send_rate(notices: list[NoticeProgress]) -> list[int]:
     """Messages sent per minute over the last `RATE_MINUTES`, oldest first, all notices."""

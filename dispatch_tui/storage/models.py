@@ -563,6 +563,8 @@ class EngineProcess(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
+    # The channels it has a sender for; None (an older version): unknown, taken as all.
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ChannelControl(Base):

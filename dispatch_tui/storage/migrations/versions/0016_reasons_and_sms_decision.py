@@ -1,4 +1,5 @@
-"""a reason per audience language; what the approver decided about SMS over the cap
+"""a reason per audience language; what the approver decided about SMS over the cap;
+the channels each sending process has a sender for
 
 Revision ID: 0016
 Revises: 0015
@@ -17,8 +18,14 @@ Revises: 0015
   update that approves a submitted outage, so nobody accepts a cost for an
   approver afterwards.
 
-Both columns are covered by 0012's table-wide grants on outage (operators
+- engine_process.channels: the channels a process has a sender for (a bot
+  channel without a token has none), so the monitor can say "no sender
+  configured" instead of showing its messages as in flight for ever. NULL (a
+  process of an older version): unknown, taken as every channel.
+
+The outage columns are covered by 0012's table-wide grants on outage (operators
 write it, everyone reads it); the engine's column grant does not include them.
+engine_process is the engine's to write (0012) and everyone's to read.
 """
 
 from __future__ import annotations
@@ -86,6 +93,8 @@ def upgrade() -> None:
     with op.batch_alter_table("outage") as batch:
         batch.add_column(sa.Column("reasons", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("sms_decision", sa.JSON(), nullable=True))
+    with op.batch_alter_table("engine_process") as batch:
+        batch.add_column(sa.Column("channels", sa.JSON(), nullable=True))
     if op.get_bind().dialect.name != "postgresql":
         return
     editor_guard, owner_guard = _old_guards()
@@ -97,6 +106,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         for function in _old_guards():
             op.execute(function)
+    with op.batch_alter_table("engine_process") as batch:
+        batch.drop_column("channels")
     with op.batch_alter_table("outage") as batch:
         batch.drop_column("sms_decision")
         batch.drop_column("reasons")

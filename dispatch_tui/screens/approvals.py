@@ -93,6 +93,7 @@ def outage_summary(row: OutageRow, me: str) -> Content:
             f"{row.utility_name} · {window}",
             f"Drafted by {author}{amended} · {channels}",
             f"Reason: {row.reason}",
+            *(f"Reason ({lang}): {text}" for lang, text in sorted(row.reasons.items())),
         ]
     )
 

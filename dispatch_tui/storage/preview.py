@@ -341,8 +341,8 @@ def build_preview(
     for language in fallback_reasons(draft, audience, own_language):
         warnings.append(
             f"{LANGUAGE_NAMES_EN.get(language, language)} notices will carry the "
-            f"{LANGUAGE_NAMES_EN.get(own_language, own_language)} reason: give a "
-            f"{LANGUAGE_NAMES_EN.get(language, language)} one in the form"
+            f"{LANGUAGE_NAMES_EN.get(own_language, own_language)} reason: add the "
+            f"{LANGUAGE_NAMES_EN.get(language, language)} reason in the form"
         )
     if counts.priority_metering_points:
         warnings.append(

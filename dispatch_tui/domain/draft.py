@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.domain.notice_plan import quiet_hours_problem
 from dispatch_tui.domain.outage import validate_window
 from dispatch_tui.domain.rules import NoticeRules, lead_time_problem
@@ -42,6 +43,8 @@ class OutageDraft:
     notice_kinds: tuple[str, ...] = NOTICE_KINDS
     transliterate: bool = False
     texts: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    """The reason in other languages than the utility's; `reason` is the fallback."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,11 @@ def _content_problems(draft: OutageDraft) -> list[str]:
         problems.append(f"give a title (1 to {MAX_TITLE} characters)")
     if not draft.reason.strip() or len(draft.reason) > MAX_REASON:
         problems.append(f"give the reason customers will read (1 to {MAX_REASON} characters)")
+    for language, text in sorted(draft.reasons.items()):
+        if language not in LANGUAGES:
+            problems.append(f"reason in unknown language {language!r}")
+        elif len(text) > MAX_REASON:
+            problems.append(f"the {language} reason is longer than {MAX_REASON} characters")
     if draft.selection.is_empty:
         problems.append("select at least one network node or metering point")
     if not draft.channels or set(draft.channels) - set(CHANNELS):
@@ -111,6 +119,7 @@ def content_digest(draft: OutageDraft, revision: int) -> str:
         "kinds": sorted(draft.notice_kinds),
         "transliterate": draft.transliterate,
         "texts": {k: v for k, v in sorted(draft.texts.items()) if v.strip()},
+        "reasons": {k: v.strip() for k, v in sorted(draft.reasons.items()) if v.strip()},
         "nodes": sorted(draft.selection.nodes),
         "mps": sorted(draft.selection.metering_points),
         "excluded_nodes": sorted(draft.selection.excluded_nodes),

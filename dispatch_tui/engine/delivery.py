@@ -237,7 +237,9 @@ class ChannelWorker:
                 message.id,
                 "unknown",
                 reason=outcome.reason,
-                next_attempt_at=now + self.tuning.unknown_wait,
+                next_attempt_at=outbox.resend_time(
+                    now, message.expires_at, self.tuning.unknown_wait
+                ),
             )
         if outcome.retry_after:
             loop = asyncio.get_running_loop()

@@ -40,6 +40,7 @@ from dispatch_tui.storage import (
     outbox,
     processes,
 )
+from dispatch_tui.storage.models import CHANNELS
 from dispatch_tui.storage.tables import utility
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,9 @@ class DeliveryEngine:
         self.senders = self._given_senders or build_senders(
             self.settings, report_url=report_url, on_sandbox_report=self._sandbox_report
         )
+        await asyncio.to_thread(processes.record_channels, self.db, self.id, list(self.senders))
+        for channel in sorted(set(CHANNELS) - set(self.senders)):
+            log.warning("%s: no sender configured; its messages wait for one", channel)
         for channel, sender in self.senders.items():
             rate = channel_rate(self.settings, channel)
             bucket = TokenBucket(rate, burst=max(1, int(rate)))

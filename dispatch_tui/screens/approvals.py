@@ -27,12 +27,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from dispatch_tui.dialogs.confirm import ConfirmDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
+from dispatch_tui.dialogs.sms_cap import SmsCapDialog
 from dispatch_tui.domain.draft import content_digest
 from dispatch_tui.domain.roles import Action
 from dispatch_tui.screens.priority import PriorityScreen
 from dispatch_tui.storage.amendment_review import AmendmentReview, amendment_review
 from dispatch_tui.storage.changes import OUTAGES
-from dispatch_tui.storage.outage_lifecycle import approve, reject
+from dispatch_tui.storage.outage_lifecycle import SmsChoice, approve, reject
 from dispatch_tui.storage.outages import (
     OutageDetail,
     OutageError,
@@ -40,7 +41,13 @@ from dispatch_tui.storage.outages import (
     get_outage,
     pending_approvals,
 )
-from dispatch_tui.storage.preview import Preview, build_preview, gather_affected
+from dispatch_tui.storage.preview import (
+    OverCap,
+    Preview,
+    build_preview,
+    gather_affected,
+    sms_over_cap,
+)
 from dispatch_tui.storage.priority import uncalled_count
 from dispatch_tui.widgets.app_access import AppAccess
 from dispatch_tui.widgets.footer import KeyFooter
@@ -87,6 +94,7 @@ def outage_summary(row: OutageRow, me: str) -> Content:
             f"{row.utility_name} · {window}",
             f"Drafted by {author}{amended} · {channels}",
             f"Reason: {row.reason}",
+            *(f"Reason ({lang}): {text}" for lang, text in sorted(row.reasons.items())),
         ]
     )
 
@@ -145,6 +153,8 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         # names exactly this, so storage refuses if the outage changed since.
         self._shown: tuple[int, int, str, tuple[str, ...]] | None = None
         self._review: AmendmentReview | None = None
+        # The SMS over the cap as shown, and transliterated (None: it is already).
+        self._over_cap: tuple[list[OverCap], list[OverCap] | None] = ([], None)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -265,9 +275,21 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 price_per_segment=Decimal(str(settings.sms_price_per_segment)),
                 currency=settings.sms_currency,
             )
+            cap = settings.sms_max_segments
+            translit = detail.row.transliterate
+            over = sms_over_cap(
+                conn, draft, max_sms_segments=cap, transliterate=translit, affected=affected
+            )
+            gsm = None
+            if over and not translit:
+                gsm = sms_over_cap(
+                    conn, draft, max_sms_segments=cap, transliterate=True, affected=affected
+                )
         digest = content_digest(draft, detail.row.revision)
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._show_preview, detail, preview, digest, to_call, review)
+            self.app.call_from_thread(
+                self._show_preview, detail, preview, digest, to_call, review, (over, gsm)
+            )
 
     def _show_preview(
         self,
@@ -276,6 +298,7 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         digest: str,
         to_call: tuple[int, int],
         review: AmendmentReview | None,
+        over_cap: tuple[list[OverCap], list[OverCap] | None],
     ) -> None:
         row = self.highlighted()
         if row is None or row.id != detail.row.id:
@@ -289,6 +312,7 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         self.query_one("#outage", Static).update(summary)
         self._shown = (detail.row.id, detail.row.revision, digest, tuple(preview.warnings))
         self._review = review
+        self._over_cap = over_cap
         panel = self.query_one(PreviewPanel)
         panel.loading = False
         panel.show(preview, review)
@@ -368,6 +392,15 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             )
         if warnings:
             question += "\nDespite: " + "; ".join(warnings)
+        over, transliterated = self._over_cap
+        if over:
+
+            def chosen(choice: SmsChoice | None) -> None:
+                if choice is not None:
+                    self.decide(row.id, None, (revision, digest, warnings), choice)
+
+            self.app.push_screen(SmsCapDialog(question, over, transliterated), chosen)
+            return
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -393,9 +426,11 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         outage_id: int,
         rejection: str | None,
         seen: tuple[int, str, tuple[str, ...]] | None = None,
+        sms: SmsChoice | None = None,
     ) -> None:
-        """Approve (no reason) what was seen (revision, digest, warnings), or
-        reject (with a reason); storage has the last word."""
+        """Approve (no reason) what was seen (revision, digest, warnings) with the
+        approver's choice for SMS over the cap, or reject (with a reason); storage
+        has the last word."""
         engine, me = self.dispatch.engine, self.dispatch.identity.login
         try:
             if rejection is None:
@@ -407,6 +442,8 @@ class ApprovalsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                     revision=revision,
                     digest=digest,
                     warnings_seen=warnings,
+                    max_sms_segments=self.dispatch.settings.sms_max_segments,
+                    sms=sms or SmsChoice(),
                 )
             else:
                 reject(engine, outage_id, rejection, actor=me)

@@ -107,10 +107,18 @@ def state_cell(channel: ChannelProgress, state: str) -> str:
     return count
 
 
+def unknown_cell(notice: NoticeProgress) -> str:
+    """A notice's messages whose outcome is unknown (the channels below say how many
+    of them will not be resent); empty when there are none."""
+    return f"{notice.unknown:,}" if notice.unknown else ""
+
+
 def pace(channel: ChannelProgress, now: datetime) -> str:
     """What holds a channel back (an operator's pause, backoff after errors), or
     else how fast it goes and when it is done."""
-    parts = ["PAUSED"] if channel.paused else []
+    parts = ["NO SENDER configured"] if channel.no_sender and channel.left else []
+    if channel.paused:
+        parts.append("PAUSED")
     if channel.next_retry_at is not None:
         wait = (channel.next_retry_at - now).total_seconds()
         parts.append(f"retry in {seconds_text(wait)}")
@@ -139,12 +147,15 @@ def process_name(process_id: str) -> str:
 
 def notice_state(notice: NoticeProgress) -> str:
     """A notice whose fan-out is done is still sending while messages are left
-    (or paused, when every channel with messages left is)."""
+    (or paused, when every channel with messages left is); what is left only on
+    channels no process has a sender for waits for one, and is not in flight."""
     if notice.outage_status == "cancelled" and notice.kind != "cancellation":
         return "outage cancelled"
-    waiting = [c for c in notice.channels if c.left]
+    waiting = [c for c in notice.channels if c.in_flight]
     if notice.status == "done" and waiting:
         return "paused" if all(c.paused for c in waiting) else "sending"
+    if notice.status == "done" and any(c.left for c in notice.channels):
+        return "waits for sender"
     return notice.status
 
 
@@ -209,7 +220,9 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self._columns("notices", "outage", "rev", "notice", "channels", "due", "state", "left")
+        self._columns(
+            "notices", "outage", "rev", "notice", "channels", "due", "state", "left", "unkn"
+        )
         self._columns("channels", "channel", "done", "left", "failed", "unknown", "pace", "settled")
         # One row per channel there can be: the table never grows as channels fill in.
         self.query_one("#channels", DataTable).styles.height = 1 + len(CHANNELS)
@@ -299,7 +312,8 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                         channels_text([c.channel for c in n.channels]),
                         format_local(n.due_at, n.timezone)[5:],
                         notice_state(n),
-                        f"{sum(c.left for c in n.channels):,}",
+                        f"{sum(c.in_flight for c in n.channels):,}",
+                        unknown_cell(n),
                     ),
                 )
                 for n in snapshot.notices

@@ -62,6 +62,19 @@ def status_label(row: OutageRow) -> str:
     return row.status
 
 
+def sms_text(row: OutageRow) -> str:
+    """How SMS go out, with what the approver decided when they did not fit the cap."""
+    decision = row.sms_decision or {}
+    text = "transliterated to GSM-7" if row.transliterate_sms else "as written"
+    if decision.get("transliterate"):
+        text += " (the approver's choice)"
+    accepted = decision.get("accepted_segments") or {}
+    if accepted:
+        parts = ", ".join(f"{lang} {n}" for lang, n in sorted(accepted.items()))
+        text += f"; over the cap of {decision.get('cap')}, accepted by the approver: {parts} parts"
+    return text
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'s' * (count != 1)}"
 
@@ -102,6 +115,7 @@ def _fields(detail: OutageDetail, places: SelectionPlaces) -> Table:
         ("In UTC", format_window(row.starts_at, row.ends_at, "UTC")),
         ("Urgent", "yes — ignores quiet hours" if row.urgent else "no"),
         ("Reason", row.reason),
+        *((f"Reason ({lang})", text) for lang, text in sorted(row.reasons.items())),
         (
             "Affected",
             f"{_plural(row.affected_mps, 'metering point')} · "
@@ -111,7 +125,7 @@ def _fields(detail: OutageDetail, places: SelectionPlaces) -> Table:
         ("Area", _places(places) or "none"),
         ("Channels", ", ".join(row.channels) or "none"),
         ("Notice plan", ", ".join(KIND_LABELS.get(k, k) for k in row.notice_kinds) or "none"),
-        ("SMS text", "transliterated to GSM-7" if row.transliterate else "as written"),
+        ("SMS text", sms_text(row)),
         ("Extra texts", texts or "none"),
         ("Author", row.created_by),
         ("Approver", row.approved_by or "— not approved"),

@@ -78,8 +78,19 @@ class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
             yield Input(
                 placeholder="Replacing transformer TP Stražišče 3", id="title", max_length=200
             )
-            yield Label("Reason customers will read", classes="field")
+            yield Label("Reason customers will read", classes="field", id="reason-label")
             yield Input(placeholder="maintenance of the network", id="reason", max_length=2000)
+            yield Label(
+                "The reason in other languages (else theirs carries the one above)",
+                classes="field",
+            )
+            for language in LANGUAGES:
+                yield Input(
+                    placeholder=f"reason: {LANGUAGE_NAMES[language]}",
+                    id=f"reason-{language}",
+                    max_length=2000,
+                    classes="reason-other",
+                )
             with Horizontal(classes="row"):
                 with Vertical():
                     yield Label(f"Start ({FORMAT_HINT}, local)", classes="field", id="start-label")
@@ -134,11 +145,18 @@ class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
     def load_utility(self) -> None:
         with self.dispatch.engine.connect() as conn:
             utility = next(u for u in list_utilities(conn) if u.id == self.utility_id)
-        self.app.call_from_thread(self._show_utility, utility.name, utility.timezone)
+        self.app.call_from_thread(
+            self._show_utility, utility.name, utility.timezone, utility.language
+        )
 
-    def _show_utility(self, name: str, timezone: str) -> None:
+    def _show_utility(self, name: str, timezone: str, language: str) -> None:
         self.timezone = timezone
         self.query_one("#utility", Label).update(f"[b]{name}[/b] — times in {timezone}")
+        # The reason above is the utility's language's; the others get a field each.
+        self.query_one(f"#reason-{language}", Input).display = False
+        self.query_one("#reason-label", Label).update(
+            f"Reason customers will read ({LANGUAGE_NAMES.get(language, language)})"
+        )
         if self.existing is not None:
             self._fill(self.existing)
 
@@ -155,6 +173,7 @@ class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
             self.query_one(f"#kind-{kind}", Check).value = kind in row.notice_kinds
         for language in LANGUAGES:
             self.query_one(f"#text-{language}", Input).value = row.texts.get(language, "")
+            self.query_one(f"#reason-{language}", Input).value = row.reasons.get(language, "")
         self._baseline = self._values()
 
     def _draft(self) -> OutageDraft | None:
@@ -203,6 +222,12 @@ class OutageFormScreen(AppAccess, ReportsWorkerErrors, Screen[int | None]):
             ),
             transliterate=self.query_one("#transliterate", Check).value,
             texts={lang: self.query_one(f"#text-{lang}", Input).value for lang in LANGUAGES},
+            reasons={
+                lang: field.value.strip()
+                for lang in LANGUAGES
+                if (field := self.query_one(f"#reason-{lang}", Input)).display
+                and field.value.strip()
+            },
         )
 
     @on(Button.Pressed, "#preview")

@@ -125,7 +125,7 @@ def amendment_review(
                     channel,
                     recipients,
                     max_sms_segments=max_sms_segments,
-                    transliterate=row.transliterate,
+                    transliterate=row.transliterate_sms,
                 )
             )
     return AmendmentReview(

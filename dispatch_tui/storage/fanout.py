@@ -337,7 +337,7 @@ def _build(
                 language,
                 channel,
                 max_sms_segments=max_sms_segments,
-                transliterate_sms=row.transliterate,
+                transliterate_sms=row.transliterate_sms,
             )
             return rendered.subject, rendered.body, rendered.segments
 

@@ -374,6 +374,12 @@ class Outage(Base):
     channels: Mapped[list[str]] = mapped_column(JSON)
     plan: Mapped[dict[str, Any]] = mapped_column(JSON)
     texts: Mapped[dict[str, str]] = mapped_column(JSON)
+    # The reason in languages other than the utility's (`reason`), which those
+    # without one fall back to.
+    reasons: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    # What the approver decided when the SMS did not fit the cap (transliterate,
+    # segments accepted per language); set only by approving.
+    sms_decision: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -557,6 +563,8 @@ class EngineProcess(Base):
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None]
+    # The channels it has a sender for; None (an older version): unknown, taken as all.
+    channels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ChannelControl(Base):

@@ -39,6 +39,7 @@ from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.outbox import WAITING_STATES, not_resent, paused_channels_query
+from dispatch_tui.storage.processes import served_channels
 from dispatch_tui.storage.tables import (
     channel_control,
     contact,
@@ -76,6 +77,9 @@ class ChannelProgress:
     opted out, or past their deadline): only a late report can settle them."""
     sent_per_minute: tuple[int, ...] = ()
     """Messages sent in each of the last `RATE_MINUTES` minutes, oldest first."""
+    no_sender: bool = False
+    """No living process has a sender for this channel (a bot without a token): its
+    messages wait for one and are not in flight."""
 
     @property
     def total(self) -> int:
@@ -86,15 +90,20 @@ class ChannelProgress:
         return sum(self.counts.get(s, 0) for s in LEFT_STATES)
 
     @property
+    def in_flight(self) -> int:
+        """What is left that some process will send (none without a sender)."""
+        return 0 if self.no_sender else self.left
+
+    @property
     def per_second(self) -> float:
         return self.sent_last_minute / 60.0
 
     @property
     def eta_seconds(self) -> float | None:
         """Seconds to finish at the last minute's pace; None when stalled or done."""
-        if not self.left or not self.sent_last_minute:
+        if not self.in_flight or not self.sent_last_minute:
             return None
-        return self.left / self.per_second
+        return self.in_flight / self.per_second
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,17 @@ class NoticeProgress:
     status: str
     channels: list[ChannelProgress] = field(default_factory=list)
     outage_revision: int = 1
+
+    @property
+    def unknown(self) -> int:
+        """Messages whose outcome nobody learned (they may have reached the person)."""
+        return sum(c.counts.get("unknown", 0) for c in self.channels)
+
+    @property
+    def unknown_not_resent(self) -> int:
+        """Of those, the ones no claim will send again (past or too near their deadline,
+        cancelled, opted out)."""
+        return sum(c.unknown_not_resent for c in self.channels)
 
 
 def send_rate(notices: list[NoticeProgress]) -> list[int]:
@@ -161,6 +181,7 @@ def progress(
     retry_at: dict[tuple[int, str], datetime] = {}
     stopped: dict[tuple[int, str], int] = {}
     paused = set(conn.scalars(paused_channels_query()))
+    served = served_channels(conn, now=now)
     if ids:
         for notice_id, channel, status, count in conn.execute(
             select(message.c.notice_id, message.c.channel, message.c.status, func.count())
@@ -212,6 +233,7 @@ def progress(
                 retry_at.get((r.id, channel)),
                 stopped.get((r.id, channel), 0),
                 per_minute.get((r.id, channel), ()),
+                served is not None and channel not in served,
             )
             for channel in r.channels
         ]

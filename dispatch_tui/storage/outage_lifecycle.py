@@ -13,6 +13,7 @@ shows; the schema's check constraints are the last line.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,7 @@ from dispatch_tui.storage.outages import (
     utility_rules,
 )
 from dispatch_tui.storage.outbox import WAITING_STATES
+from dispatch_tui.storage.preview import sms_over_cap
 from dispatch_tui.storage.tables import message, notice, outage, outage_editor, outage_selection
 from dispatch_tui.storage.users import refusal_for
 
@@ -103,6 +105,7 @@ def _values(conn: Connection, draft: OutageDraft, now: datetime) -> dict[str, An
         "channels": list(draft.channels),
         "plan": {"kinds": list(draft.notice_kinds), "transliterate": draft.transliterate},
         "texts": {k: v for k, v in draft.texts.items() if v.strip()},
+        "reasons": {k: v.strip() for k, v in draft.reasons.items() if v.strip()},
         "affected_mps": counts.metering_points,
         "affected_subscribers": counts.subscribers,
         "updated_at": now,
@@ -228,11 +231,12 @@ def _transition(
     *,
     detail: dict[str, Any] | None = None,
     stamp: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> OutageDetail:
     """Re-read, check role, rules and lifecycle, write the new state (and the
-    time into the `stamp` column), create or stop notices, audit; returns the
-    old detail. A refusal is audited too (in its own transaction, since this
-    one rolls back)."""
+    time into the `stamp` column, and the columns `step` put into `extra`),
+    create or stop notices, audit; returns the old detail. A refusal is audited
+    too (in its own transaction, since this one rolls back)."""
     try:
         with write_transaction(engine) as conn:
             _require(conn, actor, action)
@@ -255,6 +259,7 @@ def _transition(
             }
             if stamp is not None:
                 values[stamp] = now
+            values.update(extra or {})
             conn.execute(update(outage).where(outage.c.id == outage_id).values(**values))
             if effects is not None:
                 effects(conn, current, outcome, now)
@@ -358,6 +363,41 @@ def approval_warnings(
     return list(_verdict(conn, get_outage(conn, outage_id).draft, now or _now()).warnings)
 
 
+@dataclass(frozen=True)
+class SmsChoice:
+    """What an approver decides when an SMS does not fit `sms.max_segments`:
+    send it transliterated to GSM-7 (a third of the segments), and/or accept
+    SMS of up to `accept_segments` segments and their cost."""
+
+    transliterate: bool = False
+    accept_segments: int | None = None
+
+
+def _sms_decision(
+    conn: Connection, detail: OutageDetail, choice: SmsChoice, cap: int
+) -> dict[str, Any] | None:
+    """What the approval records about SMS length, or a refusal naming each language
+    over the cap (the preview's own computation, `preview.sms_over_cap`)."""
+    transliterate = detail.row.transliterate or choice.transliterate
+    over = sms_over_cap(conn, detail.draft, max_sms_segments=cap, transliterate=transliterate)
+    beyond = [
+        o for o in over if choice.accept_segments is None or o.segments > choice.accept_segments
+    ]
+    if beyond:
+        hint = "" if transliterate else "approve with transliteration, "
+        raise OutageError(
+            f"{'; '.join(str(o) for o in beyond)}: {hint}accept the extra cost, "
+            "or send it back to be shortened"
+        )
+    decision: dict[str, Any] = {}
+    if choice.transliterate and not detail.row.transliterate:
+        decision["transliterate"] = True
+    if over:
+        decision["accepted_segments"] = {o.language: o.segments for o in over}
+        decision["cap"] = cap
+    return decision or None
+
+
 def approve(
     engine: Engine,
     outage_id: int,
@@ -366,13 +406,19 @@ def approve(
     revision: int | None = None,
     digest: str | None = None,
     warnings_seen: Sequence[str] = (),
+    max_sms_segments: int = 3,
+    sms: SmsChoice = SmsChoice(),
 ) -> None:
     """Approve what the approver saw: ``revision`` and ``digest`` (of the
     previewed content, `domain.draft.content_digest`), if given, must still be
     the outage's; every current warning must be among ``warnings_seen`` (the
-    audit entry records them); and no rule may be broken."""
+    audit entry records them); no rule may be broken; and an SMS over
+    ``max_sms_segments`` needs the approver's ``sms`` choice (recorded in the
+    audit entry and in outage.sms_decision)."""
     seen = list(warnings_seen)
     unseen: list[str] = []
+    decided: dict[str, Any] = {}
+    audited: dict[str, Any] = {"warnings_seen": seen} if seen else {}
 
     def step(conn: Connection, current: OutageDetail, now: datetime) -> lifecycle.Outcome:
         changed = revision is not None and current.row.revision != revision
@@ -385,7 +431,12 @@ def approve(
         unseen.extend(w for w in verdict.warnings if w not in seen)
         if unseen:
             raise OutageError(f"confirm the warning first: {'; '.join(unseen)}")
-        return lifecycle.Outcome(lifecycle.approve(_state(current), actor))
+        outcome = lifecycle.Outcome(lifecycle.approve(_state(current), actor))
+        decision = _sms_decision(conn, current, sms, max_sms_segments)
+        decided["sms_decision"] = decision
+        if decision:
+            audited["sms"] = decision
+        return outcome
 
     def effects(
         conn: Connection, current: OutageDetail, outcome: lifecycle.Outcome, now: datetime
@@ -419,8 +470,9 @@ def approve(
         "approve",
         step,
         effects,
-        detail={"warnings_seen": seen} if seen else None,
+        detail=audited,
         stamp="approved_at",
+        extra=decided,
     )
     # An approval is what sends notices: its audit row is anchored outside the database at
     # once, so cutting it (and what followed) off the log shows in `audit verify`.

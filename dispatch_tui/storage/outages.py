@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from dispatch_tui.domain import templates
 from dispatch_tui.domain.draft import NOTICE_KINDS, OutageDraft
+from dispatch_tui.domain.languages import reason_in
 from dispatch_tui.domain.rules import NoticeRules, defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage.affected import affected_condition
@@ -64,6 +65,8 @@ class OutageRow:
     notice_kinds: tuple[str, ...]
     transliterate: bool
     texts: dict[str, str]
+    reasons: dict[str, str]
+    sms_decision: dict[str, Any] | None
     created_by: str
     approved_by: str | None
     rejection_reason: str | None
@@ -77,6 +80,12 @@ class OutageRow:
     @property
     def rules(self) -> NoticeRules:
         return defaults_for(self.country)
+
+    @property
+    def transliterate_sms(self) -> bool:
+        """Whether SMS go out in GSM-7: the author's choice, or the approver's, taken
+        to bring the SMS under the cap."""
+        return self.transliterate or bool((self.sms_decision or {}).get("transliterate"))
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,7 @@ class OutageDetail:
             notice_kinds=row.notice_kinds,
             transliterate=row.transliterate,
             texts=row.texts,
+            reasons=row.reasons,
         )
 
 
@@ -121,6 +131,8 @@ _COLUMNS = (
     outage.c.channels,
     outage.c.plan,
     outage.c.texts,
+    outage.c.reasons,
+    outage.c.sms_decision,
     outage.c.created_by,
     outage.c.approved_by,
     outage.c.rejection_reason,
@@ -151,6 +163,8 @@ def _row(r: Row[Any]) -> OutageRow:
         notice_kinds=tuple(plan.get("kinds", NOTICE_KINDS)),
         transliterate=bool(plan.get("transliterate", False)),
         texts=dict(r.texts or {}),
+        reasons=dict(r.reasons or {}),
+        sms_decision=dict(r.sms_decision) if r.sms_decision else None,
         created_by=r.created_by,
         approved_by=r.approved_by,
         rejection_reason=r.rejection_reason,
@@ -282,7 +296,7 @@ def notice_context(
         timezone=row.timezone,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
-        reason=row.reason,
+        reason=reason_in(row.reason, row.reasons, language),
         title=row.title,
         kind=kind,
         previous_starts_at=previous[0],

@@ -56,6 +56,7 @@ from sqlalchemy import (
     update,
 )
 
+from dispatch_tui.domain.resend import resend_at
 from dispatch_tui.storage import consent
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
@@ -97,13 +98,21 @@ def consents() -> ColumnElement[bool]:
     )
 
 
+def resend_time(now: datetime, expires_at: datetime, wait: timedelta) -> datetime:
+    """`next_attempt_at` of a message that became unknown now: its resend, or its
+    deadline when no resend fits before it (it is then never claimed again)."""
+    return resend_at(now, expires_at, wait) or expires_at
+
+
 def not_resent(now: datetime) -> ColumnElement[bool]:
     """For an `unknown` message: no claim will ever send it again (its deadline
-    passed or was moved by a cancel, its notice may no longer send, or its
-    contact no longer consents). The exact negation of what `claim_batch`
-    requires of an unknown message, apart from the wait and pauses."""
+    passed or was moved by a cancel, its resend would come at or after its
+    deadline, its notice may no longer send, or its contact no longer consents).
+    The exact negation of what `claim_batch` requires of an unknown message, apart
+    from the wait and pauses."""
     return or_(
         message.c.expires_at <= now,
+        message.c.next_attempt_at >= message.c.expires_at,
         and_(message.c.notice_id.is_not(None), message.c.notice_id.not_in(sendable_notice_ids())),
         not_(consents()),
     )
@@ -150,9 +159,10 @@ def _events(conn: Connection, rows: list[dict[str, object]]) -> None:
 
 
 def _reap_dead_leases(conn: Connection, now: datetime, unknown_wait: timedelta) -> int:
-    """`sending` rows whose holder stopped renewing become `unknown`."""
+    """`sending` rows whose holder stopped renewing become `unknown`, to be resent after
+    a wait that shrinks as their deadline nears (`domain.resend`), or not at all."""
     dead = conn.execute(
-        select(message.c.id, message.c.lease_owner)
+        select(message.c.id, message.c.lease_owner, message.c.expires_at)
         .where(message.c.status == "sending", message.c.lease_until < now)
         .with_for_update(skip_locked=True)
     ).all()
@@ -164,10 +174,17 @@ def _reap_dead_leases(conn: Connection, now: datetime, unknown_wait: timedelta) 
         .values(
             status="unknown",
             lease_until=None,
-            next_attempt_at=now + unknown_wait,
+            next_attempt_at=bindparam("b_next"),
             last_error=bindparam("b_error"),
         ),
-        [{"b_id": r.id, "b_error": f"{r.lease_owner} stopped during the send"} for r in dead],
+        [
+            {
+                "b_id": r.id,
+                "b_error": f"{r.lease_owner} stopped during the send",
+                "b_next": resend_time(now, r.expires_at, unknown_wait),
+            }
+            for r in dead
+        ],
     )
     _events(
         conn,

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from dispatch_tui.domain import sms, templates
 from dispatch_tui.domain.draft import OutageDraft, check_draft
+from dispatch_tui.domain.languages import LANGUAGE_NAMES_EN, reason_in
 from dispatch_tui.domain.notice_plan import PlannedNotice, channel_group, plan_notices
 from dispatch_tui.domain.rules import defaults_for
 from dispatch_tui.domain.selection import Selection
@@ -40,6 +41,19 @@ class Sample:
     subject: str | None
     body: str
     sms: templates.SmsPreview | None = None
+
+
+@dataclass(frozen=True)
+class OverCap:
+    """A language whose SMS does not fit `sms.max_segments` even with its address
+    list cut (the reason or extra text is too long)."""
+
+    language: str
+    segments: int
+    cap: int
+
+    def __str__(self) -> str:
+        return f"the {self.language} SMS needs {self.segments} segments, over the cap of {self.cap}"
 
 
 @dataclass(frozen=True)
@@ -161,6 +175,79 @@ def render_sample(
     return Sample(language, channel, recipients, rendered.subject, rendered.body)
 
 
+def _context(
+    draft: OutageDraft, sender: tuple[str, str], timezone: str, language: str
+) -> templates.NoticeContext:
+    """The advance notice of a draft in `language`, as the preview shows it."""
+    return templates.NoticeContext(
+        utility_name=sender[0],
+        contact_phone=sender[1],
+        timezone=timezone,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        reason=reason_in(draft.reason, draft.reasons, language) or "—",
+        title=draft.title,
+        kind="advance",
+        extra_text=draft.texts.get(language, ""),
+    )
+
+
+def _sender(conn: Connection, utility_id: int) -> tuple[str, str, str, str, str]:
+    """Name, contact phone, time zone, country and language of a utility."""
+    row = conn.execute(
+        select(
+            utility.c.name,
+            utility.c.contact_phone,
+            utility.c.timezone,
+            utility.c.country,
+            utility.c.language,
+        ).where(utility.c.id == utility_id)
+    ).one()
+    return row[0], row[1], row[2], row[3], row[4]
+
+
+def sms_over_cap(
+    conn: Connection,
+    draft: OutageDraft,
+    *,
+    max_sms_segments: int,
+    transliterate: bool,
+    affected: Affected | None = None,
+) -> list[OverCap]:
+    """The languages whose worst-case SMS (the one the preview shows) is over the cap:
+    approval reads this in its transaction, so what it refuses is what the preview
+    flagged."""
+    if "sms" not in draft.channels or draft.ends_at <= draft.starts_at:
+        return []
+    affected = affected or _gather(conn, draft.selection)
+    name, phone, tz, _country, _language = _sender(conn, draft.utility_id)
+    over = []
+    for (channel, language), recipients in sorted(affected.counts.contacts.items()):
+        if channel != "sms":
+            continue
+        sample = render_sample(
+            _context(draft, (name, phone), tz, language),
+            affected.worst.get(language, affected.fallback),
+            language,
+            channel,
+            recipients,
+            max_sms_segments=max_sms_segments,
+            transliterate=transliterate,
+        )
+        if sample.sms is not None and sample.sms.over_cap:
+            over.append(OverCap(language, sample.sms.segments, max_sms_segments))
+    return over
+
+
+def fallback_reasons(draft: OutageDraft, languages: set[str], own_language: str) -> list[str]:
+    """Audience languages without a reason of their own, which carry the utility's."""
+    return sorted(
+        language
+        for language in languages
+        if language != own_language and not draft.reasons.get(language, "").strip()
+    )
+
+
 def build_preview(
     conn: Connection,
     draft: OutageDraft,
@@ -172,11 +259,7 @@ def build_preview(
     price_per_segment: Decimal = Decimal("0.04"),
     currency: str = "EUR",
 ) -> Preview:
-    name, phone, tz, country = conn.execute(
-        select(
-            utility.c.name, utility.c.contact_phone, utility.c.timezone, utility.c.country
-        ).where(utility.c.id == draft.utility_id)
-    ).one()
+    name, phone, tz, country, own_language = _sender(conn, draft.utility_id)
     rules = defaults_for(country)
     verdict = check_draft(draft, rules, tz, now)
     problems = list(verdict.problems)
@@ -220,17 +303,7 @@ def build_preview(
         for (channel, language), recipients in sorted(counts.contacts.items()):
             if channel not in draft.channels:
                 continue
-            ctx = templates.NoticeContext(
-                utility_name=name,
-                contact_phone=phone,
-                timezone=tz,
-                starts_at=draft.starts_at,
-                ends_at=draft.ends_at,
-                reason=draft.reason.strip() or "—",
-                title=draft.title,
-                kind="advance",
-                extra_text=draft.texts.get(language, ""),
-            )
+            ctx = _context(draft, (name, phone), tz, language)
             addresses = worst.get(language, fallback)
             sample = render_sample(
                 ctx,
@@ -257,12 +330,20 @@ def build_preview(
                 plain = SmsCost(plain.segments + recipients * typical.segments, Decimal(0))
                 gsm = SmsCost(gsm.segments + recipients * typical_gsm.segments, Decimal(0))
                 if shown.over_cap:
+                    over = OverCap(language, shown.segments, max_sms_segments)
                     warnings.append(
-                        f"the {language} SMS needs {shown.segments} segments, over the cap of "
-                        f"{max_sms_segments}; shorten the reason or turn on transliteration"
+                        f"{over}; shorten the reason or turn on transliteration (an approver "
+                        "must choose transliteration or accept the cost)"
                     )
         plain = SmsCost(plain.segments, sms.estimate_cost(plain.segments, price_per_segment))
         gsm = SmsCost(gsm.segments, sms.estimate_cost(gsm.segments, price_per_segment))
+    audience = {language for (channel, language) in counts.contacts if channel in draft.channels}
+    for language in fallback_reasons(draft, audience, own_language):
+        warnings.append(
+            f"{LANGUAGE_NAMES_EN.get(language, language)} notices will carry the "
+            f"{LANGUAGE_NAMES_EN.get(own_language, own_language)} reason: add the "
+            f"{LANGUAGE_NAMES_EN.get(language, language)} reason in the form"
+        )
     if counts.priority_metering_points:
         warnings.append(
             f"{counts.priority_metering_points} priority metering points (life support, hospitals) "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -46,6 +47,32 @@ def register(engine: Engine, process_id: str, kind: str, *, now: datetime | None
                 heartbeat_at=now,
             )
         )
+
+
+def record_channels(engine: Engine, process_id: str, channels: Sequence[str]) -> None:
+    """The channels this process has a sender for: a bot channel without a token has
+    none, and the monitor says so (`served_channels`) instead of showing its messages
+    as in flight."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(engine_process)
+            .where(engine_process.c.id == process_id)
+            .values(channels=sorted(channels))
+        )
+
+
+def served_channels(conn: Connection, *, now: datetime) -> set[str] | None:
+    """The channels some living process has a sender for; None when that is not known
+    (no process alive, or one of an older version that does not say)."""
+    rows = conn.scalars(
+        select(engine_process.c.channels).where(
+            engine_process.c.stopped_at.is_(None),
+            engine_process.c.heartbeat_at >= now - ALIVE_WITHIN,
+        )
+    ).all()
+    if not rows or any(channels is None for channels in rows):
+        return None
+    return {channel for channels in rows for channel in channels or ()}
 
 
 def heartbeat(engine: Engine, process_id: str, *, now: datetime | None = None) -> None:

@@ -256,3 +256,34 @@ async def test_leaving_a_filled_form_asks_first(tui_engine: Engine) -> None:
         assert isinstance(app.screen, NetworkScreen)
     with tui_engine.connect() as conn:
         assert outages.list_outages(conn)[1] == 0
+
+
+async def test_a_reason_per_audience_language(tui_engine: Engine) -> None:
+    """The reason field is the utility's language's; the others have their own, the
+    preview names a language that falls back, and the saved draft keeps them."""
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(100, 30)) as pilot:
+        tree, eg = await open_gorenjska(app, pilot)
+        tree.move_cursor(eg.children[0])
+        await pilot.press("space", "d")
+        await settle(app, pilot)
+        form = app.screen
+        assert not form.query_one("#reason-sl", Input).display
+        assert form.query_one("#reason-en", Input).display
+        fill_form(form)
+        await pilot.press("f6")
+        await settle(app, pilot)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "English notices will carry the Slovene reason" in text
+        await pilot.press("escape")
+        form.query_one("#reason-en", Input).value = "maintenance works"
+        await pilot.press("f6")
+        await settle(app, pilot)
+        text = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "Slovene reason" not in text and "Reason: maintenance works." in text
+        await pilot.press("escape")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+    with tui_engine.connect() as conn:
+        rows, _total = outages.list_outages(conn)
+    assert rows[0].reasons == {"en": "maintenance works"}

@@ -1,8 +1,8 @@
 """a reason per audience language; what the approver decided about SMS over the cap;
 the channels each sending process has a sender for
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 
 - outage.reasons: the reason in other languages than the utility's
   ({"en": "...", ...}); outage.reason stays the utility-language one and is
@@ -37,8 +37,8 @@ from types import ModuleType
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import Engine
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Header
+from textual.widgets import DataTable, Header, Input
 
 from dispatch_tui.app import SANDBOX_LABEL, database_forms, fit_parts
 from dispatch_tui.screens.help import HelpScreen
@@ -18,10 +18,14 @@ from tests.tui.conftest import make_app
 
 
 async def settle(app: App[None], pilot: Pilot[None]) -> None:
-    """Let every database worker finish and the screen catch up."""
+    """Let every database worker finish and the screen catch up. Inputs stop
+    blinking: a snapshot taken half a second later would catch the cursor's
+    other phase."""
     for _ in range(3):
         await app.workers.wait_for_complete()
         await pilot.pause()
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
 
 
 async def test_unknown_user_is_refused(tui_engine: Engine) -> None:

@@ -39,6 +39,7 @@ from dispatch_tui.storage import (
     outage_lifecycle,
     outbox,
     processes,
+    signup,
 )
 from dispatch_tui.storage.tables import utility
 
@@ -143,6 +144,7 @@ class DeliveryEngine:
         self.scheduler.every("audit-anchor", self._anchor_seconds, self._anchor)
         self.scheduler.every("audit-seal", self._sync_seconds, self._seal)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
+        self.scheduler.every("web-signups", self._sync_seconds, self._activate_signups)
         await self.scheduler.start()
         self.running = True
         log.info(
@@ -251,6 +253,12 @@ class DeliveryEngine:
                 "run the engine as the account that owns the key",
                 audit.key_file(),
             )
+
+    async def _activate_signups(self) -> None:
+        """Web sign-ups confirmed by the public web's role, which may not create contacts."""
+        await asyncio.to_thread(
+            signup.activate_confirmed, self.db, actor=current_login(), now=self.clock()
+        )
 
     async def _heartbeat(self) -> None:
         now = self.clock()

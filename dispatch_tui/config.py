@@ -357,6 +357,15 @@ SCHEMA: tuple[Setting, ...] = (
         expects="empty or an http:// or https:// URL",
     ),
     Setting(
+        "web.public_url",
+        str,
+        "",
+        "Base URL of the public web; e-mail notices link to <url>/unsubscribe/<token> "
+        "(and carry List-Unsubscribe headers). Empty: no unsubscribe links.",
+        check=lambda v: v == "" or _is_http_url(v),
+        expects="empty or an http:// or https:// URL",
+    ),
+    Setting(
         REPORT_TOKEN_KEY,
         str,
         "",
@@ -473,6 +482,7 @@ class Settings:
     engine_listen_host: str
     engine_listen_port: int
     engine_public_url: str
+    web_public_url: str
     engine_report_token: str
     delivery_batch: int
     delivery_concurrency: int

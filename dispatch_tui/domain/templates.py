@@ -297,6 +297,20 @@ EMAIL_TEMPLATES: Final[Mapping[tuple[str, str], str]] = {
 }
 """(language, kind) → e-mail body template: a letter with one line per street."""
 
+_UNSUBSCRIBE: Final[Mapping[str, str]] = {
+    "sl": "Obvestil po e-pošti ne želite več? Odjava: {url}",
+    "uk": "Не бажаєте більше отримувати листи? Відписатися: {url}",
+    "bg": "Не желаете повече известия по имейл? Отписване: {url}",
+    "en": "No longer want these e-mails? Unsubscribe: {url}",
+}
+
+
+def with_unsubscribe(body: str, language: str, url: str) -> str:
+    """An e-mail body with its unsubscribe link below a signature separator."""
+    line = _UNSUBSCRIBE.get(language, _UNSUBSCRIBE["en"]).format(url=url)
+    return f"{body}\n\n-- \n{line}"
+
+
 _SUBJECTS: Final[Mapping[str, Mapping[str, str]]] = {
     "sl": {
         "advance": "Načrtovan izklop električne energije {date}",

@@ -199,6 +199,7 @@ class DeliveryEngine:
             now=self.clock(),
             lease=self.notice_lease,
             max_sms_segments=self.settings.sms_max_segments,
+            unsubscribe_base=self.settings.web_public_url,
         )
         if result is not None:
             log.info(

@@ -21,7 +21,8 @@ from dispatch_tui.storage.signup import (
     confirm_signup,
     start_signup,
 )
-from dispatch_tui.storage.tables import contact, message
+from dispatch_tui.storage.tables import audit_log, contact, message
+from dispatch_tui.storage.unsubscribe import UnsubscribeStatus, tokens_for, unsubscribe_by_token
 from tests.security.pg_roles import SENDER, Cluster, cluster  # noqa: F401
 
 WEB = f"pgweb_{os.getpid()}"
@@ -139,3 +140,19 @@ def test_the_web_role_cannot_activate_or_rewrite_a_sign_up(web: Engine) -> None:
         conn.execute(text("UPDATE signup SET wrong_tries = 3"))
     # Forgetting wrong tries without a new code would reopen a spent code: refused.
     assert "engine activates" in refused(web, "UPDATE signup SET wrong_tries = 0")
+
+
+def test_the_web_role_unsubscribes_by_token_only(web: Engine, engine: Engine) -> None:
+    with engine.begin() as conn:
+        ana = conn.execute(
+            select(contact.c.id).where(contact.c.address == "ana.novak@example.si")
+        ).scalar_one()
+        [token] = tokens_for(conn, [ana], now=NOW).values()
+    assert unsubscribe_by_token(web, "x" * 43, actor=WEB).status is UnsubscribeStatus.UNKNOWN
+    assert unsubscribe_by_token(web, token, actor=WEB).status is UnsubscribeStatus.UNSUBSCRIBED
+    with engine.connect() as conn:
+        consent = conn.execute(select(contact.c.consent).where(contact.c.id == ana)).scalar_one()
+        actor = conn.execute(
+            select(audit_log.c.actor).where(audit_log.c.action == "unsubscribe")
+        ).scalar_one()
+    assert (consent, actor) == ("opted_out", WEB)

@@ -52,7 +52,7 @@ WEB_GRANTS = [
     "UPDATE (status) ON message",
     "SELECT ON contact_token",
     "SELECT (id, consent), UPDATE (consent, consent_at, consent_source) ON contact",
-    "INSERT ON audit_log",
+    "SELECT (id), INSERT ON audit_log",
     "USAGE, SELECT ON SEQUENCE signup_id_seq, signup_attempt_id_seq, inbound_message_id_seq, "
     "message_id_seq, proof_failure_id_seq, audit_log_id_seq",
 ]

@@ -556,6 +556,16 @@ def _window(
     return day(start), clock(start), end_text
 
 
+def local_window(
+    starts_at: datetime, ends_at: datetime, timezone: str, language: str
+) -> tuple[str, str, str]:
+    """(date, start, end) as an e-mail or a printed notice writes them, in local time."""
+    zone = _zone(timezone)
+    return _window(
+        _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at"), zone, _LOCALES[language], "full"
+    )
+
+
 def _values(ctx: NoticeContext, language: str, *, short: bool, extra_sep: str) -> dict[str, str]:
     zone = _zone(ctx.timezone)
     starts_at = _aware(ctx.starts_at, "starts_at")

@@ -19,6 +19,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from dispatch_tui.printable.entrance_notices import default_pdf_path, write_pdf
+from dispatch_tui.storage.entrance_notices import PRINTABLE
 from dispatch_tui.storage.outages import (
     OutageDetail,
     OutageError,
@@ -136,6 +138,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back to outages", id="outage.back"),
         Binding("ctrl+r", "reload", "Reload", id="outage.reload"),
+        Binding("p", "print_notices", "Entrance notices PDF", id="outage.print_notices"),
     ]
 
     def __init__(self, outage_id: int) -> None:
@@ -161,6 +164,29 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Entrance notices are printed for an approved outage only."""
+        if action == "print_notices":
+            return self.detail is not None and self.detail.row.status in PRINTABLE
+        return True
+
+    def action_print_notices(self) -> None:
+        self.notify("Writing the entrance notices…")
+        self.print_notices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outage-notices")
+    def print_notices(self) -> None:
+        try:
+            path, pages = write_pdf(
+                self.dispatch.engine, self.outage_id, default_pdf_path(self.outage_id)
+            )
+        except (OutageError, OSError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify, f"{pages} entrance notice(s) written to {path} (readable by you only)"
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="outage-detail")
     def load(self) -> None:
@@ -191,6 +217,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         if row.rejection_reason:
             rejection.update(self._rejection(row))
         self.query_one("#fields", Static).update(_fields(detail, places))
+        self.refresh_bindings()
 
     def _rejection(self, row: OutageRow) -> RenderableType:
         """The reviewer's reason, first thing the author sees, with what to do next."""

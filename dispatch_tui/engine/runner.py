@@ -50,6 +50,8 @@ NO_REPLIES = inbound.ReplyLimits(
 )
 """Limits under which storage records an inbound SMS but queues no reply."""
 SENDER_IDS_SECONDS = 30.0
+SIGNUPS_SECONDS = 3.0
+"""How often web sign-ups confirmed by the web's role (which may not) are activated."""
 
 
 def tuning_from(settings: Settings) -> DeliveryTuning:
@@ -144,7 +146,7 @@ class DeliveryEngine:
         self.scheduler.every("audit-anchor", self._anchor_seconds, self._anchor)
         self.scheduler.every("audit-seal", self._sync_seconds, self._seal)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
-        self.scheduler.every("web-signups", self._sync_seconds, self._activate_signups)
+        self.scheduler.every("web-signups", SIGNUPS_SECONDS, self._activate_signups)
         await self.scheduler.start()
         self.running = True
         log.info(

@@ -603,3 +603,28 @@ def export_evidence(obj: Context, outage: int, output: Path | None, force: bool)
         highlight=False,
         soft_wrap=True,
     )
+
+
+@export_group.command("notices")
+@database_option
+@click.argument("outage_id", metavar="OUTAGE", type=click.IntRange(min=1))
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The PDF to write (default: ~/dispatch-tui-notices-outage-OUTAGE.pdf), mode 0600.",
+)
+@click.pass_obj
+def export_notices(obj: Context, outage_id: int, output: Path | None) -> None:
+    """The entrance notices of an approved outage as one PDF: an A4 page per building
+    entrance, to print and post where people without a phone will see them."""
+    from dispatch_tui.printable.entrance_notices import default_pdf_path, write_pdf
+    from dispatch_tui.storage.outages import OutageError
+
+    engine = obj.ready_engine()
+    try:
+        path, pages = write_pdf(engine, outage_id, output or default_pdf_path(outage_id))
+    except OutageError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{output}: cannot write the PDF: {exc.strerror or exc}")
+    out.print(f"{pages} entrance notice(s) written to {path}", highlight=False, soft_wrap=True)

@@ -387,8 +387,9 @@ SCHEMA: tuple[Setting, ...] = (
         "web.public_url",
         str,
         "",
-        "Base URL people reach the public web at (feeds' links and ids); "
-        "empty: http://listen_host:listen_port.",
+        "Base URL people reach the public web at (feeds' links and ids; e-mail notices "
+        "link to <url>/unsubscribe/<token> with List-Unsubscribe headers). Empty: the web "
+        "uses http://listen_host:listen_port and e-mails carry no unsubscribe link.",
         check=lambda v: v == "" or _is_http_url(v),
         expects="empty or an http:// or https:// URL",
     ),

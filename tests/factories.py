@@ -22,6 +22,9 @@ def approved_outage(
     starts_at: datetime | None = None,
     channels: Sequence[str] = ("sms",),
     urgent: bool = False,
+    utility_code: str = "EG",
+    region: str = "EG-R1",
+    reason: str = "vzdrževalna dela",
 ) -> int:
     """The CSV sample data, operators ana (dispatcher) and bohdan (shift lead), and
     an outage of region EG-R1 that ana drafted and bohdan approved; its id."""
@@ -30,16 +33,16 @@ def approved_outage(
     users.add_operator(engine, "ana", "dispatcher", actor="root")
     users.add_operator(engine, "bohdan", "shift_lead", actor="root")
     with engine.connect() as conn:
-        region = conn.execute(select(node.c.id).where(node.c.code == "EG-R1")).scalar_one()
-        uid = conn.execute(select(utility.c.id).where(utility.c.code == "EG")).scalar_one()
+        region_id = conn.execute(select(node.c.id).where(node.c.code == region)).scalar_one()
+        uid = conn.execute(select(utility.c.id).where(utility.c.code == utility_code)).scalar_one()
     start = starts_at or datetime.now(UTC).replace(microsecond=0) + timedelta(days=9)
     draft = OutageDraft(
         utility_id=uid,
         title="Zamenjava TP",
-        reason="vzdrževalna dela",
+        reason=reason,
         starts_at=start,
         ends_at=start + timedelta(hours=3),
-        selection=Selection(nodes=frozenset({region})),
+        selection=Selection(nodes=frozenset({region_id})),
         channels=tuple(channels),
         urgent=urgent,
     )

@@ -15,6 +15,7 @@ EXACT = {
     "babel",
     "phonenumbers",
     "holidays",
+    "fpdf2",
     "faker",
     "textual",
     "rich",

@@ -297,6 +297,20 @@ EMAIL_TEMPLATES: Final[Mapping[tuple[str, str], str]] = {
 }
 """(language, kind) → e-mail body template: a letter with one line per street."""
 
+_UNSUBSCRIBE: Final[Mapping[str, str]] = {
+    "sl": "Obvestil po e-pošti ne želite več? Odjava: {url}",
+    "uk": "Не бажаєте більше отримувати листи? Відписатися: {url}",
+    "bg": "Не желаете повече известия по имейл? Отписване: {url}",
+    "en": "No longer want these e-mails? Unsubscribe: {url}",
+}
+
+
+def with_unsubscribe(body: str, language: str, url: str) -> str:
+    """An e-mail body with its unsubscribe link below a signature separator."""
+    line = _UNSUBSCRIBE.get(language, _UNSUBSCRIBE["en"]).format(url=url)
+    return f"{body}\n\n-- \n{line}"
+
+
 _SUBJECTS: Final[Mapping[str, Mapping[str, str]]] = {
     "sl": {
         "advance": "Načrtovan izklop električne energije {date}",
@@ -543,13 +557,18 @@ def _window(
 
 
 def local_window(
-    starts_at: datetime, ends_at: datetime, timezone: str, language: str
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str,
+    language: str,
+    date_format: str = "medium",
 ) -> tuple[str, str, str]:
-    """(date, start, end) of a window as an e-mail notice writes it, for the public pages."""
+    """(date, start, end) of a window as an e-mail notice writes it: "medium" dates
+    for the public pages, "full" ones (with the weekday) for printed notices."""
     if language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
     start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
-    return _window(start, end, _zone(timezone), _LOCALES[language], "medium")
+    return _window(start, end, _zone(timezone), _LOCALES[language], date_format)
 
 
 def local_moment(moment: datetime, timezone: str, language: str) -> str:

@@ -64,6 +64,7 @@ def _outgoing(m: outbox.ClaimedMessage) -> OutgoingMessage:
         sender=m.sender,
         segments=m.segments,
         coding_ucs2=m.channel == "sms" and sms.analyse(m.body).encoding != "GSM-7",
+        unsubscribe_url=m.unsubscribe_url,
     )
 
 

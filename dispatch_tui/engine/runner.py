@@ -39,6 +39,7 @@ from dispatch_tui.storage import (
     outage_lifecycle,
     outbox,
     processes,
+    signup,
 )
 from dispatch_tui.storage.models import CHANNELS
 from dispatch_tui.storage.tables import utility
@@ -50,6 +51,8 @@ NO_REPLIES = inbound.ReplyLimits(
 )
 """Limits under which storage records an inbound SMS but queues no reply."""
 SENDER_IDS_SECONDS = 30.0
+SIGNUPS_SECONDS = 3.0
+"""How often web sign-ups confirmed by the web's role (which may not) are activated."""
 
 
 def tuning_from(settings: Settings) -> DeliveryTuning:
@@ -147,6 +150,7 @@ class DeliveryEngine:
         self.scheduler.every("audit-anchor", self._anchor_seconds, self._anchor)
         self.scheduler.every("audit-seal", self._sync_seconds, self._seal)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
+        self.scheduler.every("web-signups", SIGNUPS_SECONDS, self._activate_signups)
         await self.scheduler.start()
         self.running = True
         log.info(
@@ -201,6 +205,7 @@ class DeliveryEngine:
             now=self.clock(),
             lease=self.notice_lease,
             max_sms_segments=self.settings.sms_max_segments,
+            unsubscribe_base=self.settings.web_public_url,
         )
         if result is not None:
             log.info(
@@ -255,6 +260,12 @@ class DeliveryEngine:
                 "run the engine as the account that owns the key",
                 audit.key_file(),
             )
+
+    async def _activate_signups(self) -> None:
+        """Web sign-ups confirmed by the public web's role, which may not create contacts."""
+        await asyncio.to_thread(
+            signup.activate_confirmed, self.db, actor=current_login(), now=self.clock()
+        )
 
     async def _heartbeat(self) -> None:
         now = self.clock()

@@ -23,7 +23,9 @@ from textual.widgets import Header, Static
 
 from dispatch_tui.dialogs.save_path import SavePathDialog
 from dispatch_tui.domain.roles import Action
+from dispatch_tui.printable.entrance_notices import default_pdf_path, write_pdf
 from dispatch_tui.storage import evidence
+from dispatch_tui.storage.entrance_notices import PRINTABLE
 from dispatch_tui.storage.outages import (
     OutageDetail,
     OutageError,
@@ -157,6 +159,7 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         Binding("escape", "back", "Back to outages", id="outage.back"),
         Binding("ctrl+r", "reload", "Reload", id="outage.reload"),
         Binding("x", "export_evidence", "Export evidence", id="outage.evidence"),
+        Binding("p", "print_notices", "Entrance notices PDF", id="outage.print_notices"),
     ]
 
     def __init__(self, outage_id: int) -> None:
@@ -184,9 +187,12 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Evidence once notices went out; entrance notices for an approved outage only."""
         if action == "export_evidence":
             sent = self.detail is not None and self.detail.notices_sent
             return sent and self.dispatch.identity.may(Action.VIEW)
+        if action == "print_notices":
+            return self.detail is not None and self.detail.row.status in PRINTABLE
         return True
 
     def action_export_evidence(self) -> None:
@@ -215,6 +221,23 @@ class OutageDetailScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             f"Evidence of {summary.messages:,} messages ({summary.rows:,} rows) written to "
             f"{path}; summary in {evidence.summary_path(path).name}",
             timeout=15,
+        )
+
+    def action_print_notices(self) -> None:
+        self.notify("Writing the entrance notices…")
+        self.print_notices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outage-notices")
+    def print_notices(self) -> None:
+        try:
+            path, pages = write_pdf(
+                self.dispatch.engine, self.outage_id, default_pdf_path(self.outage_id)
+            )
+        except (OutageError, OSError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(
+            self.notify, f"{pages} entrance notice(s) written to {path} (readable by you only)"
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="outage-detail")

@@ -43,6 +43,8 @@ class OutgoingMessage:
     sender: str = ""
     segments: int = 1
     coding_ucs2: bool = False
+    unsubscribe_url: str | None = None
+    """E-mail: the one-click unsubscribe link for the List-Unsubscribe headers."""
 
 
 @dataclass(frozen=True)

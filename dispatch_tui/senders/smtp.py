@@ -88,6 +88,10 @@ class SmtpSender:
         mail["Date"] = email.utils.formatdate(localtime=False)
         mail["Message-ID"] = email.utils.make_msgid(domain=self._msgid_domain)
         mail["X-Dispatch-Message-Id"] = str(message.id)
+        if message.unsubscribe_url:
+            # RFC 8058: a POST of "List-Unsubscribe=One-Click" to the link unsubscribes.
+            mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
+            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mail.set_content(message.body, charset="utf-8")
         return mail
 

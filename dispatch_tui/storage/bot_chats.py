@@ -107,7 +107,9 @@ def _account_failures(conn: Connection, account: str, now: datetime) -> tuple[bo
         .order_by(subscriber.c.id)
         .with_for_update(of=subscriber)
     ).all()
-    helpline = rows[0].contact_phone if rows else _helpline(conn, account)
+    # Read either way, so that a number nobody has costs the same queries as an account.
+    fallback = _helpline(conn, account)
+    helpline = rows[0].contact_phone if rows else fallback
     locked = any(r.self_service_locked_at is not None for r in rows)
     # Wrong proofs before an operator lifted the lock are forgiven, in every chat.
     lifts = [r.self_service_unlocked_at for r in rows if r.self_service_unlocked_at]

@@ -23,6 +23,9 @@ GROUP_OF_ROLE = {
     "admin": "dispatch_admin",
 }
 ENGINE_ROLE = "dispatch_engine"
+WEB_ROLE = "dispatch_web"
+"""The public web's group role (migration 0019): reads the public tables and only the
+columns sign-up and unsubscribe need, writes sign-ups and their codes, never contacts."""
 
 
 def _literal(name: str) -> str:

@@ -30,11 +30,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, or_, select, update
 
 from dispatch_tui.domain import templates
 from dispatch_tui.domain.transition_notices import Audience
+from dispatch_tui.storage import unsubscribe
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import (
@@ -266,7 +268,34 @@ MESSAGE_COLUMNS = (
     "next_attempt_at",
     "expires_at",
     "created_at",
+    "unsubscribe_url",
 )
+
+
+def _with_unsubscribe(
+    conn: Connection,
+    rows: list[tuple[object, ...]],
+    stamp_now: object,
+    base: str,
+    now: datetime,
+) -> list[tuple[object, ...]]:
+    """The rows as inserted: e-mails get their contact's unsubscribe link (when the
+    public web has a URL), in the body and for the List-Unsubscribe header."""
+    if not base:
+        return [(*r, stamp_now, None) for r in rows]
+    # Row layout: MESSAGE_COLUMNS up to expires_at (contact 1, channel 2, language 4, body 6).
+    tokens = unsubscribe.tokens_for(
+        conn, [cast(int, r[1]) for r in rows if r[2] == "email"], now=now
+    )
+    out: list[tuple[object, ...]] = []
+    for r in rows:
+        if r[2] != "email":
+            out.append((*r, stamp_now, None))
+            continue
+        url = unsubscribe.unsubscribe_url(base, tokens[cast(int, r[1])])
+        body = templates.with_unsubscribe(str(r[6]), str(r[4]), url)
+        out.append((*r[:6], body, *r[7:], stamp_now, url))
+    return out
 
 
 def fan_out(
@@ -278,16 +307,27 @@ def fan_out(
     lease: timedelta = NOTICE_LEASE,
     max_sms_segments: int = 3,
     batch_size: int = BATCH,
+    unsubscribe_base: str = "",
 ) -> FanoutResult | None:
     """Build the messages of one due notice; None when it was not ours to
-    build, or stopped being ours part-way (the new owner completes it)."""
+    build, or stopped being ours part-way (the new owner completes it).
+
+    With `unsubscribe_base` (the public web's URL) every e-mail gets its
+    contact's unsubscribe link (`storage.unsubscribe`), in its body and
+    its `List-Unsubscribe` header."""
     now = now or datetime.now(UTC)
     if not claim_notice(engine, notice_id, owner=owner, now=now, lease=lease):
         return None
     held = _Lease(engine, notice_id, owner, lease, now)
     try:
         return _build(
-            engine, notice_id, held, now=now, max_sms_segments=max_sms_segments, batch=batch_size
+            engine,
+            notice_id,
+            held,
+            now=now,
+            max_sms_segments=max_sms_segments,
+            batch=batch_size,
+            unsubscribe_base=unsubscribe_base,
         )
     except LeaseLost as lost:
         log.warning("%s; stopped building", lost)
@@ -302,6 +342,7 @@ def _build(
     now: datetime,
     max_sms_segments: int,
     batch: int,
+    unsubscribe_base: str,
 ) -> FanoutResult:
     with engine.connect() as reader:
         kind, channels, outage_id, previous_start, previous_end, audience = reader.execute(
@@ -403,7 +444,7 @@ def _build(
                         conn,
                         message,
                         MESSAGE_COLUMNS,
-                        [(*r, stamp_now) for r in rows],
+                        _with_unsubscribe(conn, rows, stamp_now, unsubscribe_base, now),
                         unless_conflict=("notice_id", "contact_id"),
                     )
             subscribers += len(group)

@@ -491,6 +491,8 @@ class Message(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # An e-mail notice's one-click unsubscribe link (RFC 8058), also in its body.
+    unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     # The inbound SMS or bot update this reply answers (inbound_message.channel says which).
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id", use_alter=True))
 
@@ -521,7 +523,8 @@ class InboundMessage(Base):
     received_at: Mapped[datetime]
     # sms, or telegram/viber for a bot update (then `sender` is the chat or user id).
     channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
-    sender: Mapped[str] = mapped_column(String(64))
+    # The phone, chat or user id; for a web sign-up's code request the phone or e-mail.
+    sender: Mapped[str] = mapped_column(String(320))
     receiver: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     gateway_id: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -530,6 +533,78 @@ class InboundMessage(Base):
     outcome: Mapped[str] = mapped_column(String(300))
     replied: Mapped[bool] = mapped_column(Boolean, default=False)
     reply_message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id"))
+
+
+SIGNUP_STATES = ("pending", "confirmed", "active")
+SIGNUP_ATTEMPTS = ("start", "code", "confirm")
+
+
+class Signup(Base):
+    """One address a web sign-up wants notices at, waiting for its code (storage.signup).
+
+    Made only after the proof matched; active once the code came back. The
+    browser holds the token, the row its hash; the code is kept as an HMAC
+    keyed with that token. `inbound_id` is the stored request the code
+    messages answer (receiver "web"), so the outbox sends them like replies.
+    """
+
+    __tablename__ = "signup"
+    __table_args__ = (
+        CheckConstraint(_in("channel", ("sms", "email")), name="channel"),
+        CheckConstraint(_in("status", SIGNUP_STATES), name="status"),
+        Index("ix_signup_status", "status", "confirmed_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"))
+    mp_id: Mapped[int | None] = mapped_column(ForeignKey("metering_point.id", ondelete="CASCADE"))
+    """A sign-up by metering point hears of that place only (contact_scope)."""
+    identifier: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    code_hash: Mapped[str] = mapped_column(String(64))
+    code_issued_at: Mapped[datetime]
+    wrong_tries: Mapped[int] = mapped_column(Integer, default=0)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_message.id"))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+
+
+class SignupAttempt(Base):
+    """Every sign-up start, code sent and code entered: the counts behind the rate
+    limits per IP, per phone or address and per account. IPs and addresses are kept
+    only as keyed digests (`storage.signup._key`)."""
+
+    __tablename__ = "signup_attempt"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SIGNUP_ATTEMPTS), name="kind"),
+        Index("ix_signup_attempt_ip", "ip_key", "kind", "at"),
+        Index("ix_signup_attempt_address", "address_key", "kind", "at"),
+        Index("ix_signup_attempt_account", "account", "kind", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(8))
+    ip_key: Mapped[str] = mapped_column(String(64))
+    address_key: Mapped[str | None] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(32))
+
+
+class ContactToken(Base):
+    """The secret in a contact's unsubscribe links: random, one per contact, made
+    when its first e-mail notice is built (storage.unsubscribe)."""
+
+    __tablename__ = "contact_token"
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
 
 
 class BotChat(Base):

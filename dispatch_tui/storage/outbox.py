@@ -133,6 +133,8 @@ class ClaimedMessage:
     """The utility's SMS sender id, or for a reply the number the person wrote to."""
     previous_status: str
     """"unknown" when this is a resend after an outcome nobody learned."""
+    unsubscribe_url: str | None = None
+    """An e-mail notice's one-click unsubscribe link (RFC 8058)."""
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,7 @@ def claim_batch(
             message.c.attempts,
             message.c.expires_at,
             message.c.sender,
+            message.c.unsubscribe_url,
         )
     )
     with write_transaction(engine) as conn:
@@ -310,6 +313,7 @@ def claim_batch(
             *r[:9],  # type: ignore[misc]
             sender=r.sender or senders.get(r.notice_id, ""),
             previous_status=before[r.id],
+            unsubscribe_url=r.unsubscribe_url,
         )
         for r in rows
     ]

@@ -13,6 +13,7 @@ from dispatch_tui.storage.models import (
     ChannelControl,
     Contact,
     ContactScope,
+    ContactToken,
     DeliveryEvent,
     EngineProcess,
     InboundMessage,
@@ -26,6 +27,8 @@ from dispatch_tui.storage.models import (
     ProofFailure,
     RoleChange,
     SearchTerm,
+    Signup,
+    SignupAttempt,
     Subscriber,
     Subscription,
     User,
@@ -55,3 +58,6 @@ inbound_message = cast(Table, InboundMessage.__table__)
 bot_chat = cast(Table, BotChat.__table__)
 proof_failure = cast(Table, ProofFailure.__table__)
 change_counter = cast(Table, ChangeCounter.__table__)
+signup = cast(Table, Signup.__table__)
+signup_attempt = cast(Table, SignupAttempt.__table__)
+contact_token = cast(Table, ContactToken.__table__)

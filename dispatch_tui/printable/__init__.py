@@ -1,0 +1,1 @@
+"""Printable documents (entrance notices): HTML for browsers, PDF without one."""

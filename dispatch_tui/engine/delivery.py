@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from dispatch_tui.domain import sms
+from dispatch_tui.engine.gateway_health import GatewayHealth
 from dispatch_tui.senders.base import (
     OutgoingMessage,
     PermanentError,
@@ -88,6 +89,7 @@ class ChannelWorker:
         self.rng = rng or random.Random()
         self.sent = 0
         self.cooldown_until = 0.0
+        self.health = GatewayHealth(sender.channel, sender.label)
         self._wake = asyncio.Event()
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -207,6 +209,7 @@ class ChannelWorker:
 
     def _result(self, message: outbox.ClaimedMessage, outcome: SendOutcome) -> outbox.Result:
         now = self.clock()
+        self.health.record(outcome.status, outcome.reason)
         if outcome.status == "sent":
             return outbox.Result(message.id, "sent", outcome.gateway_ref)
         if outcome.status == "failed":

@@ -103,9 +103,7 @@ async def test_metrics_match_the_database_after_a_real_send(
             select(func.count()).where(message.c.channel == "sms", message.c.sent_at.is_not(None))
         ).scalar_one()
         delivered = conn.execute(
-            select(message.c.sent_at, message.c.delivered_at).where(
-                message.c.status == "delivered"
-            )
+            select(message.c.sent_at, message.c.delivered_at).where(message.c.status == "delivered")
         ).all()
         failed = conn.execute(
             select(message.c.last_error, func.count())
@@ -139,9 +137,7 @@ async def test_metrics_match_the_database_after_a_real_send(
     assert value(samples, "dispatch_oldest_unsent_age_seconds", channel="sms") == 0
     assert value(samples, "dispatch_engines_alive", kind="engine") == 1
     assert value(samples, "dispatch_leases_held", process=delivery.id, what="messages") == 0
-    beat = {
-        k: v for k, v in samples.items() if k[0] == "dispatch_engine_heartbeat_age_seconds"
-    }
+    beat = {k: v for k, v in samples.items() if k[0] == "dispatch_engine_heartbeat_age_seconds"}
     assert len(beat) == 1 and 0 <= next(iter(beat.values())) < 30
     assert value(samples, "dispatch_channel_paused", channel="sms") == 0
     assert value(samples, "dispatch_gateway_healthy", channel="sms") == 1

@@ -31,11 +31,12 @@ async def run_headless(db: Engine, settings: Settings) -> None:
     if listener is not None:
         public = settings.engine_public_url or None
         log.info(
-            "listening on %s:%s; delivery reports: %s; inbound SMS: %s; metrics: %s",
+            "listening on %s:%s; delivery reports: %s; inbound SMS: %s; metrics: %s%s",
             settings.engine_listen_host,
             listener.port,
             listener.redact(listener.report_url(public)),
             listener.redact(listener.inbound_url(public)),
+            f"http://{settings.engine_listen_host}:{listener.port}",
             metrics.PATH,
         )
     try:

@@ -9,15 +9,19 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, func, select
 
+from dispatch_tui.engine import metrics
 from dispatch_tui.engine.runner import DeliveryEngine
+from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.metrics_queries import reason_class
 from dispatch_tui.storage.tables import message
 from tests.engine.conftest import FAST, settings, until
 from tests.engine.factory import make_outbox, message_states
 from tests.engine.fake_gateway import ACCEPT, FakeKannel, Reply
+from tests.gateways import free_port
 
 TOKEN = "metrics-test-token_0123456789abcdefXYZ0123"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -142,3 +146,27 @@ async def test_metrics_match_the_database_after_a_real_send(
     assert value(samples, "dispatch_channel_paused", channel="sms") == 0
     assert value(samples, "dispatch_gateway_healthy", channel="sms") == 1
     assert value(samples, "dispatch_notices", state="done") == 2
+
+
+async def test_a_database_that_does_not_answer_is_503_and_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gone = create_db_engine(f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/dispatch")
+    app = web.Application()
+    metrics.add_route(app, gone)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(3):
+                async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                    assert response.status == 503
+                    assert await response.text() == "metrics unavailable: database error"
+    finally:
+        await runner.cleanup()
+        gone.dispose()
+    said = [r for r in caplog.records if r.name == "dispatch_tui.engine.metrics"]
+    assert len(said) == 1 and "metrics not served" in said[0].getMessage()

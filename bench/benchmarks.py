@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bench import delivery, follow, tui
+from bench import delivery, follow, metrics, tui
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -400,4 +400,5 @@ REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
     "tui-follow": lambda: follow.follow(CACHE / "follow.sqlite", fresh_engine),
     "fanout": lambda: delivery.fanout_bench(_large_path()),
     "deliver": delivery.deliver_bench,
+    "metrics": lambda: metrics.metrics_bench(fresh_engine),
 }

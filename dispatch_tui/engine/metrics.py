@@ -23,7 +23,6 @@ from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
     Metric,
-    SummaryMetricFamily,
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import Engine
@@ -54,8 +53,7 @@ class DatabaseCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        with self.db.connect() as conn:
-            snap = metrics_queries.snapshot(conn, now=self.clock())
+        snap = metrics_queries.read(self.db, now=self.clock())
         yield from _message_metrics(snap)
         yield from _process_metrics(snap)
         if self.health is not None:
@@ -89,10 +87,17 @@ def _message_metrics(snap: metrics_queries.MetricsSnapshot) -> Iterator[Metric]:
         "Age of the oldest message no gateway has accepted yet (pending, retrying, sending)",
         labels=["channel"],
     )
-    lag = SummaryMetricFamily(
-        "dispatch_delivery_report_lag_seconds",
-        "Seconds from a gateway accepting a message to its delivery report",
+    minutes = int(metrics_queries.REPORT_WINDOW.total_seconds() // 60)
+    reports = GaugeMetricFamily(
+        "dispatch_delivery_reports_recent",
+        f"Delivery reports received in the last {minutes} min",
         labels=["channel"],
+    )
+    lag = GaugeMetricFamily(
+        "dispatch_delivery_report_lag_seconds",
+        f"Seconds from a gateway accepting a message to its delivery report, over the "
+        f"reports of the last {minutes} min (0 when there were none)",
+        labels=["channel", "stat"],
     )
     paused = GaugeMetricFamily(
         "dispatch_channel_paused", "1 while an operator has paused the channel", labels=["channel"]
@@ -104,8 +109,11 @@ def _message_metrics(snap: metrics_queries.MetricsSnapshot) -> Iterator[Metric]:
         sent.add_metric([channel], snap.sent_total.get(channel, 0))
         at = snap.oldest_unsent.get(channel)
         oldest.add_metric([channel], max(0.0, (snap.now - at).total_seconds()) if at else 0.0)
-        count, total = snap.report_lag.get(channel, (0, 0.0))
-        lag.add_metric([channel], count_value=count, sum_value=total)
+        recent = snap.report_lag.get(channel, metrics_queries.ReportLag(0, 0.0, 0.0))
+        reports.add_metric([channel], recent.count)
+        mean = recent.total_seconds / recent.count if recent.count else 0.0
+        lag.add_metric([channel, "mean"], mean)
+        lag.add_metric([channel, "max"], recent.longest_seconds)
         paused.add_metric([channel], 1.0 if channel in snap.paused else 0.0)
     failures = GaugeMetricFamily(
         "dispatch_message_failures",
@@ -122,7 +130,7 @@ def _message_metrics(snap: metrics_queries.MetricsSnapshot) -> Iterator[Metric]:
     )
     for channel in _channels(snap.inbound):
         inbound.add_metric([channel], snap.inbound.get(channel, 0))
-    yield from (messages, sent, backlog, failures, oldest, lag, paused, notices, inbound)
+    yield from (messages, sent, backlog, failures, oldest, reports, lag, paused, notices, inbound)
 
 
 def _process_metrics(snap: metrics_queries.MetricsSnapshot) -> Iterator[Metric]:

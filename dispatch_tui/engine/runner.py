@@ -202,7 +202,6 @@ class DeliveryEngine:
         return [worker.health.state() for worker in self.workers.values()]
 
     async def _fan_out(self, notice_id: int) -> None:
-        log.debug("notice %d due: fanning out unless another engine does", notice_id)
         started = time.monotonic()
         result = await asyncio.to_thread(
             fanout.fan_out,

@@ -2,7 +2,7 @@
 against a real local HTTP gateway gives one unhealthy and one healthy line with
 counts, no scheduler ticks, and every JSON line parses; -v adds each delivery
 report and inbound message without the token or the number; a notice's story
-(fan-out done, sending finished with counts by state)."""
+(fan-out started and done, sending finished with counts by state)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,14 @@ from dispatch_tui.engine import log_setup
 from dispatch_tui.engine.gateway_health import GatewayHealth
 from dispatch_tui.engine.notice_log import NoticeLog
 from dispatch_tui.engine.runner import DeliveryEngine
+from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.kannel import KannelSender
+from dispatch_tui.storage.models import CHANNELS
 from tests.engine.conftest import FAST, Recording, running, settings, until
 from tests.engine.factory import make_outbox, message_states
 from tests.engine.fake_gateway import FakeKannel
 from tests.gateways import free_port
+from tests.storage.fanout_procs import big_notice
 
 TOKEN = "events-log-test-token_0123456789abcdefXYZ"
 TICKS = ("Running job", "executed successfully", "Added job", "Removed job")
@@ -187,3 +190,23 @@ async def test_a_notice_is_followed_until_its_messages_are_settled(
 def test_an_unknown_log_format_is_refused() -> None:
     with pytest.raises(ValueError, match="log format 'xml'"):
         log_setup.configure(log_format="xml")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_due_notice_is_started_fanned_out_and_finished_in_the_log(
+    engine: Engine, captured: io.StringIO
+) -> None:
+    notice_id = big_notice(engine, 20)
+    senders: dict[str, Sender] = {channel: Recording(channel) for channel in CHANNELS}
+    async with running(engine, senders):
+        await until(lambda: bool(events(captured, "notice_finished")), what="finished")
+    started, fanned, done = (
+        line
+        for line in lines(captured)
+        if line.get("event", "").startswith("notice_") and line["notice"] == notice_id
+    )
+    assert started["event"] == "notice_fan_out_started"
+    assert fanned["event"] == "notice_fanned_out" and fanned["subscribers"] == 20
+    assert done["event"] == "notice_finished"
+    assert sum(done["states"].values()) == fanned["messages"] > 0
+    assert set(done["states"]) <= {"sent", "failed"}

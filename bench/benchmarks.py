@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from bench import delivery, follow, tui, web
+from bench import delivery, follow, metrics, tui, web
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -401,4 +401,5 @@ REGISTRY: dict[str, Callable[[], Iterator[Result]]] = {
     "fanout": lambda: delivery.fanout_bench(_large_path()),
     "deliver": delivery.deliver_bench,
     "web-listing": lambda: web.web_listing(_large_path()),
+    "metrics": lambda: metrics.metrics_bench(fresh_engine),
 }

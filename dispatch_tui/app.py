@@ -29,6 +29,7 @@ from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outages import OutagesScreen
 from dispatch_tui.screens.subscribers import SubscribersScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
+from dispatch_tui.widgets.engine_status import EDIT_ONLY, REFRESH_SECONDS, read_engine_forms
 from dispatch_tui.widgets.identity import Identity, resolve
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -112,9 +113,9 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.changes = ChangeFeed(self, engine)
         self.approval_alert = ApprovalAlert(self)
         self.awaiting = 0
-        self.engine_state = (
-            "engine: starting" if self.settings.engine_embedded else "engine: off (edit only)"
-        )
+        self.engine_state = "engine: starting" if self.settings.engine_embedded else EDIT_ONLY
+        self.engine_forms: tuple[str, ...] = ()
+        """Who sends, when this terminal does not (widgets/engine_status)."""
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
@@ -123,7 +124,7 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         which give way first (file name, then nothing)."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
         parts: list[Sequence[str]] = [(SANDBOX_LABEL,)] if self.sandbox else []
-        engine = (self.engine_state, self.engine_state.split(" (")[0], "")
+        engine = self.engine_forms or (self.engine_state, self.engine_state.split(" (")[0], "")
         waiting = [(f"{self.awaiting} to approve", f"{self.awaiting}⚑")] if self.awaiting else []
         login = self.identity.login or who
         parts += [*waiting, (who, login), engine, database_forms(self.database)]
@@ -166,6 +167,23 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.changes.start()
         if self.settings.engine_embedded:
             self.start_delivery()
+        else:
+            self.watch_engines()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engines")
+    def watch_engines(self) -> None:
+        """Who sends for this terminal: read now and again every few seconds, each read
+        after the last one finished."""
+        try:
+            forms = read_engine_forms(self.engine)
+        finally:
+            self.call_from_thread(self.set_timer, REFRESH_SECONDS, self.watch_engines)
+        self.call_from_thread(self._engines_seen, forms)
+
+    def _engines_seen(self, forms: tuple[str, ...]) -> None:
+        if forms != self.engine_forms:
+            self.engine_forms = forms
+            self._set_subtitle()
 
     @work(exit_on_error=False, group="delivery")
     async def start_delivery(self) -> None:

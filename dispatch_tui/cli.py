@@ -44,6 +44,7 @@ from dispatch_tui.config import (
     init_report_token,
     load_settings,
 )
+from dispatch_tui.engine.log_setup import LOG_FORMATS
 from dispatch_tui.kannel import doctor
 from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, audit_anchor, db_roles, migrate, users
@@ -208,23 +209,42 @@ def run_app(engine: Engine, settings: Settings) -> None:
 
 @main.command("engine")
 @database_option
-@click.option("-v", "--verbose", is_flag=True, help="Log every fan-out and report (DEBUG).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Also log each delivery report and inbound message."
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="json: one JSON object a line (time, level, logger, message, fields).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only check the database, the gateways and the engines' heartbeats: "
+    "exit 0 when well, else 1 with one line per problem.",
+)
 @click.pass_obj
-def engine_command(obj: Context, verbose: bool) -> None:
+def engine_command(obj: Context, verbose: bool, log_format: str, check: bool) -> None:
     """Run the delivery engine without a screen (for a server), with the
-    delivery-report listener; stops cleanly on SIGTERM or Ctrl+C."""
+    delivery-report listener and /metrics; stops cleanly on SIGTERM or Ctrl+C."""
     import asyncio
-    import logging
 
+    from dispatch_tui.engine import health_check, log_setup
     from dispatch_tui.engine.headless import run_headless
 
+    if check:
+        result = health_check.run(obj.settings, obj.engine, obj.explain)
+        for line in result.problems:
+            err.print(escape(line), highlight=False, soft_wrap=True)
+        if result.problems:
+            sys.exit(1)
+        out.print(escape("ok: " + "; ".join(result.fine)), highlight=False, soft_wrap=True)
+        return
     db = obj.ready_engine()  # before logging starts: Alembic's INFO lines are no news
     check_identity(db, sends=True)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    log_setup.configure(verbose=verbose, log_format=log_format)
     asyncio.run(run_headless(db, obj.settings))
 
 

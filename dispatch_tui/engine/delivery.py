@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from dispatch_tui.domain import sms
+from dispatch_tui.engine.gateway_health import GatewayHealth
 from dispatch_tui.senders.base import (
     OutgoingMessage,
     PermanentError,
@@ -92,6 +93,7 @@ class ChannelWorker:
         self.sent = 0
         self.cooldown_until = 0.0
         self._cooldown_reason = ""
+        self.health = GatewayHealth(sender.channel, sender.label)
         self._wake = asyncio.Event()
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -227,6 +229,7 @@ class ChannelWorker:
 
     def _result(self, message: outbox.ClaimedMessage, outcome: SendOutcome) -> outbox.Result:
         now = self.clock()
+        self.health.record(outcome.status, outcome.reason)
         if outcome.status == "sent":
             return outbox.Result(message.id, "sent", outcome.gateway_ref)
         if outcome.status == "failed":

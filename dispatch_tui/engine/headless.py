@@ -9,6 +9,7 @@ import signal
 from sqlalchemy import Engine
 
 from dispatch_tui.config import Settings
+from dispatch_tui.engine import metrics
 from dispatch_tui.engine.runner import DeliveryEngine
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,13 @@ async def run_headless(db: Engine, settings: Settings) -> None:
     if listener is not None:
         public = settings.engine_public_url or None
         log.info(
-            "listening on %s:%s; delivery reports: %s; inbound SMS: %s",
+            "listening on %s:%s; delivery reports: %s; inbound SMS: %s; metrics: %s%s",
             settings.engine_listen_host,
             listener.port,
             listener.redact(listener.report_url(public)),
             listener.redact(listener.inbound_url(public)),
+            f"http://{settings.engine_listen_host}:{listener.port}",
+            metrics.PATH,
         )
     try:
         await stop.wait()

@@ -21,10 +21,14 @@ from sqlalchemy import Engine, select
 from dispatch_tui.config import Settings, require_report_token
 from dispatch_tui.domain.bot_updates import ChatText
 from dispatch_tui.domain.reply_policy import SenderId
+from dispatch_tui.engine import metrics
 from dispatch_tui.engine.bots import TelegramPoller
 from dispatch_tui.engine.delivery import ChannelWorker, DeliveryTuning
+from dispatch_tui.engine.gateway_health import HealthState
 from dispatch_tui.engine.gateways import KANNEL_DLR_STATES, build_senders, channel_rate
 from dispatch_tui.engine.listener import DeliveryReport, InboundSms, Listener
+from dispatch_tui.engine.log_setup import mask_number
+from dispatch_tui.engine.notice_log import NoticeLog
 from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.os_user import current_login
 from dispatch_tui.senders.base import Sender
@@ -105,6 +109,7 @@ class DeliveryEngine:
                 telegram_secret=settings.telegram_webhook_secret if webhook else "",
                 viber_token=settings.viber_token,
             )
+            metrics.add_route(self.listener.app, db, self.health)
         self._senders_cache: tuple[float, list[SenderId]] | None = None
         self._given_senders = senders
         self.senders: dict[str, Sender] = {}
@@ -116,6 +121,7 @@ class DeliveryEngine:
         self._paused: set[str] = set()
         self._said_unsealed = False
         self._poller: TelegramPoller | None = None
+        self.notice_log = NoticeLog(db)
         self.scheduler = NoticeScheduler(db, self._fan_out, clock=clock)
         self.running = False
 
@@ -157,6 +163,7 @@ class DeliveryEngine:
             "engine %s running: %s",
             self.id,
             ", ".join(s.label for s in self.senders.values()) or "no senders",
+            extra={"event": "engine_started", "engine_id": self.id},
         )
 
     async def stop(self) -> None:
@@ -182,6 +189,9 @@ class DeliveryEngine:
             await self.listener.close()
         with contextlib.suppress(Exception):
             await asyncio.to_thread(processes.stopped, self.db, self.id, now=self.clock())
+        log.info(
+            "engine %s stopped", self.id, extra={"event": "engine_stopped", "engine_id": self.id}
+        )
 
     def wake(self) -> None:
         """Something changed: rebuild the wake-ups and claim again."""
@@ -194,6 +204,10 @@ class DeliveryEngine:
         if not self.running:
             return "engine: stopped"
         return "engine: running"
+
+    def health(self) -> list[HealthState]:
+        """Each channel's gateway as this engine's sends found it."""
+        return [worker.health.state() for worker in self.workers.values()]
 
     async def _fan_out(self, notice_id: int) -> None:
         started = time.monotonic()
@@ -208,12 +222,8 @@ class DeliveryEngine:
             unsubscribe_base=self.settings.web_public_url,
         )
         if result is not None:
-            log.info(
-                "notice %d: %d messages for %d subscribers in %.1f s",
-                notice_id,
-                result.messages,
-                result.subscribers,
-                time.monotonic() - started,
+            self.notice_log.fanned_out(
+                notice_id, result.messages, result.subscribers, time.monotonic() - started
             )
             for worker in self.workers.values():
                 worker.wake()
@@ -228,7 +238,18 @@ class DeliveryEngine:
         for channel in paused - self._paused:
             if channel in self.workers:
                 self.workers[channel].bucket.pause()
+        for channel in sorted(paused ^ self._paused):
+            state = "paused" if channel in paused else "resumed"
+            log.info(
+                "channel %s %s",
+                channel,
+                state,
+                extra={"event": f"channel_{state}", "channel": channel},
+            )
         self._paused = paused
+        for worker in self.workers.values():
+            worker.health.tick()
+        await self.notice_log.check()
 
     def _paused_channels(self) -> set[str]:
         with self.db.connect() as conn:
@@ -275,7 +296,8 @@ class DeliveryEngine:
         )
 
     async def _sandbox_report(self, message_id: int, status: str) -> None:
-        await asyncio.to_thread(outbox.apply_report, self.db, message_id, status, "sandbox")
+        known = await asyncio.to_thread(outbox.apply_report, self.db, message_id, status, "sandbox")
+        _log_report(message_id, "sandbox", status, known)
 
     def _read_sender_ids(self) -> list[SenderId]:
         with self.db.connect() as conn:
@@ -309,10 +331,26 @@ class DeliveryEngine:
         )
         why = f" (no reply: {sms.no_reply})" if sms.no_reply else ""
         log.info("inbound SMS %d: %s%s", result.inbound_id, result.outcome, why)
+        log.debug(
+            "inbound SMS %d from %s to %s, %d characters; replied: %s",
+            result.inbound_id,
+            mask_number(sms.sender),
+            sms.receiver,
+            len(sms.text),
+            result.reply is not None,
+            extra={"event": "inbound", "inbound_id": result.inbound_id, "channel": "sms"},
+        )
         if result.reply is not None and "sms" in self.workers:
             self.workers["sms"].wake()
 
     async def _chat(self, channel: str, text: ChatText) -> None:
+        log.debug(
+            "%s message from chat %s, %d characters",
+            channel,
+            mask_number(text.chat_id),
+            len(text.text),
+            extra={"event": "inbound", "channel": channel},
+        )
         replies = await asyncio.to_thread(
             bot_chats.handle_chat_message,
             self.db,
@@ -331,6 +369,20 @@ class DeliveryEngine:
             log.warning("message %d: Kannel DLR type %d ignored", report.message_id, report.status)
             return True
         detail = f"kannel {report.status} {report.detail}".strip()
-        return await asyncio.to_thread(
+        known = await asyncio.to_thread(
             outbox.apply_report, self.db, report.message_id, state, detail, now=self.clock()
         )
+        _log_report(report.message_id, f"kannel {report.status}", state, known)
+        return known
+
+
+def _log_report(message_id: int, said: str, state: str, known: bool) -> None:
+    """Each delivery report, for `-v`."""
+    log.debug(
+        "delivery report: message %d %s → %s%s",
+        message_id,
+        said,
+        state,
+        "" if known else " (unknown message)",
+        extra={"event": "delivery_report", "message_id": message_id, "state": state},
+    )

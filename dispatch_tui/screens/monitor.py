@@ -145,6 +145,16 @@ def process_name(process_id: str) -> str:
     return clip(process_id.split(":")[0], PROCESS_WIDTH)
 
 
+def channel_states_text(states: dict[str, str]) -> str:
+    """`sending sms · PAUSED tg · idle mail, vb`: each state once, its channels after it."""
+    parts = []
+    for state in monitor.CHANNEL_STATES:
+        channels = [CHANNEL_NAMES.get(c, c) for c, s in states.items() if s == state]
+        if channels:
+            parts.append(f"{state.upper() if state == 'paused' else state} {', '.join(channels)}")
+    return " · ".join(parts)
+
+
 def notice_state(notice: NoticeProgress) -> str:
     """A notice whose fan-out is done is still sending while messages are left
     (or paused, when every channel with messages left is); what is left only on
@@ -176,6 +186,7 @@ class Snapshot:
     notices: list[NoticeProgress]
     problems: list[ProblemRow]
     processes: list[ProcessRow]
+    channel_states: dict[str, str]
 
 
 class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
@@ -289,10 +300,11 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                     monitor.problems(conn, notice_id, now=now) if notice_id is not None else []
                 )
                 procs = processes.list_processes(conn, now=now)
+                states = monitor.channel_states(conn)
         except Exception:
             self.app.call_from_thread(setattr, self, "_fetching", False)
             raise  # shown by ReportsWorkerErrors; the next tick tries again
-        self.app.call_from_thread(self._show, Snapshot(now, notices, problems, procs))
+        self.app.call_from_thread(self._show, Snapshot(now, notices, problems, procs, states))
 
     def _show(self, snapshot: Snapshot) -> None:
         self._fetching = False
@@ -368,8 +380,8 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         )
         alive = sum(p.alive for p in snapshot.processes)
         self.query_one("#processes-title", Static).update(
-            f"Sending processes: {alive} alive, {len(snapshot.processes) - alive} stopped or gone"
-            " (a day back)"
+            f"Processes: {alive} alive, {len(snapshot.processes) - alive} gone · "
+            + channel_states_text(snapshot.channel_states)
         )
         fill_rows(
             self.query_one("#processes", DataTable),

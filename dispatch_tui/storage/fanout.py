@@ -318,6 +318,11 @@ def fan_out(
     now = now or datetime.now(UTC)
     if not claim_notice(engine, notice_id, owner=owner, now=now, lease=lease):
         return None
+    log.info(
+        "notice %d: fan-out started",
+        notice_id,
+        extra={"event": "notice_fan_out_started", "notice": notice_id},
+    )
     held = _Lease(engine, notice_id, owner, lease, now)
     try:
         return _build(

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -465,6 +466,13 @@ class Message(Base):
         # A contact's history, and cancelling what waits for it on opt-out.
         Index("ix_message_contact", "contact_id"),
         Index("ix_message_inbound", "inbound_id"),
+        # Delivery reports of the last minutes, for the metrics' report lag.
+        Index(
+            "ix_message_delivered",
+            "delivered_at",
+            sqlite_where=text("delivered_at IS NOT NULL"),
+            postgresql_where=text("delivered_at IS NOT NULL"),
+        ),
         # Nothing is sent that neither an approved notice nor a stored inbound message asked for.
         CheckConstraint(
             "notice_id IS NOT NULL OR inbound_id IS NOT NULL", name="notice_or_inbound"

@@ -501,3 +501,19 @@ def set_paused(
 
 def paused_channels(conn: Connection) -> set[str]:
     return set(conn.scalars(paused_channels_query()))
+
+
+CHANNEL_STATES = ("sending", "paused", "idle")
+
+
+def channel_states(conn: Connection) -> dict[str, str]:
+    """Each channel: `paused` by an operator, `sending` while messages are left to send
+    (pending, sending, waiting to retry), else `idle`."""
+    paused = paused_channels(conn)
+    busy = set(
+        conn.scalars(select(message.c.channel).where(message.c.status.in_(LEFT_STATES)).distinct())
+    )
+    return {
+        channel: "paused" if channel in paused else "sending" if channel in busy else "idle"
+        for channel in CHANNELS
+    }

@@ -41,7 +41,7 @@ def message_id(query: dict[str, str]) -> str:
 
 
 class FakeKannel:
-    def __init__(self, script: Script = lambda n: ACCEPT) -> None:
+    def __init__(self, script: Script = lambda n: ACCEPT, *, port: int = 0) -> None:
         self.script = script
         self.received: Counter[str] = Counter()
         self.requests = 0
@@ -49,7 +49,8 @@ class FakeKannel:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
+        """0: any free port (known once started)."""
 
     @property
     def url(self) -> str:
@@ -73,7 +74,7 @@ class FakeKannel:
         app.router.add_get("/cgi-bin/sendsms", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, backlog=1024)
         await site.start()
         self.port = self._runner.addresses[0][1]
 

@@ -159,7 +159,7 @@ async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
         return [
             r.getMessage()
             for r in caplog.records
-            if r.getMessage().startswith(f"notice {notice_id}:")
+            if r.getMessage().startswith(f"notice {notice_id}: fan-out done")
         ]
 
     def finished() -> bool:
@@ -180,7 +180,9 @@ async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
             await until(finished, timeout=120, what="the notice built")
     [line] = built()
     match = re.fullmatch(
-        rf"notice {notice_id}: {count} messages for {count} subscribers in (.*) s", line
+        rf"notice {notice_id}: fan-out done in (.*) s: {count} messages for {count} "
+        "subscribers; sending",
+        line,
     )
     assert match is not None, line
     assert float(match[1]) > lease.total_seconds(), "too quick to outlive its lease: raise count"

@@ -1,0 +1,42 @@
+"""The header's engine part when this terminal does not send: who does.
+
+A terminal without an embedded engine said "engine: off (edit only)" while a
+headless engine sent thousands of messages. It now names the sending
+processes with a fresh heartbeat (count, hosts, the newest beat's age), in
+forms from longest to nothing, for `fit_parts` at 80 columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from dispatch_tui.storage import processes
+from dispatch_tui.storage.processes import ProcessRow
+
+EDIT_ONLY = "engine: off (edit only)"
+REFRESH_SECONDS = 5.0
+
+
+def engine_forms(processes: Sequence[ProcessRow], now: datetime) -> tuple[str, ...]:
+    """Header forms, longest first, for the alive ones of `processes`."""
+    alive = [p for p in processes if p.alive]
+    if not alive:
+        return (EDIT_ONLY, "engine: off", "")
+    newest = max(alive, key=lambda p: p.heartbeat_at)
+    age = f"{max(0, int((now - newest.heartbeat_at).total_seconds()))} s ago"
+    hosts = ", ".join(sorted({p.host for p in alive}))
+    if len(alive) == 1:
+        return (f"engine: on {hosts}, {age}", f"engine: on {hosts}", "engine: on", "")
+    count = len(alive)
+    return (f"engines: {count} on {hosts}, {age}", f"engines: {count}", "")
+
+
+def read_engine_forms(db: Engine, now: datetime | None = None) -> tuple[str, ...]:
+    """Blocking: call from a worker."""
+    now = now or datetime.now(UTC)
+    with db.connect() as conn:
+        found = processes.list_processes(conn, now=now, since=processes.ALIVE_WITHIN)
+    return engine_forms(found, now)

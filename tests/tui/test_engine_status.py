@@ -1,0 +1,95 @@
+"""A terminal without its own engine says who sends: the header names the
+headless engines with a fresh heartbeat (count, host, age), within 80
+columns, and follows them as they come and go; the monitor says per channel
+whether it is sending, paused or idle."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+from textual.widgets import Header, Static
+
+from dispatch_tui import app as app_module
+from dispatch_tui.app import HEADER_SIDES, DispatchApp
+from dispatch_tui.storage import monitor, processes
+from dispatch_tui.storage.processes import ProcessRow
+from dispatch_tui.widgets.engine_status import EDIT_ONLY, engine_forms
+from tests.engine.factory import make_outbox
+from tests.tui.conftest import make_app
+from tests.tui.test_app import settle
+from tests.tui.test_monitor_screen import open_monitor
+
+HOST = socket.gethostname()
+
+
+async def until(check: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def header(app: DispatchApp) -> str:
+    return app.screen.query_one(Header).format_title().plain
+
+
+def row(process_id: str, host: str, beat_ago: float, now: datetime) -> ProcessRow:
+    at = now - timedelta(seconds=beat_ago)
+    return ProcessRow(process_id, "engine", host, 1, at, at, None, 0, 0, True)
+
+
+def test_engine_forms_name_count_hosts_and_newest_beat() -> None:
+    now = datetime.now(UTC)
+    assert engine_forms([], now) == (EDIT_ONLY, "engine: off", "")
+    one = [row("engine@srv1:1:ab", "srv1", 3.4, now)]
+    assert engine_forms(one, now) == (
+        "engine: on srv1, 3 s ago",
+        "engine: on srv1",
+        "engine: on",
+        "",
+    )
+    two = [*one, row("engine@srv2:9:cd", "srv2", 1, now)]
+    assert engine_forms(two, now)[0] == "engines: 2 on srv1, srv2, 1 s ago"
+
+
+async def test_the_header_shows_a_headless_engine_and_follows_it(
+    tui_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "REFRESH_SECONDS", 0.1)
+    process_id = processes.new_process_id("engine")
+    processes.register(tui_engine, process_id, "engine")
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await until(lambda: "engine: on" in header(app), "the engine in the header")
+        shown = header(app)
+        assert len(shown) <= 80 - HEADER_SIDES and shown.startswith("dispatch-tui — SANDBOX SMS · ")
+        assert "edit only" not in shown
+        if len(HOST) < 10:
+            assert f"engine: on {HOST}" in shown
+        processes.stopped(tui_engine, process_id)
+        await until(lambda: "engine: off" in header(app), "the engine gone from the header")
+
+
+async def test_the_monitor_says_what_each_channel_does(tui_engine: Engine) -> None:
+    make_outbox(tui_engine, 3)
+    monitor.set_paused(tui_engine, "telegram", True, actor="ana")
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_monitor(app, pilot)
+        title = str(app.screen.query_one("#processes-title", Static).render())
+        assert title == "Processes: 0 alive, 0 gone · sending sms · PAUSED tg · idle mail, vb"
+        with tui_engine.connect() as conn:
+            assert monitor.channel_states(conn) == {
+                "sms": "sending",
+                "email": "idle",
+                "telegram": "paused",
+                "viber": "idle",
+            }

@@ -10,7 +10,6 @@ import asyncio
 import base64
 import contextlib
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.missing import unavailable
 from tests.web.served import Served, approved_site, free_port, serve
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -34,9 +34,7 @@ def chromium() -> str:
     found = shutil.which("chromium")
     if found is None:
         reason = "Chromium is not installed (apt-get install chromium; .ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(reason)
     return found
 
 

@@ -237,13 +237,17 @@ def web_command(obj: Context) -> None:
     import asyncio
     import logging
 
+    from dispatch_tui.web.csrf import SecretError
     from dispatch_tui.web.server import run_web
 
     db = obj.ready_engine()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_web(db, obj.settings))
+    try:
+        asyncio.run(run_web(db, obj.settings))
+    except SecretError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -232,8 +232,9 @@ def engine_command(obj: Context, verbose: bool) -> None:
 @database_option
 @click.pass_obj
 def web_command(obj: Context) -> None:
-    """Serve the public planned-works pages and feeds (web.* settings); read-only, its own
-    port; stops cleanly on SIGTERM or Ctrl+C."""
+    """Serve the public planned-works pages and feeds, sign-up by code, unsubscribe links
+    and printable notices (web.* settings); its own port; stops cleanly on SIGTERM or
+    Ctrl+C."""
     import asyncio
     import logging
 

@@ -51,6 +51,7 @@ async def serve_site(
     *,
     limits: SignupLimits | None = None,
     trust_forwarded_for: bool = False,
+    actor: str = ACTOR,
 ) -> AsyncIterator[Site]:
     web_db = create_db_engine(db_url)
     read_only(web_db)
@@ -58,7 +59,7 @@ async def serve_site(
     listing = Listing(web_db, refresh_seconds=60)
     assert await listing.refresh()
     config = WebConfig(BASE_URL, search_seconds=0.05, trust_forwarded_for=trust_forwarded_for)
-    forms = Forms(writer, SECRET, ACTOR, limits or SignupLimits())
+    forms = Forms(writer, SECRET, actor, limits or SignupLimits())
     client = TestClient(TestServer(build_app(listing, config, forms), host="127.0.0.1"))
     await client.start_server()
     try:

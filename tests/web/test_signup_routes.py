@@ -5,14 +5,18 @@ an unknown account and a wrong proof answered with the same bytes."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+import pytest
+from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy.engine import make_url
 
 from dispatch_tui.storage.signup import SignupLimits
 from dispatch_tui.storage.tables import contact, message, signup, signup_attempt
+from dispatch_tui.storage.unsubscribe import tokens_for
 from dispatch_tui.web import csrf
 from tests.web.conftest import Site, serve_site
 
@@ -24,6 +28,7 @@ SI = {
     "language": "sl",
 }
 PHONE = "+38640999888"
+ANA = "ana.novak@example.si"
 
 
 async def form_token(site: Site, utility: str = "EG") -> str:
@@ -223,3 +228,44 @@ async def test_unknown_account_and_wrong_proof_get_the_same_bytes(
     assert said_wrong == said_unknown
     assert said_wrong[0] == 400 and "залишилось спроб: 4" in said_wrong[1]
     assert "100000002" not in said_wrong[1]
+
+
+async def test_as_the_web_role_on_postgresql(
+    backend: str, engine: Engine, db_url: str, tmp_path: object
+) -> None:
+    """The whole flow as `dispatch-tui web` runs on PostgreSQL: a login role in
+    dispatch_web, which leaves activation to the engine and unsubscribes by token."""
+    if backend != "postgresql":
+        pytest.skip("SQLite is one trust domain: it has no database roles")
+    from tests.factories import approved_outage
+
+    oid = approved_outage(engine, tmp_path)  # type: ignore[arg-type]
+    role = f"pgwebroutes_{os.getpid()}"
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+        CREATE ROLE {role} LOGIN IN ROLE dispatch_web;
+    END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END
+$$""")
+        )
+        ana = conn.execute(select(contact.c.id).where(contact.c.address == ANA)).scalar_one()
+        [token] = tokens_for(conn, [ana], now=datetime.now(UTC)).values()
+    web_url = make_url(db_url).set(username=role).render_as_string(hide_password=False)
+    # Its audit rows name the session user, which `dispatch-tui web` checks is its login.
+    async with serve_site(engine, web_url, oid, actor=role) as site:
+        body = await start(site)
+        status, done = await confirm(site, body, last_code(site.engine))
+        assert status == 200 and "bo v minuti začel prejemati" in done  # the engine activates
+        response = await site.client.post(
+            f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}
+        )
+        assert response.status == 200
+        assert (await site.client.get(f"/EG/outage/{oid}/notices")).status == 200
+    with engine.connect() as conn:
+        said = conn.execute(select(contact.c.consent).where(contact.c.id == ana)).scalar_one()
+    assert said == "opted_out"

@@ -252,18 +252,23 @@ def engine_command(obj: Context, verbose: bool, log_format: str, check: bool) ->
 @database_option
 @click.pass_obj
 def web_command(obj: Context) -> None:
-    """Serve the public planned-works pages and feeds (web.* settings); read-only, its own
-    port; stops cleanly on SIGTERM or Ctrl+C."""
+    """Serve the public planned-works pages and feeds, sign-up by code, unsubscribe links
+    and printable notices (web.* settings); its own port; stops cleanly on SIGTERM or
+    Ctrl+C."""
     import asyncio
     import logging
 
+    from dispatch_tui.web.csrf import SecretError
     from dispatch_tui.web.server import run_web
 
     db = obj.ready_engine()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_web(db, obj.settings))
+    try:
+        asyncio.run(run_web(db, obj.settings))
+    except SecretError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

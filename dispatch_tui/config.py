@@ -135,6 +135,11 @@ def default_audit_key_file() -> str:
     return str(platformdirs.user_config_path(APP_NAME) / "audit.key")
 
 
+def default_web_secret_file() -> str:
+    """The public web's form secret (CSRF): per user, outside the database."""
+    return str(platformdirs.user_data_path(APP_NAME) / "web-secret")
+
+
 def default_audit_anchor_file() -> str:
     """Where the audit log's head is anchored: outside the database, so a removed tail shows."""
     return str(platformdirs.user_data_path(APP_NAME) / "audit-anchors.log")
@@ -409,6 +414,15 @@ SCHEMA: tuple[Setting, ...] = (
         maximum=1800,
     ),
     Setting(
+        "web.secret_file",
+        str,
+        default_web_secret_file,
+        "Secret that signs the public web's form tokens (CSRF), mode 0600, never in the "
+        "database; `dispatch-tui web` makes it on first start. Keep it across restarts.",
+        check=lambda v: v.strip() != "",
+        expects="a file path",
+    ),
+    Setting(
         "delivery.batch", int, 200, "Messages claimed per transaction.", minimum=1, maximum=5000
     ),
     Setting(
@@ -518,6 +532,7 @@ class Settings:
     web_public_url: str
     web_trust_forwarded_for: bool
     web_refresh_seconds: int
+    web_secret_file: str
     delivery_batch: int
     delivery_concurrency: int
     delivery_lease_seconds: int

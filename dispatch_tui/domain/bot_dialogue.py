@@ -35,6 +35,7 @@ __all__ = [
     "ProofBudget",
     "ProofFailed",
     "Reply",
+    "fold_proof",
     "proof_matches",
     "respond",
 ]
@@ -224,7 +225,7 @@ _LOOKALIKES: Final = str.maketrans(
 )
 
 
-def _folded(text: str) -> str:
+def fold_proof(text: str) -> str:
     """A proof as compared: case, look-alike letters, spaces and dashes do not matter."""
     folded = unicodedata.normalize("NFKC", text).upper().translate(_LOOKALIKES)
     return "".join(c for c in folded if c.isalnum())
@@ -232,8 +233,10 @@ def _folded(text: str) -> str:
 
 def proof_matches(account: Account, text: str) -> bool:
     """Whether `text` is the account's meter number or the last 5 characters of its EIC."""
-    proof = _folded(text)
-    known = {_folded(m) for m in account.meter_numbers} | {_folded(t) for t in account.eic_tails}
+    proof = fold_proof(text)
+    known = {fold_proof(m) for m in account.meter_numbers} | {
+        fold_proof(t) for t in account.eic_tails
+    }
     return bool(proof) and proof in known
 
 

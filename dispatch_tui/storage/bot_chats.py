@@ -81,7 +81,7 @@ def account_of(conn: Connection, subscriber_id: int, number: str) -> dialogue.Ac
     )
 
 
-def _helpline(conn: Connection, number: str) -> str:
+def helpline_for(conn: Connection, number: str) -> str:
     """The number to call about an account that does not exist: the utility of
     the country its format suggests, so the answer does not reveal that."""
     country = _FORMAT_COUNTRY.get(len(number), "SI")
@@ -108,7 +108,7 @@ def _account_failures(conn: Connection, account: str, now: datetime) -> tuple[bo
         .with_for_update(of=subscriber)
     ).all()
     # Read either way, so that a number nobody has costs the same queries as an account.
-    fallback = _helpline(conn, account)
+    fallback = helpline_for(conn, account)
     helpline = rows[0].contact_phone if rows else fallback
     locked = any(r.self_service_locked_at is not None for r in rows)
     # Wrong proofs before an operator lifted the lock are forgiven, in every chat.

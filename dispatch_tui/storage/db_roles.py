@@ -24,8 +24,9 @@ GROUP_OF_ROLE = {
 }
 ENGINE_ROLE = "dispatch_engine"
 WEB_ROLE = "dispatch_web"
-"""The public web's group role (migration 0019): reads the public tables and only the
-columns sign-up and unsubscribe need, writes sign-ups and their codes, never contacts."""
+"""The public web's group role (migrations 0017, 0019, 0021): reads public columns only,
+asks functions about one account's proof or one token, writes sign-ups and their codes,
+never contacts."""
 
 
 def _literal(name: str) -> str:

@@ -16,9 +16,14 @@ so the form does not tell whether an account exists. Rate limits count
 `signup_attempt` rows per IP, per phone or e-mail address and per account;
 IPs and addresses are kept there only as digests.
 
-On PostgreSQL the public web runs as a member of `dispatch_web` (migration
-0019), which may not create contacts: its confirmations stay `confirmed`
-and the engine activates them within seconds (`activate_confirmed`).
+On PostgreSQL the public web runs as a member of `dispatch_web` (migrations
+0019, 0021), which may not create contacts: its confirmations stay
+`confirmed` and the engine activates them within seconds
+(`activate_confirmed`). Nor may it read accounts, meter numbers, EICs or
+sign-up addresses: the proof check, its budget and a pending sign-up's
+address come from SECURITY DEFINER functions that answer about the one
+account or token they are given (SQLite, one trust domain, reads the
+tables).
 """
 
 from __future__ import annotations
@@ -34,11 +39,16 @@ from sqlalchemy import Connection, Engine, func, insert, select, text, update
 
 from dispatch_tui.domain import signup_codes as codes
 from dispatch_tui.domain import sms
-from dispatch_tui.domain.bot_dialogue import Account, proof_matches
+from dispatch_tui.domain.bot_dialogue import Account, ProofBudget, proof_matches
 from dispatch_tui.domain.identifiers import InvalidIdentifier, parse_email, parse_phone, scheme_for
 from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.storage import audit
-from dispatch_tui.storage.bot_chats import account_of, proof_budget, record_proof_failure
+from dispatch_tui.storage.bot_chats import (
+    account_of,
+    helpline_for,
+    proof_budget,
+    record_proof_failure,
+)
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     contact,
@@ -164,13 +174,20 @@ class ConfirmResult:
 class _Checked:
     utility_id: int
     utility_name: str
-    country: str
     sms_sender: str
-    helpline: str
     identifier: str
     by_metering_point: bool
     addresses: tuple[tuple[str, str], ...]
     """(channel, address) to send codes to."""
+    language: str
+
+
+@dataclass(frozen=True)
+class _Sender:
+    """What a code message says and who it is from."""
+
+    utility_name: str
+    sms_sender: str
     language: str
 
 
@@ -182,7 +199,6 @@ def _utility(conn: Connection, code: str) -> Any:
             utility.c.country,
             utility.c.language,
             utility.c.sms_sender,
-            utility.c.contact_phone,
         ).where(utility.c.code == code.strip())
     ).first()
     if row is None:
@@ -245,9 +261,7 @@ def _check(conn: Connection, request: SignupRequest) -> _Checked:
     return _Checked(
         util.id,
         util.name,
-        util.country,
         util.sms_sender,
-        util.contact_phone,
         identifier,
         by_mp,
         tuple(addresses),
@@ -341,6 +355,50 @@ def _proven(
     return matched
 
 
+def _proof_budget(
+    conn: Connection, channel: str, chat: str, account: str, now: datetime
+) -> ProofBudget:
+    """The bot's proof budget; on PostgreSQL through the function the web may call
+    (migration 0021), as the web may not read accounts or proof failures."""
+    if conn.dialect.name != "postgresql":
+        return proof_budget(conn, channel=channel, chat=chat, account=account, now=now)
+    row = conn.execute(
+        text("SELECT * FROM dispatch_web_proof_budget(:channel, :chat, :account)"),
+        {"channel": channel, "chat": chat, "account": account},
+    ).one()
+    fallback = helpline_for(conn, account)  # read either way: an unknown account costs the same
+    return ProofBudget(int(row.attempts_left), row.helpline or fallback)
+
+
+def _prove(
+    conn: Connection, checked: _Checked, proof: str, channel: str, chat: str, now: datetime
+) -> list[tuple[int, int | None]]:
+    """The (subscriber, metering point) the identifier and proof name; a proof that
+    matches nothing is counted against the account's budget. On PostgreSQL the
+    function `dispatch_web_prove` does both, so the web never reads a meter number,
+    an EIC or an account (migration 0021)."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT subscriber_id, mp_id FROM dispatch_web_prove("
+                ":utility, :identifier, :by_mp, :proof, :channel, :chat)"
+            ),
+            {
+                "utility": checked.utility_id,
+                "identifier": checked.identifier,
+                "by_mp": checked.by_metering_point,
+                "proof": proof,
+                "channel": channel,
+                "chat": chat,
+            },
+        ).all()
+        return [(int(r.subscriber_id), None if r.mp_id is None else int(r.mp_id)) for r in rows]
+    matched = _proven(conn, checked, _targets(conn, checked), proof)
+    if not matched:
+        record_proof_failure(conn, channel=channel, chat=chat, account=checked.identifier, now=now)
+    return matched
+
+
 def _only_metering_point(conn: Connection, account: Account, mp: int) -> Account:
     """A sign-up by metering point is proven by that point's own meter or EIC."""
     row = conn.execute(
@@ -359,7 +417,7 @@ def _only_metering_point(conn: Connection, account: Account, mp: int) -> Account
 
 def _issue(
     conn: Connection,
-    checked: _Checked,
+    sender: _Sender,
     signup_id: int,
     token: str,
     channel: str,
@@ -374,7 +432,7 @@ def _issue(
         .where(signup.c.id == signup_id)
         .values(code_hash=codes.code_digest(token, code), code_issued_at=now, wrong_tries=0)
     )
-    subject, body = codes.code_message(checked.language, code, checked.utility_name)
+    subject, body = codes.code_message(sender.language, code, sender.utility_name)
     conn.execute(
         insert(message).values(
             notice_id=None,
@@ -382,8 +440,8 @@ def _issue(
             contact_id=None,
             channel=channel,
             address=address,
-            language=checked.language,
-            sender=checked.sms_sender if channel == "sms" else None,
+            language=sender.language,
+            sender=sender.sms_sender if channel == "sms" else None,
             subject=subject if channel == "email" else None,
             body=body,
             segments=sms.analyse(body).segments if channel == "sms" else 1,
@@ -441,20 +499,15 @@ def start_signup(
         _attempt(conn, "start", now, ip_key, account=checked.identifier)
         if over_ip:
             return StartResult(StartStatus.RATE_LIMITED, limit="ip")
-        budget = proof_budget(
-            conn, channel=first_channel, chat=chat, account=checked.identifier, now=now
-        )
+        budget = _proof_budget(conn, first_channel, chat, checked.identifier, now)
         if budget.left <= 0:
             return StartResult(StartStatus.LOCKED, helpline=budget.helpline)
         if over_account:
             return StartResult(StartStatus.RATE_LIMITED, limit="account")
         if any(_address_limited(conn, a, now, limits) for _c, a in checked.addresses):
             return StartResult(StartStatus.RATE_LIMITED, limit="address")
-        matched = _proven(conn, checked, _targets(conn, checked), request.proof)
+        matched = _prove(conn, checked, request.proof, first_channel, chat, now)
         if not matched:
-            record_proof_failure(
-                conn, channel=first_channel, chat=chat, account=checked.identifier, now=now
-            )
             if budget.left <= 1:
                 return StartResult(StartStatus.LOCKED, helpline=budget.helpline)
             return StartResult(StartStatus.NO_MATCH, attempts_left=budget.left - 1)
@@ -483,22 +536,21 @@ def start_signup(
                 )
                 .returning(signup.c.id)
             ).scalar_one()
-            _issue(conn, checked, signup_id, token, channel, address, inbound_id, now)
+            sender = _Sender(checked.utility_name, checked.sms_sender, checked.language)
+            _issue(conn, sender, signup_id, token, channel, address, inbound_id, now)
             _attempt(conn, "code", now, ip_key, address_key=_key(address))
             pending.append(PendingCode(token, channel, codes.mask_address(channel, address)))
     return StartResult(StartStatus.CODE_SENT, tuple(pending))
 
 
 def _by_token(conn: Connection, token: str) -> Any:
+    """The sign-up `token` names, locked; only the columns the web role may read."""
     return conn.execute(
         select(
             signup.c.id,
+            signup.c.token_hash,
             signup.c.utility_id,
-            signup.c.subscriber_id,
-            signup.c.mp_id,
-            signup.c.identifier,
             signup.c.channel,
-            signup.c.address,
             signup.c.language,
             signup.c.status,
             signup.c.code_hash,
@@ -509,6 +561,19 @@ def _by_token(conn: Connection, token: str) -> Any:
         .where(signup.c.token_hash == codes.token_digest(token))
         .with_for_update()
     ).first()
+
+
+def _pending_address(conn: Connection, token_hash: str) -> str | None:
+    """A pending sign-up's address; on PostgreSQL through the function the web may call
+    (migration 0021), which answers only for the token's own sign-up."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT dispatch_web_signup_address(:hash)").bindparams(hash=token_hash)
+        return conn.execute(query).scalar()
+    return conn.execute(
+        select(signup.c.address).where(
+            signup.c.token_hash == token_hash, signup.c.status == "pending"
+        )
+    ).scalar()
 
 
 def resend_code(
@@ -527,26 +592,16 @@ def resend_code(
         row = _by_token(conn, token)
         if row is None or row.status != "pending":
             return StartResult(StartStatus.NO_MATCH)
-        address = str(row.address)
+        address = _pending_address(conn, row.token_hash)
+        if address is None:
+            return StartResult(StartStatus.NO_MATCH)
         if _address_limited(conn, address, now, limits):
             return StartResult(StartStatus.RATE_LIMITED, limit="address")
         util = conn.execute(
-            select(
-                utility.c.name, utility.c.sms_sender, utility.c.contact_phone, utility.c.country
-            ).where(utility.c.id == row.utility_id)
+            select(utility.c.name, utility.c.sms_sender).where(utility.c.id == row.utility_id)
         ).one()
-        checked = _Checked(
-            row.utility_id,
-            util.name,
-            util.country,
-            util.sms_sender,
-            util.contact_phone,
-            row.identifier,
-            row.mp_id is not None,
-            ((row.channel, address),),
-            row.language,
-        )
-        _issue(conn, checked, row.id, token, row.channel, address, row.inbound_id, now)
+        sender = _Sender(util.name, util.sms_sender, row.language)
+        _issue(conn, sender, row.id, token, row.channel, address, row.inbound_id, now)
         _attempt(conn, "code", now, ip_key, address_key=_key(address))
     return StartResult(
         StartStatus.CODE_SENT,

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Final
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, text
 
 from dispatch_tui.storage import audit, consent
 from dispatch_tui.storage.db import write_transaction
@@ -82,6 +82,17 @@ class UnsubscribeResult:
     """Messages that were waiting for the contact and will not go."""
 
 
+def _contact_of(conn: Connection, token: str) -> int | None:
+    """The contact `token` names. On PostgreSQL the web may not read contact_token (every
+    token would unsubscribe anyone): a function answers for the one token (migration 0021)."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT dispatch_web_unsubscribe_contact(:token)").bindparams(token=token)
+        return conn.execute(query).scalar()
+    return conn.execute(
+        select(contact_token.c.contact_id).where(contact_token.c.token == token)
+    ).scalar()
+
+
 def unsubscribe_by_token(
     engine: Engine, token: str, *, actor: str, now: datetime | None = None
 ) -> UnsubscribeResult:
@@ -90,9 +101,7 @@ def unsubscribe_by_token(
         return UnsubscribeResult(UnsubscribeStatus.UNKNOWN)
     now = now or datetime.now(UTC)
     with write_transaction(engine) as conn:
-        contact_id = conn.execute(
-            select(contact_token.c.contact_id).where(contact_token.c.token == token)
-        ).scalar()
+        contact_id = _contact_of(conn, token)
         if contact_id is None:
             return UnsubscribeResult(UnsubscribeStatus.UNKNOWN)
         state = conn.execute(select(contact.c.consent).where(contact.c.id == contact_id)).scalar()

@@ -1,4 +1,5 @@
-"""The public web application's routes: listing, search, feeds, health.
+"""The public web application's routes: listing, search, feeds, health, printable
+notices; sign-up (`web.signup_routes`) and unsubscribe (`web.unsubscribe_routes`).
 
 Pages and feeds come from the in-memory listing (`web.listing`), never from
 a query per view. Every bad request gets a 4xx page (or text for a feed)
@@ -9,18 +10,22 @@ answered with 304 from the resources' ETag and Last-Modified.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
+import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib import resources
 from typing import Final
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dispatch_tui.domain import identifiers
@@ -30,7 +35,10 @@ from dispatch_tui.domain.public_works import (
     affecting,
     affecting_address,
 )
+from dispatch_tui.printable.entrance_notices import notices_html
 from dispatch_tui.storage import public_works
+from dispatch_tui.storage.outages import OutageError
+from dispatch_tui.storage.signup import SignupLimits
 from dispatch_tui.web import feeds, i18n, pages
 from dispatch_tui.web.listing import Listing, Resource, Snapshot
 
@@ -66,13 +74,30 @@ class WebConfig:
 CONFIG_KEY: Final = web.AppKey("web_config", WebConfig)
 
 
+@dataclass(frozen=True)
+class Forms:
+    """What the sign-up and unsubscribe forms need beyond the listing: a connection
+    that may write (the listing's refuses to), the CSRF secret (`web.csrf`), the login
+    audit rows name, and the sign-up's rate limits."""
+
+    writer: Engine
+    secret: bytes
+    actor: str
+    limits: SignupLimits = field(default_factory=SignupLimits)
+
+
+FORMS_KEY: Final = web.AppKey("forms", Forms)
+
+
 class BadRequest(Exception):
     """A request a person can fix: 4xx with `message` (already in the page's language)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, language: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.language = language
+        """The message's language, when the page around it should be in it too."""
 
 
 def client_address(request: web.BaseRequest) -> str:
@@ -136,14 +161,14 @@ def _field(request: web.Request, name: str, label: str, limit: int, language: st
     return value
 
 
-def _snapshot(request: web.Request) -> Snapshot:
+def snapshot_of(request: web.Request) -> Snapshot:
     snapshot = request.app[LISTING_KEY].snapshot
     if snapshot is None:
         raise BadRequest(i18n.text(i18n.FALLBACK, "err_unavailable"), 503)
     return snapshot
 
 
-def _utility(request: web.Request, snapshot: Snapshot) -> PublicUtility:
+def utility_of(request: web.Request, snapshot: Snapshot) -> PublicUtility:
     code = request.match_info["utility"]
     found = snapshot.utilities.get(code)
     if found is None:
@@ -180,7 +205,7 @@ def _send(request: web.Request, resource: Resource, *, max_age: int = 30) -> web
 
 
 async def index(request: web.Request) -> web.Response:
-    snapshot = _snapshot(request)
+    snapshot = snapshot_of(request)
     choices = tuple(i18n.TEXTS)
     language = _language(request, choices)
     _only(request, frozenset({"lang"}), language)
@@ -193,8 +218,8 @@ async def index(request: web.Request) -> web.Response:
 
 async def utility_page(request: web.Request) -> web.Response:
     """The overview of a utility's settlements, or with ?settlement= one settlement's works."""
-    snapshot = _snapshot(request)
-    utility = _utility(request, snapshot)
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
     language = _language(request, i18n.languages_for(utility.language))
     _only(request, frozenset({"lang", "settlement"}), language)
     works = snapshot.works.get(utility.code, ())
@@ -236,8 +261,8 @@ async def search(request: web.Request) -> web.Response:
     """Same answer time found or not: the same steps run either way (a metering point's
     lookup always queries), then the answer waits out `search_seconds`."""
     started = time.monotonic()
-    snapshot = _snapshot(request)
-    utility = _utility(request, snapshot)
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
     language = _language(request, i18n.languages_for(utility.language))
     form: dict[str, str] = {"settlement": "", "street": ""}
     try:
@@ -318,8 +343,8 @@ def _mp_address(request: web.Request, utility: PublicUtility, mp_text: str) -> P
 
 
 async def works_json(request: web.Request) -> web.Response:
-    snapshot = _snapshot(request)
-    utility = _utility(request, snapshot)
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
     _only(request, frozenset(), utility.language)
     works = snapshot.works.get(utility.code, ())
     base = request.app[CONFIG_KEY].base_url
@@ -331,8 +356,8 @@ async def works_json(request: web.Request) -> web.Response:
 
 
 async def calendar(request: web.Request) -> web.Response:
-    snapshot = _snapshot(request)
-    utility = _utility(request, snapshot)
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
     language = utility.language
     _only(request, frozenset({"settlement"}), language)
     works = snapshot.works.get(utility.code, ())
@@ -346,8 +371,8 @@ async def calendar(request: web.Request) -> web.Response:
 
 
 async def cap_atom(request: web.Request) -> web.Response:
-    snapshot = _snapshot(request)
-    utility = _utility(request, snapshot)
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
     _only(request, frozenset(), utility.language)
     works = snapshot.works.get(utility.code, ())
     base = request.app[CONFIG_KEY].base_url
@@ -356,6 +381,39 @@ async def cap_atom(request: web.Request) -> web.Response:
         lambda: (feeds.cap_atom_feed(utility, works, base), "application/atom+xml; charset=utf-8"),
     )
     return _send(request, resource, max_age=60)
+
+
+async def notices(request: web.Request) -> web.Response:
+    """An outage's entrance notices, to print: only one the listing shows for this
+    utility, and only while approved (404 otherwise, the same for every reason)."""
+    snapshot = snapshot_of(request)
+    utility = utility_of(request, snapshot)
+    language = utility.language
+    _only(request, frozenset({"lang"}), language)
+    outage_id = int(request.match_info["outage"])
+    listed = any(
+        w.outage_id == outage_id and not w.cancelled for w in snapshot.works.get(utility.code, ())
+    )
+    missing = BadRequest(i18n.text(language, "err_not_found"), 404)
+    if not listed:
+        raise missing
+    try:
+        page = await asyncio.to_thread(notices_html, request.app[LISTING_KEY].db, outage_id)
+    except OutageError:
+        raise missing from None
+    except (SQLAlchemyError, OSError):
+        raise BadRequest(i18n.text(language, "err_unavailable"), 503) from None
+    # Its print stylesheet is inline: allowed by its hash, nothing else inline.
+    style = re.search(r"<style>(.*?)</style>", page, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256((style[1] if style else "").encode()).digest())
+    policy = SECURITY_HEADERS["Content-Security-Policy"].replace(
+        "style-src 'self'", f"style-src 'sha256-{digest.decode()}'"
+    )
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={"Content-Security-Policy": policy, "Cache-Control": "public, max-age=60"},
+    )
 
 
 async def schema(request: web.Request) -> web.Response:
@@ -402,7 +460,7 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except BadRequest as bad:
-        response = _error(request, bad.status, bad.message)
+        response = _error(request, bad.status, bad.message, bad.language)
     except web.HTTPException as http:
         if http.status < 400:
             raise
@@ -410,24 +468,30 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _error(request, http.status, message)
         if http.status == 405:
             response.headers["Allow"] = http.headers.get("Allow", "GET, HEAD")
-    response.headers.update(SECURITY_HEADERS)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 
-def _error(request: web.Request, status: int, message: str) -> web.Response:
+def _error(request: web.Request, status: int, message: str, language: str = "") -> web.Response:
     feed = request.path.endswith((".json", ".ics", ".atom"))
     if feed or request.path == "/health":
         return web.Response(text=message + "\n", status=status, content_type="text/plain")
-    language = i18n.negotiate(request.headers.get("Accept-Language", ""), tuple(i18n.TEXTS))
-    wanted = request.query.get("lang")
-    if wanted in i18n.TEXTS:
-        language = str(wanted)
+    if not language:
+        language = i18n.negotiate(request.headers.get("Accept-Language", ""), tuple(i18n.TEXTS))
+        wanted = request.query.get("lang")
+        if wanted in i18n.TEXTS:
+            language = str(wanted)
     page = pages.error_page(language, status, message)
     return web.Response(text=page, status=status, content_type="text/html")
 
 
-def build_app(listing: Listing, config: WebConfig) -> web.Application:
-    app = web.Application(middlewares=[errors], client_max_size=4096)
+def build_app(listing: Listing, config: WebConfig, forms: Forms | None = None) -> web.Application:
+    """The application; without `forms` it serves no sign-up or unsubscribe (404)."""
+    # Imported here: those modules build on this one's helpers.
+    from dispatch_tui.web import signup_routes, unsubscribe_routes
+
+    app = web.Application(middlewares=[errors], client_max_size=8192)
     app[LISTING_KEY] = listing
     app[CONFIG_KEY] = config
     code = "{utility:[A-Za-z0-9_-]{1,32}}"
@@ -440,6 +504,11 @@ def build_app(listing: Listing, config: WebConfig) -> web.Application:
     app.router.add_get(f"/{code}/works.json", works_json)
     app.router.add_get(f"/{code}/calendar.ics", calendar)
     app.router.add_get(f"/{code}/cap.atom", cap_atom)
+    app.router.add_get(f"/{code}/outage/{{outage:[0-9]{{1,9}}}}/notices", notices)
+    if forms is not None:
+        app[FORMS_KEY] = forms
+        signup_routes.add_routes(app, code)
+        unsubscribe_routes.add_routes(app)
     app.router.add_get(f"/{code}", _add_slash)
     return app
 

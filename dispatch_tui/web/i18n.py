@@ -65,6 +65,60 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_not_found": "There is no such page.",
         "err_parameter": "Unknown parameter {name}.",
         "err_unavailable": "The search is unavailable for a moment; try again shortly.",
+        "signup_link": "Get notices of planned works by SMS or e-mail",
+        "signup_title": "Sign up for notices",
+        "signup_intro": (
+            "We send a message before planned works at your address. Nothing starts until you "
+            "enter the code we send you."
+        ),
+        "identifier": "Metering point id or account number",
+        "proof": "Meter number, or the last 5 characters of the EIC",
+        "phone": "Mobile phone",
+        "email": "E-mail address",
+        "channels": "Send notices by",
+        "channel_sms": "SMS",
+        "channel_email": "E-mail",
+        "notice_language": "Language of the notices",
+        "send_code": "Send me a code",
+        "code_sent": "We sent a 6-digit code to {to}.",
+        "code_for": "Code sent to {to}",
+        "code_hint": "The code is valid for 15 minutes; 5 tries.",
+        "code": "Code",
+        "confirm": "Confirm",
+        "resend": "Send a new code",
+        "signed_up": "Done: {to} will get notices of planned works.",
+        "signed_up_soon": "Done: {to} will get notices of planned works within a minute.",
+        "no_match": (
+            "We found no such metering point or account with that meter number or EIC. Check both"
+            " and try again ({n} tries left)."
+        ),
+        "locked": "Too many wrong tries for this account. Please call {phone}.",
+        "wrong_code": "That code is not right ({n} tries left).",
+        "code_expired": "The code has expired. Ask for a new one.",
+        "code_spent": "Too many wrong codes. Ask for a new one.",
+        "unknown_signup": "This sign-up is not known or has finished. Please start again.",
+        "rate_ip": "Too many sign-ups from your connection. Please try again in an hour.",
+        "rate_address": (
+            "Too many codes were sent to this phone or address. Please try again later."
+        ),
+        "rate_account": "Too many sign-ups for this account. Please try again in an hour.",
+        "rate_confirm": "Too many codes entered from your connection. Please try again in an hour.",
+        "err_csrf": (
+            "This form has expired or did not come from this site. Reload the page and send it "
+            "again."
+        ),
+        "err_check": "Check “{field}”: {problem}",
+        "err_form": "The form could not be read.",
+        "unsubscribe_title": "Unsubscribe from e-mail notices",
+        "unsubscribe_ask": (
+            "Stop sending notices of planned works to the e-mail address this link came to?"
+        ),
+        "unsubscribe_button": "Unsubscribe",
+        "unsubscribed": "You are unsubscribed: this address gets no more notices.",
+        "unsubscribe_already": "This address was already unsubscribed.",
+        "unsubscribe_unknown": "This unsubscribe link is not known.",
+        "err_one_click": "The request must be List-Unsubscribe=One-Click.",
+        "notices": "Notices to print for the entrances",
     },
     "sl": {
         "settlements": "Naselja z načrtovanimi deli",
@@ -117,6 +171,60 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_not_found": "Te strani ni.",
         "err_parameter": "Neznan parameter {name}.",
         "err_unavailable": "Iskanje trenutno ni na voljo; poskusite znova čez nekaj časa.",
+        "signup_link": "Obvestila o načrtovanih delih po SMS ali e-pošti",
+        "signup_title": "Prijava na obvestila",
+        "signup_intro": (
+            "Pred načrtovanimi deli na vašem naslovu vam pošljemo sporočilo. Prijava začne "
+            "veljati, ko vpišete kodo, ki vam jo pošljemo."
+        ),
+        "identifier": "Številka merilnega mesta ali številka odjemalca",
+        "proof": "Številka števca ali zadnjih 5 znakov EIC",
+        "phone": "Mobilni telefon",
+        "email": "E-poštni naslov",
+        "channels": "Obvestila pošiljajte po",
+        "channel_sms": "SMS",
+        "channel_email": "E-pošti",
+        "notice_language": "Jezik obvestil",
+        "send_code": "Pošljite mi kodo",
+        "code_sent": "Šestmestno kodo smo poslali na {to}.",
+        "code_for": "Koda, poslana na {to}",
+        "code_hint": "Koda velja 15 minut; 5 poskusov.",
+        "code": "Koda",
+        "confirm": "Potrdi",
+        "resend": "Pošljite novo kodo",
+        "signed_up": "Urejeno: {to} bo prejemal obvestila o načrtovanih delih.",
+        "signed_up_soon": (
+            "Urejeno: {to} bo v minuti začel prejemati obvestila o načrtovanih delih."
+        ),
+        "no_match": (
+            "Takega merilnega mesta ali odjemalca s to številko števca ali EIC nismo našli. "
+            "Preverite oboje in poskusite znova (še {n} poskusov)."
+        ),
+        "locked": "Preveč napačnih poskusov za ta račun. Pokličite {phone}.",
+        "wrong_code": "Koda ni pravilna (še {n} poskusov).",
+        "code_expired": "Koda je potekla. Zahtevajte novo.",
+        "code_spent": "Preveč napačnih kod. Zahtevajte novo.",
+        "unknown_signup": "Te prijave ne poznamo ali je že končana. Začnite znova.",
+        "rate_ip": "Preveč prijav z vaše povezave. Poskusite znova čez eno uro.",
+        "rate_address": "Na ta telefon ali naslov smo poslali preveč kod. Poskusite znova pozneje.",
+        "rate_account": "Preveč prijav za ta račun. Poskusite znova čez eno uro.",
+        "rate_confirm": "Z vaše povezave je bilo vpisanih preveč kod. Poskusite znova čez eno uro.",
+        "err_csrf": (
+            "Obrazec je potekel ali ni prišel s te strani. Osvežite stran in ga pošljite znova."
+        ),
+        "err_check": "Preverite »{field}«: {problem}",
+        "err_form": "Obrazca ni bilo mogoče prebrati.",
+        "unsubscribe_title": "Odjava od obvestil po e-pošti",
+        "unsubscribe_ask": (
+            "Ne pošiljamo več obvestil o načrtovanih delih na naslov, na katerega je prišla ta "
+            "povezava?"
+        ),
+        "unsubscribe_button": "Odjava",
+        "unsubscribed": "Odjavljeni ste: ta naslov ne bo več prejemal obvestil.",
+        "unsubscribe_already": "Ta naslov je bil že odjavljen.",
+        "unsubscribe_unknown": "Te povezave za odjavo ne poznamo.",
+        "err_one_click": "Zahteva mora biti List-Unsubscribe=One-Click.",
+        "notices": "Obvestila za vhode (za tiskanje)",
     },
     "uk": {
         "settlements": "Населені пункти з плановими роботами",
@@ -169,6 +277,58 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_not_found": "Такої сторінки немає.",
         "err_parameter": "Невідомий параметр {name}.",
         "err_unavailable": "Пошук тимчасово недоступний; спробуйте трохи згодом.",
+        "signup_link": "Сповіщення про планові роботи в SMS або e-mail",
+        "signup_title": "Підписка на сповіщення",
+        "signup_intro": (
+            "Ми надішлемо повідомлення перед плановими роботами за вашою адресою. Підписка діє "
+            "після того, як ви введете надісланий код."
+        ),
+        "identifier": "Номер точки обліку або особового рахунку",
+        "proof": "Номер лічильника або останні 5 символів EIC",
+        "phone": "Мобільний телефон",
+        "email": "Адреса e-mail",
+        "channels": "Надсилати сповіщення через",
+        "channel_sms": "SMS",
+        "channel_email": "E-mail",
+        "notice_language": "Мова сповіщень",
+        "send_code": "Надіслати код",
+        "code_sent": "Ми надіслали 6-значний код на {to}.",
+        "code_for": "Код надіслано на {to}",
+        "code_hint": "Код дійсний 15 хвилин; 5 спроб.",
+        "code": "Код",
+        "confirm": "Підтвердити",
+        "resend": "Надіслати новий код",
+        "signed_up": "Готово: {to} отримуватиме сповіщення про планові роботи.",
+        "signed_up_soon": "Готово: за хвилину {to} почне отримувати сповіщення про планові роботи.",
+        "no_match": (
+            "Не знайдено такої точки обліку чи рахунку з цим номером лічильника або EIC. "
+            "Перевірте обидва та спробуйте знову (залишилось спроб: {n})."
+        ),
+        "locked": "Забагато помилкових спроб для цього рахунку. Зателефонуйте {phone}.",
+        "wrong_code": "Код неправильний (залишилось спроб: {n}).",
+        "code_expired": "Термін дії коду минув. Запросіть новий.",
+        "code_spent": "Забагато неправильних кодів. Запросіть новий.",
+        "unknown_signup": "Ця підписка невідома або вже завершена. Почніть знову.",
+        "rate_ip": "Забагато підписок з вашого з'єднання. Спробуйте через годину.",
+        "rate_address": "На цей телефон чи адресу надіслано забагато кодів. Спробуйте пізніше.",
+        "rate_account": "Забагато підписок для цього рахунку. Спробуйте через годину.",
+        "rate_confirm": "З вашого з'єднання введено забагато кодів. Спробуйте через годину.",
+        "err_csrf": (
+            "Форма застаріла або надійшла не з цього сайту. Оновіть сторінку та надішліть її знову."
+        ),
+        "err_check": "Перевірте «{field}»: {problem}",
+        "err_form": "Не вдалося прочитати форму.",
+        "unsubscribe_title": "Відписка від сповіщень e-mail",
+        "unsubscribe_ask": (
+            "Більше не надсилати сповіщення про планові роботи на адресу, куди прийшло це "
+            "посилання?"
+        ),
+        "unsubscribe_button": "Відписатися",
+        "unsubscribed": "Ви відписалися: ця адреса більше не отримуватиме сповіщень.",
+        "unsubscribe_already": "Цю адресу вже було відписано.",
+        "unsubscribe_unknown": "Це посилання для відписки невідоме.",
+        "err_one_click": "Запит має бути List-Unsubscribe=One-Click.",
+        "notices": "Оголошення для під'їздів (для друку)",
     },
     "bg": {
         "settlements": "Населени места с планирани работи",
@@ -221,6 +381,64 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "err_not_found": "Няма такава страница.",
         "err_parameter": "Непознат параметър {name}.",
         "err_unavailable": "Търсенето временно не е достъпно; опитайте отново след малко.",
+        "signup_link": "Известия за планови работи по SMS или e-mail",
+        "signup_title": "Абонамент за известия",
+        "signup_intro": (
+            "Изпращаме съобщение преди планови работи на вашия адрес. Абонаментът започва, след "
+            "като въведете изпратения код."
+        ),
+        "identifier": "Номер на точка на измерване или клиентски номер",
+        "proof": "Номер на електромера или последните 5 знака от EIC",
+        "phone": "Мобилен телефон",
+        "email": "Имейл адрес",
+        "channels": "Изпращайте известия по",
+        "channel_sms": "SMS",
+        "channel_email": "Имейл",
+        "notice_language": "Език на известията",
+        "send_code": "Изпратете ми код",
+        "code_sent": "Изпратихме 6-цифрен код на {to}.",
+        "code_for": "Код, изпратен на {to}",
+        "code_hint": "Кодът е валиден 15 минути; 5 опита.",
+        "code": "Код",
+        "confirm": "Потвърди",
+        "resend": "Изпратете нов код",
+        "signed_up": "Готово: {to} ще получава известия за планови работи.",
+        "signed_up_soon": (
+            "Готово: до минута {to} ще започне да получава известия за планови работи."
+        ),
+        "no_match": (
+            "Не намерихме такава точка на измерване или клиент с този номер на електромер или "
+            "EIC. Проверете и опитайте отново (остават {n} опита)."
+        ),
+        "locked": "Твърде много грешни опити за този клиент. Обадете се на {phone}.",
+        "wrong_code": "Кодът не е верен (остават {n} опита).",
+        "code_expired": "Кодът е изтекъл. Поискайте нов.",
+        "code_spent": "Твърде много грешни кодове. Поискайте нов.",
+        "unknown_signup": "Този абонамент не е известен или е приключил. Започнете отначало.",
+        "rate_ip": "Твърде много абонаменти от вашата връзка. Опитайте отново след час.",
+        "rate_address": (
+            "Изпратени са твърде много кодове на този телефон или адрес. Опитайте по-късно."
+        ),
+        "rate_account": "Твърде много абонаменти за този клиент. Опитайте отново след час.",
+        "rate_confirm": (
+            "От вашата връзка са въведени твърде много кодове. Опитайте отново след час."
+        ),
+        "err_csrf": (
+            "Формулярът е изтекъл или не е от този сайт. Презаредете страницата и го изпратете "
+            "отново."
+        ),
+        "err_check": "Проверете „{field}“: {problem}",
+        "err_form": "Формулярът не може да бъде прочетен.",
+        "unsubscribe_title": "Отписване от известия по имейл",
+        "unsubscribe_ask": (
+            "Да спрем ли известията за планови работи до адреса, на който дойде тази връзка?"
+        ),
+        "unsubscribe_button": "Отписване",
+        "unsubscribed": "Отписахте се: този адрес няма да получава повече известия.",
+        "unsubscribe_already": "Този адрес вече е отписан.",
+        "unsubscribe_unknown": "Тази връзка за отписване не е известна.",
+        "err_one_click": "Заявката трябва да е List-Unsubscribe=One-Click.",
+        "notices": "Съобщения за входовете (за печат)",
     },
 }
 

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 
+from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.domain.public_works import (
     PublicUtility,
     PublicWork,
@@ -52,6 +53,8 @@ class WorkView:
     change: str
     cancelled: bool
     reason: str
+    notices: str = ""
+    """The printable entrance notices' page, where it exists (approved, not cancelled)."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,14 @@ class SettlementView:
 
 
 def _work_view(
-    utility: PublicUtility, work: PublicWork, street: str, houses: str, language: str, now: datetime
+    utility: PublicUtility,
+    work: PublicWork,
+    street: str,
+    houses: str,
+    language: str,
+    now: datetime,
+    *,
+    notices: bool = True,
 ) -> WorkView:
     date, start, end = local_window(work.starts_at, work.ends_at, utility.timezone, language)
     change = ""
@@ -83,7 +93,12 @@ def _work_view(
         change=change,
         cancelled=work.cancelled,
         reason=work.reason,
+        notices=notices_url(utility, work.outage_id) if notices and not work.cancelled else "",
     )
+
+
+def notices_url(utility: PublicUtility, outage_id: int) -> str:
+    return f"/{quote(utility.code)}/outage/{outage_id}/notices"
 
 
 def _switch(path: str, current: str, choices: Sequence[str], query: dict[str, str]) -> list[Any]:
@@ -126,6 +141,7 @@ def _header(
         "stale": stale_since is not None,
         "zone": utility.timezone,
         "home": f"/{quote(utility.code)}/?lang={language}",
+        "signup": f"/{quote(utility.code)}/signup?lang={language}",
     }
 
 
@@ -194,7 +210,9 @@ def search_page(
         for work in found:
             places = streets(work.addresses)
             if by_metering_point:
-                answer.append(_work_view(utility, work, ", ".join(places), "", language, now))
+                # No notices link: they name the streets this answer keeps to itself.
+                where = ", ".join(places)
+                answer.append(_work_view(utility, work, where, "", language, now, notices=False))
                 continue
             wanted = fold(form.get("settlement", ""))
             for settlement, by_street in places.items():
@@ -218,3 +236,86 @@ def error_page(language: str, status: int, message: str, back: str = "/") -> str
     context = _base(language, back, [language], {})
     context.update(status=status, message=message, back=back)
     return environment().get_template("error.html").render(context)
+
+
+@dataclass(frozen=True)
+class PendingView:
+    """A code sent, as the code page carries it from form to form: the sign-up's
+    secret handle, its channel and the masked address it went to."""
+
+    token: str
+    channel: str
+    shown_to: str
+
+    @property
+    def value(self) -> str:
+        return f"{self.token}:{self.channel}:{self.shown_to}"
+
+
+def _notice_languages(utility: PublicUtility) -> list[dict[str, str]]:
+    ordered = dict.fromkeys((utility.language, *LANGUAGES))
+    return [{"code": code, "name": i18n.name(code)} for code in ordered]
+
+
+def signup_page(
+    utility: PublicUtility,
+    language: str,
+    *,
+    as_of: datetime,
+    stale_since: datetime | None,
+    form: dict[str, Any],
+    csrf: str,
+    error: str = "",
+    field: str = "",
+) -> str:
+    """The sign-up form (refilled after a mistake, the field named by `field` marked)."""
+    base = f"/{quote(utility.code)}/"
+    context = _base(language, f"{base}signup", i18n.languages_for(utility.language), {})
+    context.update(_header(utility, language, as_of, stale_since))
+    context.update(
+        action=f"{base}signup",
+        form=form,
+        csrf=csrf,
+        error=error,
+        field=field,
+        notice_languages=_notice_languages(utility),
+    )
+    return environment().get_template("signup.html").render(context)
+
+
+def codes_page(
+    utility: PublicUtility,
+    language: str,
+    *,
+    as_of: datetime,
+    stale_since: datetime | None,
+    pending: Sequence[PendingView],
+    csrf: str,
+    done: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    error: str = "",
+) -> str:
+    """What a sign-up waits for: a code form (and a new-code button) per address."""
+    base = f"/{quote(utility.code)}/"
+    context = _base(language, f"{base}signup", i18n.languages_for(utility.language), {})
+    context.update(_header(utility, language, as_of, stale_since))
+    context.update(
+        pending=pending,
+        csrf=csrf,
+        done=done,
+        notes=notes,
+        error=error,
+        confirm_url=f"{base}signup/confirm",
+        resend_url=f"{base}signup/resend",
+        signup_url=f"{base}signup?lang={language}",
+    )
+    return environment().get_template("codes.html").render(context)
+
+
+def unsubscribe_page(
+    language: str, path: str, *, ask: bool, message: str = "", ok: bool = True
+) -> str:
+    """The unsubscribe link's page: a button (a GET never unsubscribes), or the outcome."""
+    context = _base(language, path, list(i18n.TEXTS), {})
+    context.update(action=f"{path}?lang={language}", ask=ask, message=message, ok=ok)
+    return environment().get_template("unsubscribe.html").render(context)

@@ -1,17 +1,20 @@
-"""The public web's database role on PostgreSQL (migration 0019): a login role in
-dispatch_web runs sign-up and confirmation, but reads no names, phones, e-mail
-addresses or message texts, writes no message but a code it just issued, and
-activates nothing: the engine's role does that."""
+"""The public web's database role on PostgreSQL (migrations 0019, 0021): a login role
+in dispatch_web runs sign-up and confirmation, but reads no names, phones, e-mail
+addresses, proofs, tokens or message texts (functions answer about one account or
+token at a time), writes no message but a code it just issued, and activates nothing:
+the engine's role does that."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, exc, select, text
 
+from dispatch_tui.domain.bot_dialogue import MAX_PROOF_FAILURES, PROOF_WINDOW, fold_proof
 from dispatch_tui.storage.db_roles import WEB_ROLE
 from dispatch_tui.storage.signup import (
     ConfirmStatus,
@@ -23,7 +26,7 @@ from dispatch_tui.storage.signup import (
 )
 from dispatch_tui.storage.tables import audit_log, contact, message
 from dispatch_tui.storage.unsubscribe import UnsubscribeStatus, tokens_for, unsubscribe_by_token
-from tests.security.pg_roles import SENDER, Cluster, cluster  # noqa: F401
+from tests.security.pg_roles import ANA, SENDER, VIKTOR, Cluster, cluster  # noqa: F401
 
 WEB = f"pgweb_{os.getpid()}"
 NOW = datetime.now(UTC)
@@ -156,3 +159,100 @@ def test_the_web_role_unsubscribes_by_token_only(web: Engine, engine: Engine) ->
             select(audit_log.c.actor).where(audit_log.c.action == "unsubscribe")
         ).scalar_one()
     assert (consent, actor) == ("opted_out", WEB)
+
+
+def test_the_web_role_reads_no_proof_phone_or_token(web: Engine, engine: Engine) -> None:
+    """Migration 0021: what 0019 let the web read whole is back to its public columns;
+    proofs, addresses and tokens are answered one at a time by functions."""
+    start_signup(web, SI, ip="192.0.2.1", now=NOW)
+    with engine.begin() as conn:
+        ana = conn.execute(
+            select(contact.c.id).where(contact.c.address == "ana.novak@example.si")
+        ).scalar_one()
+        tokens_for(conn, [ana], now=NOW)
+    for sql in (
+        "SELECT meter_number FROM metering_point",
+        "SELECT eic FROM metering_point",
+        "SELECT * FROM metering_point",
+        "SELECT token FROM contact_token",
+        "SELECT contact_id FROM contact_token",
+        "SELECT address FROM signup",
+        "SELECT identifier FROM signup",
+        "SELECT account FROM subscriber",
+        "SELECT * FROM subscription",
+        "SELECT chat, account FROM proof_failure",
+        "SELECT title FROM outage",
+        "SELECT created_by FROM outage",
+        "SELECT count(*) FROM metering_point WHERE meter_number = '10001'",
+        "UPDATE subscriber SET self_service_locked_at = NULL",
+        "INSERT INTO proof_failure (at, channel, chat, account) VALUES (now(), 'x', 'y', 'z')",
+    ):
+        assert "permission denied" in refused(web, sql), sql
+
+
+def test_the_functions_answer_the_web_only(cluster: Cluster, web: Engine) -> None:  # noqa: F811
+    for role in (VIKTOR, ANA, SENDER):
+        for sql in (
+            "SELECT dispatch_web_unsubscribe_contact('x')",
+            "SELECT dispatch_web_signup_address('x')",
+            "SELECT * FROM dispatch_web_proof_budget('sms', 'c', '100000002')",
+            "SELECT * FROM dispatch_web_prove(1, '100000002', false, 'x', 'sms', 'c')",
+            "SELECT dispatch_proof_state('100000002')",
+        ):
+            assert "permission denied" in refused(cluster.as_role(role), sql), (role, sql)
+    assert "permission denied" in refused(web, "SELECT dispatch_proof_state('100000002')")
+    with web.connect() as conn:
+        definers = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_proc WHERE proname LIKE 'dispatch_web_%' "
+                "AND prosecdef AND proconfig::text LIKE '%search_path=pg_catalog, public%'"
+            )
+        ).scalar_one()
+    assert definers == 4
+
+
+def test_the_proof_function_is_no_oracle(web: Engine, engine: Engine) -> None:
+    """Called directly, as a web process taken over would: five wrong guesses lock the
+    account, and then even the right meter number matches nothing."""
+    with engine.connect() as conn:
+        utility_id = conn.execute(text("SELECT id FROM utility WHERE code = 'ZOE'")).scalar_one()
+
+    def prove(proof: str, chat: str) -> list[object]:
+        with web.begin() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT * FROM dispatch_web_prove(:u, '100000002', false, :p, 'sms', :c)"),
+                    {"u": utility_id, "p": proof, "c": chat},
+                )
+            )
+
+    assert prove("ua 777002", "a") != []  # folded like the bot's: case, spaces
+    for n in range(5):
+        assert prove(f"guess-{n}", f"chat-{n}") == []  # a new chat each time: no matter
+    assert prove("UA-777002", "z") == []
+    with engine.connect() as conn:
+        locked = conn.execute(
+            text("SELECT self_service_locked_at FROM subscriber WHERE account = '100000002'")
+        ).scalar()
+    assert locked is not None
+
+
+def test_the_database_folds_proofs_as_the_bot_does(engine: Engine, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite folds in Python only")
+    # (Not ß: Python's upper case makes it SS, PostgreSQL's keeps it; no meter has one.)
+    samples = ["UA-777002", "ua 777 002", "АВ-12 34", "ав12", "１２３", "x.y/z", "é9", "", " - "]
+    with engine.connect() as conn:
+        folded = [
+            conn.execute(text("SELECT dispatch_proof_fold(:t)"), {"t": t}).scalar_one()
+            for t in samples
+        ]
+    assert folded == [fold_proof(t) for t in samples]
+
+
+def test_the_migration_knows_the_proof_budget() -> None:
+    migration = importlib.import_module(
+        "dispatch_tui.storage.migrations.versions.0021_web_role_functions"
+    )
+    assert migration.MAX_FAILURES == MAX_PROOF_FAILURES
+    assert timedelta(hours=int(migration.WINDOW.split()[0])) == PROOF_WINDOW

@@ -1,6 +1,7 @@
 """A real headless Chromium (Debian's `chromium`) on `dispatch-tui web`: the listing loads,
 the keyboard reaches the skip link, the search form is filled and submitted with keys,
-and screenshots at phone width (390 px) and desktop width are written to
+a person signs up with the code the web wrote to the outbox, and the entrance notices
+print to PDF; screenshots at phone width (390 px) and desktop width are written to
 test-artifacts/web/ (git-ignored). Driven over the DevTools protocol with aiohttp's
 websocket client; every wait is bounded. Skips without Chromium, fails under CI=true."""
 
@@ -9,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -19,8 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pypdf
 import pytest
+from sqlalchemy import select
 
+from dispatch_tui.storage.db import create_db_engine
+from dispatch_tui.storage.tables import contact, message
 from tests.missing import unavailable
 from tests.web.served import Served, approved_site, free_port, serve
 
@@ -212,3 +219,92 @@ async def test_a_person_finds_their_street_in_a_real_browser(site: Served, tmp_p
         "search-desktop.png",
     ):
         assert (ARTIFACTS / name).stat().st_size > 1000, name
+
+
+@pytest.fixture
+def site_with_db(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[Served, Path]]:
+    assert chromium()
+    database = approved_site(sqlite_template, tmp_path)
+    with serve(database, tmp_path) as served:
+        yield served, database
+
+
+def code_sent_to(database: Path, address: str) -> str:
+    """The code the sign-up wrote to the outbox for `address` (the sandbox sends it)."""
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        with engine.connect() as conn:
+            body = conn.execute(
+                select(message.c.body)
+                .where(message.c.address == address, message.c.inbound_id.is_not(None))
+                .order_by(message.c.id.desc())
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return re.findall(r"\b\d{6}\b", body)[0]
+
+
+async def test_a_person_signs_up_and_prints_a_notice_in_a_real_browser(
+    site_with_db: tuple[Served, Path], tmp_path: Path
+) -> None:
+    site, database = site_with_db
+
+    async def type_into(page: Page, element: str, text: str) -> None:
+        await page.value(f"document.getElementById('{element}').focus()")
+        await page.call("Input.insertText", text=text)
+
+    async def visit() -> bytes:
+        async with browser(tmp_path) as page:
+            await page.call("Emulation.setDeviceMetricsOverride", **PHONE)
+            await page.go(f"{site.url}/EG/?lang=sl")
+            await page.value("document.querySelector('.signup a').focus()")
+            page.events.clear()
+            await page.key("Enter", 13, "\r")
+            await page.loaded()
+            assert await page.value("location.pathname") == "/EG/signup"
+            await type_into(page, "identifier", "6-100001")
+            await type_into(page, "proof", "10001")
+            await page.value("document.querySelector('input[value=sms]').click()")
+            await type_into(page, "phone", "040 999 888")
+            await page.screenshot("signup-390.png", PHONE)
+            await page.screenshot("signup-desktop.png", DESKTOP)
+            await page.call("Emulation.setDeviceMetricsOverride", **PHONE)
+            page.events.clear()
+            await page.value("document.querySelector('#signup button').click()")
+            await page.loaded()
+            said = await page.value("document.getElementById('codes').innerText")
+            assert "Šestmestno kodo smo poslali na +386 … 888" in said
+            await type_into(page, "code1", code_sent_to(database, "+38640999888"))
+            await page.screenshot("signup-code-390.png", PHONE)
+            await page.screenshot("signup-code-desktop.png", DESKTOP)
+            await page.call("Emulation.setDeviceMetricsOverride", **PHONE)
+            page.events.clear()
+            await page.key("Enter", 13, "\r")
+            await page.loaded()
+            done = await page.value("document.querySelector('.done').innerText")
+            assert done.startswith("Urejeno: +386 … 888 bo prejemal obvestila")
+            await page.screenshot("signup-done-390.png", PHONE)
+            await page.screenshot("signup-done-desktop.png", DESKTOP)
+
+            await page.go(f"{site.url}/EG/?settlement=Kranj&lang=sl")
+            notices = await page.value("document.querySelector('.notices a').href")
+            await page.go(notices)
+            pdf = await page.call("Page.printToPDF", preferCSSPageSize=True)
+            return base64.b64decode(pdf["data"])
+
+    pdf = await asyncio.wait_for(visit(), 120)
+    (ARTIFACTS / "notices.pdf").write_bytes(pdf)
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert len(reader.pages) >= 2  # one A4 page per entrance
+    assert "Prešernova ulica 5" in text and "Elektro Gorenjska" in text
+    engine = create_db_engine(f"sqlite:///{database}")
+    with engine.connect() as conn:
+        consent = conn.execute(
+            select(contact.c.consent).where(contact.c.address == "+38640999888")
+        ).scalar_one()
+    engine.dispose()
+    assert consent == "opted_in"
+    for name in ("signup", "signup-code", "signup-done"):
+        for width in ("390", "desktop"):
+            assert (ARTIFACTS / f"{name}-{width}.png").stat().st_size > 1000

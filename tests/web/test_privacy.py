@@ -1,5 +1,7 @@
 """No page or feed of the public web ever contains a name, phone, e-mail or account
-number from the subscriber tables, whatever they hold (hypothesis, on SQLite)."""
+number from the subscriber tables, whatever they hold (hypothesis, on SQLite): the
+listing, search, feeds, the sign-up and code pages, the unsubscribe page and the
+printable entrance notices."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
 
+from dispatch_tui.printable.entrance_notices import notices_html
 from dispatch_tui.storage.tables import contact, metering_point, subscriber, subscription, utility
 from dispatch_tui.web import feeds, pages
 from dispatch_tui.web.listing import read
@@ -22,6 +25,7 @@ EMAIL = st.from_regex(r"[a-z]{6,10}\.[a-z]{6,10}@[a-z]{6,10}\.(si|bg)", fullmatc
 ACCOUNT = st.from_regex(r"9[0-9]{9,11}", fullmatch=True)
 PERSON = st.tuples(NAME, PHONE, EMAIL, ACCOUNT)
 BASE = "https://outages.example.net"
+FORM = {"identifier": "", "proof": "", "phone": "", "email": "", "channels": (), "language": ""}
 
 
 def everything_public(engine: Engine) -> str:
@@ -30,12 +34,20 @@ def everything_public(engine: Engine) -> str:
     now = datetime.now(UTC)
     snapshot = read(engine, now)
     out = [pages.index_page(list(snapshot.utilities.values()), "en")]
+    out.append(pages.unsubscribe_page("en", "/unsubscribe/" + "A" * 43, ask=True))
     for code, place in snapshot.utilities.items():
         works = snapshot.works[code]
         for language in (place.language, "en"):
             out.append(
                 pages.works_page(place, works, language, now=now, as_of=now, stale_since=None)
             )
+            out.append(
+                pages.signup_page(place, language, as_of=now, stale_since=None, form=FORM, csrf="t")
+            )
+            out.append(
+                pages.codes_page(place, language, as_of=now, stale_since=None, pending=[], csrf="t")
+            )
+        out.extend(notices_html(engine, w.outage_id) for w in works if not w.cancelled)
         out.append(feeds.json_feed(place, works, BASE).decode())
         out.append(feeds.cap_atom_feed(place, works, BASE).decode())
         for work in works:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
+from dispatch_tui.printable.entrance_notices import notices_html
 from dispatch_tui.storage import public_works
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.web.listing import read
@@ -34,6 +35,9 @@ REFUSED = [
     "SELECT detail FROM audit_log",
     "SELECT username FROM app_user",
     "SELECT text FROM inbound_message",
+    "SELECT token FROM contact_token",
+    "SELECT address FROM signup",
+    "SELECT * FROM subscription",
 ]
 
 
@@ -67,6 +71,8 @@ def test_the_web_role_reads_the_listing_and_nothing_personal(web_engine: Engine)
     with web_engine.connect() as conn:
         place = snapshot.utilities["EG"]
         assert public_works.metering_point_address(conn, place, "6-100001") is not None
+    (work_id,) = {w.outage_id for w in snapshot.works["EG"]}
+    assert "Prešernova ulica" in notices_html(web_engine, work_id)  # printable notices too
     for statement in REFUSED:
         with web_engine.connect() as conn, pytest.raises(ProgrammingError, match="permission"):
             conn.execute(text(statement))

@@ -7,11 +7,7 @@ offered no approval; the outage stays submitted."""
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,10 +23,8 @@ from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.tables import audit_log, node, outage, utility
 from dispatch_tui.widgets.identity import resolve
 from tests.cli.os_users import Shared, available, command_as, shared_database
+from tests.cli.terminal import Screen, terminals
 from tests.storage.csvdata import load_all
-
-TMUX = shutil.which("tmux")
-Screen = Callable[..., str]
 
 
 def test_identity_ignores_logname_and_user(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,8 +45,6 @@ def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Shar
     """A shared SQLite database with the sample data, dt_ana (dispatcher) and dt_bohdan
     (shift lead), and an outage dt_ana drafted and submitted; its id."""
     available()
-    if TMUX is None:
-        pytest.fail("tmux is required: .ci/run installs it")
     with shared_database("sqlite", request) as shared:
         engine = create_db_engine(shared.url)
         load_all(engine, tmp_path)
@@ -80,47 +72,20 @@ def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Shar
 @pytest.fixture
 def terminal(world: tuple[Shared, int]) -> Iterator[Callable[..., Screen]]:
     """terminal(user, **claims): the installed app run as `user` in an 80×24 tmux."""
-    assert TMUX is not None
     shared, _outage_id = world
-    sockets: list[str] = []
+    with terminals() as start:
 
-    def start(user: str, **claims: str) -> Screen:
-        socket = f"dispatch-identity-{uuid.uuid4().hex[:8]}"
-        sockets.append(socket)
-        env = {
-            **shared.env,
-            **claims,
-            "TERM": "xterm-256color",
-            "NO_COLOR": "1",
-            "DISPATCH_TUI_ENGINE_EMBEDDED": "false",
-        }
-        command = shlex.join(command_as(user, [], env)) + "; sleep 5"
-        tmux = [TMUX, "-L", socket]
-        subprocess.run(
-            [*tmux, "new-session", "-d", "-s", "t", "-x", "80", "-y", "24", command], check=True
-        )
+        def run(user: str, **claims: str) -> Screen:
+            env = {
+                **shared.env,
+                **claims,
+                "TERM": "xterm-256color",
+                "NO_COLOR": "1",
+                "DISPATCH_TUI_ENGINE_EMBEDDED": "false",
+            }
+            return start(command_as(user, [], env))
 
-        def screen(*keys: str, wait_for: str = "", timeout: float = 30) -> str:
-            for key in keys:
-                subprocess.run([*tmux, "send-keys", "-t", "t", key], check=True)
-                time.sleep(0.3)
-            deadline = time.monotonic() + timeout
-            while True:
-                text = subprocess.run(
-                    [*tmux, "capture-pane", "-p", "-t", "t"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout
-                if wait_for in text or time.monotonic() > deadline:
-                    return text
-                time.sleep(0.2)
-
-        return screen
-
-    yield start
-    for socket in sockets:
-        subprocess.run([TMUX, "-L", socket, "kill-server"], check=False)
+        yield run
 
 
 def state(shared: Shared, outage_id: int) -> tuple[str, int]:

@@ -531,8 +531,10 @@ class InboundMessage(Base):
     received_at: Mapped[datetime]
     # sms, or telegram/viber for a bot update (then `sender` is the chat or user id).
     channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
-    # The phone, chat or user id; for a web sign-up's code request the phone or e-mail.
-    sender: Mapped[str] = mapped_column(String(320))
+    # The phone, chat or user id; for a web sign-up's code request the phone or e-mail
+    # (320). SQLite keeps the 64 it was made with: it enforces no length, and widening
+    # it would rebuild the table, which the messages answering its rows point at.
+    sender: Mapped[str] = mapped_column(String(320).with_variant(String(64), "sqlite"))
     receiver: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     gateway_id: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -236,12 +236,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("token", name=op.f("uq_contact_token_token")),
     )
     op.add_column("message", sa.Column("unsubscribe_url", sa.String(length=500), nullable=True))
-    with op.batch_alter_table("inbound_message") as batch:
-        batch.alter_column(
-            "sender", existing_type=sa.String(64), type_=sa.String(320), existing_nullable=False
-        )
     if op.get_bind().dialect.name != "postgresql":
+        # SQLite does not enforce a VARCHAR's length, and rebuilding the table to
+        # change it would drop a table the messages of its replies point at.
         return
+    op.alter_column("inbound_message", "sender", existing_type=sa.String(64), type_=sa.String(320))
     op.execute(_create_role(WEB_ROLE))
     for grant in WEB_GRANTS:
         op.execute(f"GRANT {grant} TO {WEB_ROLE}")
@@ -262,9 +261,8 @@ def downgrade() -> None:
         for table in REVOKED:
             op.execute(f"REVOKE ALL ON {table} FROM {WEB_ROLE}")
         op.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {WEB_ROLE}")
-    with op.batch_alter_table("inbound_message") as batch:
-        batch.alter_column(
-            "sender", existing_type=sa.String(320), type_=sa.String(64), existing_nullable=False
+        op.alter_column(
+            "inbound_message", "sender", existing_type=sa.String(320), type_=sa.String(64)
         )
     op.drop_column("message", "unsubscribe_url")
     op.drop_table("contact_token")

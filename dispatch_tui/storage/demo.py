@@ -54,6 +54,7 @@ from dispatch_tui.storage.tables import (
     contact,
     metering_point,
     node,
+    role_change,
     subscriber,
     subscription,
     utility,
@@ -826,9 +827,11 @@ class _Builder:
 
     def write_users(self) -> None:
         """The OS user building the demo (its real uid) as admin, plus one demo
-        operator per other role."""
+        operator per other role, each with the role history the send path checks
+        (an approval by a user without one sends nothing)."""
+        builder = current_login()
         wanted = [
-            (current_login(), "admin"),
+            (builder, "admin"),
             ("ana", "dispatcher"),
             ("bohdan", "shift_lead"),
             ("viktor", "viewer"),
@@ -845,6 +848,11 @@ class _Builder:
                 next_id += 1
         if rows:
             self.conn.execute(app_user.insert(), rows)
+            history = [
+                {"username": r["username"], "role": r["role"], "changed_at": REFERENCE}
+                for r in rows
+            ]
+            self.conn.execute(role_change.insert().values(changed_by=builder), history)
 
 
 _BULK_TABLES = ("node", "metering_point", "subscriber", "contact", "subscription")

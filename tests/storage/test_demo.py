@@ -10,7 +10,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ from sqlalchemy import Engine, Table, func, insert, inspect, select
 from dispatch_tui.config import load_settings
 from dispatch_tui.dialogs.search import EXAMPLES
 from dispatch_tui.domain import identifiers, templates
+from dispatch_tui.domain.draft import OutageDraft
+from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
-from dispatch_tui.storage import audit, demo
+from dispatch_tui.storage import audit, demo, outage_lifecycle, outages
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
@@ -395,3 +397,32 @@ def test_another_seed_gives_other_content(tmp_path: Path, sqlite_template: Path)
 def test_unknown_size_is_refused(engine: Engine) -> None:
     with pytest.raises(ValueError, match=r"unknown demo size 'huge'.*small, large"):
         demo.build_demo(engine, size="huge")
+
+
+def test_the_demos_operators_get_a_notice_sent(built: Built) -> None:
+    """ana drafts, bohdan approves: the send path finds the role bohdan held
+    then, so the demo's approvals send (its users come with their history)."""
+    engine = built.engine
+    with engine.connect() as conn:
+        feeder = conn.execute(
+            select(node.c.id, node.c.utility_id)
+            .join(utility, utility.c.id == node.c.utility_id)
+            .where(utility.c.code == "EG", node.c.kind == "feeder")
+            .order_by(node.c.id)
+            .limit(1)
+        ).one()
+    start = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    start += timedelta(days=10)
+    draft = OutageDraft(
+        utility_id=feeder.utility_id,
+        title="Demo",
+        reason="vzdrževalna dela",
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        selection=Selection(nodes=frozenset({feeder.id})),
+    )
+    outage_id = outage_lifecycle.create_draft(engine, draft, actor="ana")
+    outage_lifecycle.submit(engine, outage_id, actor="ana")
+    outage_lifecycle.approve(engine, outage_id, actor="bohdan")
+    with engine.connect() as conn:
+        assert outage_id in conn.scalars(outages.sendable_outage_ids()).all()

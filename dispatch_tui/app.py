@@ -29,7 +29,7 @@ from dispatch_tui.screens.network import NetworkScreen
 from dispatch_tui.screens.outages import OutagesScreen
 from dispatch_tui.screens.subscribers import SubscribersScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
-from dispatch_tui.widgets.engine_status import EDIT_ONLY, REFRESH_SECONDS, read_engine_forms
+from dispatch_tui.widgets.engine_status import EDIT_ONLY, REFRESH_SECONDS, read_engine_status
 from dispatch_tui.widgets.identity import Identity, resolve
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
@@ -116,6 +116,8 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.engine_state = "engine: starting" if self.settings.engine_embedded else EDIT_ONLY
         self.engine_forms: tuple[str, ...] = ()
         """Who sends, when this terminal does not (widgets/engine_status)."""
+        self.gateway_forms: tuple[str, ...] = ()
+        """The gateways a sending process finds down, this terminal's or another's."""
         self._set_subtitle()
 
     def _set_subtitle(self) -> None:
@@ -124,6 +126,8 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         which give way first (file name, then nothing)."""
         who = f"{self.identity.login} ({self.identity.role})" if self.identity.role else "…"
         parts: list[Sequence[str]] = [(SANDBOX_LABEL,)] if self.sandbox else []
+        if self.gateway_forms:
+            parts.append(self.gateway_forms)
         engine = self.engine_forms or (self.engine_state, self.engine_state.split(" (")[0], "")
         waiting = [(f"{self.awaiting} to approve", f"{self.awaiting}⚑")] if self.awaiting else []
         login = self.identity.login or who
@@ -167,22 +171,23 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.changes.start()
         if self.settings.engine_embedded:
             self.start_delivery()
-        else:
-            self.watch_engines()
+        self.watch_engines()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engines")
     def watch_engines(self) -> None:
-        """Who sends for this terminal: read now and again every few seconds, each read
-        after the last one finished."""
+        """Who sends (when this terminal does not) and which gateways are down: read now
+        and again every few seconds, each read after the last one finished."""
         try:
-            forms = read_engine_forms(self.engine)
+            engines, gateways = read_engine_status(self.engine)
         finally:
             self.call_from_thread(self.set_timer, REFRESH_SECONDS, self.watch_engines)
-        self.call_from_thread(self._engines_seen, forms)
+        if self.settings.engine_embedded:
+            engines = ()
+        self.call_from_thread(self._engines_seen, engines, gateways)
 
-    def _engines_seen(self, forms: tuple[str, ...]) -> None:
-        if forms != self.engine_forms:
-            self.engine_forms = forms
+    def _engines_seen(self, engines: tuple[str, ...], gateways: tuple[str, ...]) -> None:
+        if (engines, gateways) != (self.engine_forms, self.gateway_forms):
+            self.engine_forms, self.gateway_forms = engines, gateways
             self._set_subtitle()
 
     @work(exit_on_error=False, group="delivery")

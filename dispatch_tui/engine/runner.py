@@ -114,6 +114,8 @@ class DeliveryEngine:
         self._given_senders = senders
         self.senders: dict[str, Sender] = {}
         self.workers: dict[str, ChannelWorker] = {}
+        self._reported_down: frozenset[str] = frozenset()
+        """What the last heartbeat said of the gateways."""
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_seconds = sync_seconds
         self._expire_seconds = expire_seconds
@@ -209,6 +211,9 @@ class DeliveryEngine:
         """Each channel's gateway as this engine's sends found it."""
         return [worker.health.state() for worker in self.workers.values()]
 
+    def _gateways_down(self) -> frozenset[str]:
+        return frozenset(state.channel for state in self.health() if not state.healthy)
+
     async def _fan_out(self, notice_id: int) -> None:
         started = time.monotonic()
         result = await asyncio.to_thread(
@@ -249,6 +254,8 @@ class DeliveryEngine:
         self._paused = paused
         for worker in self.workers.values():
             worker.health.tick()
+        if self._gateways_down() != self._reported_down:
+            await self._heartbeat()  # every header shows it within seconds, not a beat
         await self.notice_log.check()
 
     def _paused_channels(self) -> set[str]:
@@ -290,7 +297,11 @@ class DeliveryEngine:
 
     async def _heartbeat(self) -> None:
         now = self.clock()
-        await asyncio.to_thread(processes.heartbeat, self.db, self.id, now=now)
+        down = self._gateways_down()
+        await asyncio.to_thread(
+            processes.heartbeat, self.db, self.id, now=now, gateways_down=sorted(down)
+        )
+        self._reported_down = down
         await asyncio.to_thread(
             outbox.extend_leases, self.db, owner=self.id, lease=self.tuning.lease, now=now
         )

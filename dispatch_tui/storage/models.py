@@ -650,6 +650,8 @@ class EngineProcess(Base):
     stopped_at: Mapped[datetime | None]
     # The channels it has a sender for; None (an older version): unknown, taken as all.
     channels: Mapped[list[str] | None] = mapped_column(JSON)
+    # The channels whose gateway it finds down, written with each heartbeat.
+    gateways_down: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ChannelControl(Base):

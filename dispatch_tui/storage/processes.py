@@ -75,12 +75,20 @@ def served_channels(conn: Connection, *, now: datetime) -> set[str] | None:
     return {channel for channels in rows for channel in channels or ()}
 
 
-def heartbeat(engine: Engine, process_id: str, *, now: datetime | None = None) -> None:
+def heartbeat(
+    engine: Engine,
+    process_id: str,
+    *,
+    now: datetime | None = None,
+    gateways_down: Sequence[str] = (),
+) -> None:
+    """Alive, and which channels' gateways this process finds down (every terminal's
+    header says so: the engine's log is not where an operator looks)."""
     with write_transaction(engine) as conn:
         conn.execute(
             update(engine_process)
             .where(engine_process.c.id == process_id)
-            .values(heartbeat_at=now or datetime.now(UTC))
+            .values(heartbeat_at=now or datetime.now(UTC), gateways_down=sorted(gateways_down))
         )
 
 
@@ -128,6 +136,7 @@ class ProcessRow:
     messages_held: int
     notices_held: int
     alive: bool
+    gateways_down: tuple[str, ...] = ()
 
 
 def list_processes(
@@ -172,6 +181,7 @@ def list_processes(
                 messages,
                 notices,
                 alive,
+                tuple(r.gateways_down or ()),
             )
         )
     return sorted(found, key=lambda p: not p.alive)

@@ -3,7 +3,9 @@
 A terminal without an embedded engine said "engine: off (edit only)" while a
 headless engine sent thousands of messages. It now names the sending
 processes with a fresh heartbeat (count, hosts, the newest beat's age), in
-forms from longest to nothing, for `fit_parts` at 80 columns.
+forms from longest to nothing, for `fit_parts` at 80 columns; and the
+channels whose gateway a living engine finds down, in forms that never
+shrink to nothing (whether or not this terminal sends).
 """
 
 from __future__ import annotations
@@ -34,9 +36,21 @@ def engine_forms(processes: Sequence[ProcessRow], now: datetime) -> tuple[str, .
     return (f"engines: {count} on {hosts}, {age}", f"engines: {count}", "")
 
 
-def read_engine_forms(db: Engine, now: datetime | None = None) -> tuple[str, ...]:
-    """Blocking: call from a worker."""
+def gateway_forms(processes: Sequence[ProcessRow]) -> tuple[str, ...]:
+    """Header forms, longest first, of the gateways the alive ones find down; none
+    when all answer."""
+    down = sorted({channel for p in processes if p.alive for channel in p.gateways_down})
+    if not down:
+        return ()
+    channels = ", ".join(down)
+    return (f"{channels} gateway DOWN", f"{channels} DOWN")
+
+
+def read_engine_status(
+    db: Engine, now: datetime | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(engine forms, gateway forms). Blocking: call from a worker."""
     now = now or datetime.now(UTC)
     with db.connect() as conn:
         found = processes.list_processes(conn, now=now, since=processes.ALIVE_WITHIN)
-    return engine_forms(found, now)
+    return engine_forms(found, now), gateway_forms(found)

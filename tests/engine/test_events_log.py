@@ -23,6 +23,7 @@ from dispatch_tui.engine.notice_log import NoticeLog
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.kannel import KannelSender
+from dispatch_tui.storage import processes
 from dispatch_tui.storage.models import CHANNELS
 from tests.engine.conftest import FAST, Recording, running, settings, until
 from tests.engine.factory import make_outbox, message_states
@@ -55,6 +56,13 @@ def events(stream: io.StringIO, event: str) -> list[dict[str, Any]]:
     return [line for line in lines(stream) if line.get("event") == event]
 
 
+def reported_down(engine: Engine) -> set[str]:
+    """The gateways the living processes' heartbeats say are down (every header shows it)."""
+    with engine.connect() as conn:
+        found = processes.list_processes(conn, since=processes.ALIVE_WITHIN)
+    return {channel for p in found if p.alive for channel in p.gateways_down}
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_a_gateway_outage_is_two_lines_with_counts_and_no_ticks(
     engine: Engine, captured: io.StringIO
@@ -75,9 +83,11 @@ async def test_a_gateway_outage_is_two_lines_with_counts_and_no_ticks(
                 what="retries",
             )
             await asyncio.sleep(0.5)  # some sync ticks while it is down
+            await until(lambda: reported_down(engine) == {"sms"}, what="heartbeat says down")
             gateway.port = port
             gateway.start()
             await until(lambda: message_states(engine, notice_id) == {"sent": 30}, what="sent")
+            await until(lambda: reported_down(engine) == set(), what="heartbeat says up")
     finally:
         if gateway.port:
             gateway.stop()

@@ -9,6 +9,7 @@ import asyncio
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +20,7 @@ from dispatch_tui import app as app_module
 from dispatch_tui.app import HEADER_SIDES, DispatchApp
 from dispatch_tui.storage import monitor, processes
 from dispatch_tui.storage.processes import ProcessRow
-from dispatch_tui.widgets.engine_status import EDIT_ONLY, engine_forms
+from dispatch_tui.widgets.engine_status import EDIT_ONLY, engine_forms, gateway_forms
 from tests.engine.factory import make_outbox
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
@@ -57,6 +58,34 @@ def test_engine_forms_name_count_hosts_and_newest_beat() -> None:
     )
     two = [*one, row("engine@srv2:9:cd", "srv2", 1, now)]
     assert engine_forms(two, now)[0] == "engines: 2 on srv1, srv2, 1 s ago"
+
+
+@pytest.mark.parametrize("embedded", [False, True])
+async def test_the_header_says_a_gateway_is_down_and_back(
+    tui_engine: Engine, monkeypatch: pytest.MonkeyPatch, embedded: bool
+) -> None:
+    """Whichever process sends (a headless engine, or this terminal's own), the
+    gateway it finds down is in every terminal's header, within 80 columns."""
+    monkeypatch.setattr(app_module, "REFRESH_SECONDS", 0.1)
+    process_id = processes.new_process_id("engine")
+    processes.register(tui_engine, process_id, "engine")
+    monkeypatch.setattr(DispatchApp, "start_delivery", lambda self: None)
+    app = make_app(tui_engine, "ana", embedded=embedded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        processes.heartbeat(tui_engine, process_id, gateways_down=["sms"])
+        await until(lambda: "sms gateway DOWN" in header(app), "the gateway down in the header")
+        assert len(header(app)) <= 80 - HEADER_SIDES
+        processes.heartbeat(tui_engine, process_id)
+        await until(lambda: "DOWN" not in header(app), "the gateway back in the header")
+
+
+def test_a_gateway_down_for_a_gone_engine_is_not_shown() -> None:
+    now = datetime.now(UTC)
+    alive = replace(row("engine@a:1:ab", "a", 1, now), gateways_down=("sms", "email"))
+    gone = replace(row("engine@b:1:cd", "b", 99, now), alive=False, gateways_down=("viber",))
+    assert gateway_forms([alive, gone]) == ("email, sms gateway DOWN", "email, sms DOWN")
+    assert gateway_forms([gone]) == ()
 
 
 async def test_the_header_shows_a_headless_engine_and_follows_it(

@@ -1,17 +1,76 @@
-"""Cached subtree totals on `node` (metering points, distinct subscribers).
+"""Cached per-node totals, so that whole nodes are counted by adding rows up.
 
-The tree shows them on every row; computing distinct subscribers under
-thousands of nodes on each expand would be far too slow at utility scale,
-so whatever changes metering points or subscriptions calls `refresh` in the
-same transaction.
+Each node keeps subtree totals: metering points, priority metering points,
+distinct subscribers with a metering point under it (`node`), and those
+subscribers' consenting contacts by channel and language (`node_contacts`).
+The tree shows the first and third on every row, and a preview of whole
+nodes adds up the selected nodes' rows instead of finding the distinct
+subscribers of perhaps 100,000 metering points (hundreds of ms, seconds with
+ten operators at once on PostgreSQL).
+
+Exactness. A subscriber is attributed to every node whose subtree holds any
+of their metering points, so one node's totals are exact. Selected nodes are
+first reduced to disjoint ones (a node under another selected one adds
+nothing); metering points then add up exactly, but a subscriber with points
+under two selected nodes is in both totals. Such a subscriber has points
+under more than one node, and `split_subscriber` holds one row per node of
+each of them (about one subscriber in seven in the demo, fewer in life): the
+sum subtracts, for each split subscriber under k > 1 selected nodes, k - 1
+from the subscribers and from each of their consenting contacts. Finding
+them is a range scan of `split_subscriber` per selected node, needed only
+when more than one node is selected. Storing the overlap per pair of nodes
+instead would be quadratic, and counting distinct subscribers again is what
+this avoids. Exclusions and single metering points still take the distinct
+pass (storage.affected).
+
+Who keeps them right: `refresh` recomputes a utility's totals wherever
+metering points, subscriptions, contacts or languages change in bulk
+(imports, the demo); `contacts_changing` wraps every other change of
+contacts or consent (opt-outs, SMS sign-ups, bot links, START) and adds the
+difference to the nodes above the subscribers concerned, after locking those
+subscribers so that two concurrent changes of one subscriber's contacts do
+not both count the same difference.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, func, literal, select, text, update
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dispatch_tui.domain.tree_path import ancestor_ids, path_of
+from dispatch_tui.storage.tables import (
+    contact,
+    node,
+    node_contacts,
+    split_subscriber,
+    subscriber,
+    subscription,
+)
 from dispatch_tui.storage.tables import metering_point as mp
-from dispatch_tui.storage.tables import node, subscription
+
+OPTED_IN = "opted_in"
+CHUNK = 5000
+"""Most ids one statement takes (PostgreSQL allows 65,535 parameters, SQLite 32,766)."""
+
+Bucket = tuple[str, str]
+"""(channel, language)"""
 
 
 def _upper(path_column: object) -> object:
@@ -19,26 +78,296 @@ def _upper(path_column: object) -> object:
     return func.substr(path_column, 1, func.length(path_column) - 1).concat(literal("0"))
 
 
+def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+# -- bulk: recompute a utility ------------------------------------------------------------
+
+
 def refresh(conn: Connection, utility_id: int | None = None) -> None:
-    """Recompute both totals for every node (of one utility, if given)."""
-    inner = mp.alias("inner_mp")
-    in_subtree = and_(inner.c.path >= node.c.path, inner.c.path < _upper(node.c.path))
-    mp_total = select(func.count()).select_from(inner).where(in_subtree).scalar_subquery()
-    sub_total = (
-        select(func.count(func.distinct(subscription.c.subscriber_id)))
-        .select_from(inner.join(subscription, subscription.c.mp_id == inner.c.id))
-        .where(in_subtree)
-        .scalar_subquery()
-    )
-    stmt = update(node).values(mp_count=mp_total, subscriber_count=sub_total)
-    if utility_id is not None:
-        stmt = stmt.where(node.c.utility_id == utility_id)
+    """Recompute every total of every node (of one utility, if given)."""
     if conn.dialect.name == "postgresql":
-        # Left alone, PostgreSQL answers each node's correlated subquery by
-        # hashing every subscription (hours at 1M rows instead of seconds);
-        # index range scans per node are what this update needs.
-        conn.execute(text("SET LOCAL enable_hashjoin = off"))
-        conn.execute(stmt)
-        conn.execute(text("RESET enable_hashjoin"))
+        # A consent change waits until this commits and then adds its difference
+        # to what this computed (it could not have seen that change's rows).
+        conn.execute(text("LOCK TABLE node_contacts, split_subscriber IN EXCLUSIVE MODE"))
+    if utility_id is None:
+        ids = list(conn.scalars(select(node.c.utility_id).distinct()))
     else:
-        conn.execute(stmt)
+        ids = [utility_id]
+    for one in ids:
+        _refresh_utility(conn, one)
+
+
+def _refresh_utility(conn: Connection, utility_id: int) -> None:
+    # Each node with itself and every node above it (the subtrees it is in).
+    up = (
+        select(node.c.id.label("node_id"), node.c.id.label("ancestor_id"))
+        .where(node.c.utility_id == utility_id)
+        .cte("up", recursive=True)
+    )
+    above = node.alias("above")
+    up = up.union_all(
+        select(up.c.node_id, above.c.parent_id)
+        .join(above, above.c.id == up.c.ancestor_id)
+        .where(above.c.parent_id.is_not(None))
+    )
+    totals = {
+        node_id: [0, 0, 0]
+        for node_id in conn.scalars(select(node.c.id).where(node.c.utility_id == utility_id))
+    }
+    for node_id, count, priority in conn.execute(
+        select(up.c.ancestor_id, func.count(), func.count(case((mp.c.priority, 1))))
+        .join(mp, mp.c.node_id == up.c.node_id)
+        .group_by(up.c.ancestor_id)
+    ):
+        totals[node_id][0:2] = [count, priority]
+    # (subscriber, node above one of their points): each subscriber once per subtree.
+    pairs = (
+        select(subscription.c.subscriber_id, up.c.ancestor_id)
+        .distinct()
+        .select_from(subscription)
+        .join(mp, mp.c.id == subscription.c.mp_id)
+        .join(up, up.c.node_id == mp.c.node_id)
+        .where(mp.c.utility_id == utility_id)
+        .cte("pairs")
+        .prefix_with("MATERIALIZED")
+    )
+    for node_id, count in conn.execute(
+        select(pairs.c.ancestor_id, func.count()).group_by(pairs.c.ancestor_id)
+    ):
+        totals[node_id][2] = count
+    current = conn.execute(
+        select(node.c.id, node.c.mp_count, node.c.priority_count, node.c.subscriber_count).where(
+            node.c.utility_id == utility_id
+        )
+    )
+    changed = [
+        {"b_id": node_id, "b_mp": new[0], "b_priority": new[1], "b_subscribers": new[2]}
+        for node_id, *old in current
+        if old != (new := totals[node_id])
+    ]
+    if changed:
+        conn.execute(
+            update(node)
+            .where(node.c.id == bindparam("b_id"))
+            .values(
+                mp_count=bindparam("b_mp"),
+                priority_count=bindparam("b_priority"),
+                subscriber_count=bindparam("b_subscribers"),
+            ),
+            changed,
+        )
+    utility_nodes = select(node.c.id).where(node.c.utility_id == utility_id)
+    conn.execute(delete(node_contacts).where(node_contacts.c.node_id.in_(utility_nodes)))
+    conn.execute(
+        insert(node_contacts).from_select(
+            ["node_id", "channel", "language", "contacts"],
+            select(pairs.c.ancestor_id, contact.c.channel, subscriber.c.language, func.count())
+            .select_from(pairs)
+            .join(subscriber, subscriber.c.id == pairs.c.subscriber_id)
+            .join(
+                contact,
+                and_(
+                    contact.c.subscriber_id == pairs.c.subscriber_id, contact.c.consent == OPTED_IN
+                ),
+            )
+            .group_by(pairs.c.ancestor_id, contact.c.channel, subscriber.c.language),
+        )
+    )
+    conn.execute(delete(split_subscriber).where(split_subscriber.c.node_id.in_(utility_nodes)))
+    held = (
+        select(subscription.c.subscriber_id, mp.c.node_id, mp.c.path)
+        .distinct()
+        .join(mp, mp.c.id == subscription.c.mp_id)
+        .where(mp.c.utility_id == utility_id)
+        .cte("held")
+    )
+    split = select(held.c.subscriber_id).group_by(held.c.subscriber_id).having(func.count() > 1)
+    conn.execute(
+        insert(split_subscriber).from_select(
+            ["subscriber_id", "node_id", "path"],
+            select(held.c.subscriber_id, held.c.node_id, held.c.path).where(
+                held.c.subscriber_id.in_(split)
+            ),
+        )
+    )
+
+
+# -- one change at a time: consent and new contacts -----------------------------------------
+
+
+def subscribers_of(conn: Connection, contact_ids: Iterable[int]) -> list[int]:
+    """The subscribers these contacts belong to."""
+    ids = sorted(set(contact_ids))
+    found: set[int] = set()
+    for chunk in _chunks(ids):
+        found.update(conn.scalars(select(contact.c.subscriber_id).where(contact.c.id.in_(chunk))))
+    return sorted(found)
+
+
+def _consenting(conn: Connection, subscriber_ids: Sequence[int]) -> Counter[tuple[int, Bucket]]:
+    found: Counter[tuple[int, Bucket]] = Counter()
+    for chunk in _chunks(subscriber_ids):
+        for sub_id, channel, language, count in conn.execute(
+            select(contact.c.subscriber_id, contact.c.channel, subscriber.c.language, func.count())
+            .join(subscriber, subscriber.c.id == contact.c.subscriber_id)
+            .where(contact.c.subscriber_id.in_(chunk), contact.c.consent == OPTED_IN)
+            .group_by(contact.c.subscriber_id, contact.c.channel, subscriber.c.language)
+        ):
+            found[(sub_id, (channel, language))] = count
+    return found
+
+
+@contextmanager
+def contacts_changing(conn: Connection, subscriber_ids: Iterable[int]) -> Iterator[None]:
+    """Wrap a change of these subscribers' contacts or consent inside the caller's
+    transaction: the nodes above them gain the difference when the block ends."""
+    ids = sorted(set(subscriber_ids))
+    if not ids:
+        yield
+        return
+    if conn.dialect.name == "postgresql":
+        for chunk in _chunks(ids):
+            conn.execute(
+                select(subscriber.c.id)
+                .where(subscriber.c.id.in_(chunk))
+                .order_by(subscriber.c.id)
+                .with_for_update(key_share=True)
+            )
+    before = _consenting(conn, ids)
+    yield
+    after = _consenting(conn, ids)
+    after.subtract(before)
+    _add(conn, {key: n for key, n in after.items() if n})
+
+
+def _add(conn: Connection, differences: dict[tuple[int, Bucket], int]) -> None:
+    """Add each subscriber's difference per bucket to every node above their points."""
+    if not differences:
+        return
+    above: dict[int, set[int]] = {}
+    for chunk in _chunks(sorted({sub_id for sub_id, _ in differences})):
+        for sub_id, path in conn.execute(
+            select(subscription.c.subscriber_id, mp.c.path)
+            .distinct()
+            .join(mp, mp.c.id == subscription.c.mp_id)
+            .where(subscription.c.subscriber_id.in_(chunk))
+        ):
+            above.setdefault(sub_id, set()).update(ancestor_ids(path))
+    by_node: Counter[tuple[int, str, str]] = Counter()
+    for (sub_id, (channel, language)), n in differences.items():
+        for node_id in above.get(sub_id, ()):
+            by_node[(node_id, channel, language)] += n
+    rows = [
+        {"node_id": node_id, "channel": channel, "language": language, "contacts": n}
+        for (node_id, channel, language), n in sorted(by_node.items())
+        if n
+    ]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # Rows in key order: two transactions adding to the same nodes lock them in one order.
+    for start in range(0, len(rows), 1000):
+        stmt = dialect.insert(node_contacts).values(rows[start : start + 1000])
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["node_id", "channel", "language"],
+                set_={"contacts": node_contacts.c.contacts + stmt.excluded.contacts},
+            )
+        )
+
+
+# -- reading: whole nodes as a sum -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NodeSums:
+    metering_points: int
+    priority_metering_points: int
+    subscribers: int
+    contacts: dict[Bucket, int] = field(default_factory=dict)
+
+
+def sum_nodes(conn: Connection, node_ids: Iterable[int]) -> NodeSums:
+    """The totals of these whole nodes together, each subscriber counted once."""
+    rows = conn.execute(
+        select(
+            node.c.id, node.c.path, node.c.mp_count, node.c.priority_count, node.c.subscriber_count
+        ).where(node.c.id.in_(sorted(set(node_ids))))
+    ).all()
+    paths = {row.path for row in rows}
+    # A node under another selected node adds nothing.
+    kept = [row for row in rows if not any(p in paths for p in _proper_ancestor_paths(row.path))]
+    if not kept:
+        return NodeSums(0, 0, 0, {})
+    ids = sorted(row.id for row in kept)
+    contacts: Counter[Bucket] = Counter()
+    for channel, language, n in conn.execute(
+        select(
+            node_contacts.c.channel, node_contacts.c.language, func.sum(node_contacts.c.contacts)
+        )
+        .where(node_contacts.c.node_id.in_(ids))
+        .group_by(node_contacts.c.channel, node_contacts.c.language)
+    ):
+        contacts[(channel, language)] += int(n)
+    subscribers = sum(row.subscriber_count for row in kept)
+    if len(kept) > 1:
+        twice, twice_contacts = _counted_twice(conn, ids)
+        subscribers -= twice
+        contacts.subtract(twice_contacts)
+    return NodeSums(
+        metering_points=sum(row.mp_count for row in kept),
+        priority_metering_points=sum(row.priority_count for row in kept),
+        subscribers=subscribers,
+        contacts={bucket: n for bucket, n in contacts.items() if n},
+    )
+
+
+def _proper_ancestor_paths(path: str) -> list[str]:
+    ids = ancestor_ids(path)
+    return [path_of(ids[:k]) for k in range(1, len(ids))]
+
+
+def _counted_twice(conn: Connection, node_ids: list[int]) -> tuple[int, Counter[Bucket]]:
+    """How many times too often the sum over these disjoint nodes counts
+    subscribers, and their consenting contacts per bucket: a subscriber under
+    k of them is in k totals."""
+    chosen = node.alias("chosen")
+    over = (
+        select(
+            split_subscriber.c.subscriber_id,
+            (func.count(chosen.c.id.distinct()) - 1).label("extra"),
+        )
+        .select_from(chosen)
+        .join(
+            split_subscriber,
+            and_(
+                split_subscriber.c.path >= chosen.c.path,
+                split_subscriber.c.path < _upper(chosen.c.path),
+            ),
+        )
+        .where(chosen.c.id.in_(node_ids))
+        .group_by(split_subscriber.c.subscriber_id)
+        .having(func.count(chosen.c.id.distinct()) > 1)
+        .cte("over")
+        .prefix_with("MATERIALIZED")
+    )
+    extra = select(func.coalesce(func.sum(over.c.extra), 0)).scalar_subquery()
+    rows = conn.execute(
+        select(contact.c.channel, subscriber.c.language, func.sum(over.c.extra), extra)
+        .select_from(
+            over.outerjoin(subscriber, subscriber.c.id == over.c.subscriber_id).outerjoin(
+                contact,
+                and_(
+                    contact.c.subscriber_id == over.c.subscriber_id, contact.c.consent == OPTED_IN
+                ),
+            )
+        )
+        .group_by(contact.c.channel, subscriber.c.language)
+    ).all()
+    twice = int(rows[0][3]) if rows else 0
+    buckets: Counter[Bucket] = Counter()
+    for channel, language, n, _ in rows:
+        if channel is not None:
+            buckets[(channel, language)] += int(n)
+    return twice, buckets

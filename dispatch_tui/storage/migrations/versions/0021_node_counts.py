@@ -1,0 +1,89 @@
+"""per-node counts: priority points, consenting contacts, subscribers under several nodes
+
+Revision ID: 0021
+Revises: 0016
+
+A preview of whole nodes adds up cached per-node totals instead of finding
+the distinct subscribers of every selected metering point (storage.counts):
+priority metering points per node, consenting contacts by channel and
+language per node, and the subscribers whose points lie under more than one
+node (so that a sum over several nodes counts each once). Derived data,
+filled here for the utilities a database already has. On PostgreSQL everyone
+reads them; whoever changes consent (operators, the engine) adds to the
+contact totals, and admins (who import) rebuild them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from dispatch_tui.storage.counts import refresh
+
+revision = "0021"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def key(length: int) -> sa.String:
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("node") as batch:
+        batch.add_column(
+            sa.Column("priority_count", sa.Integer(), server_default="0", nullable=False)
+        )
+    op.create_table(
+        "node_contacts",
+        sa.Column("node_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("contacts", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["node_id"],
+            ["node.id"],
+            name=op.f("fk_node_contacts_node_id_node"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("node_id", "channel", "language", name=op.f("pk_node_contacts")),
+    )
+    op.create_table(
+        "split_subscriber",
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("node_id", sa.Integer(), nullable=False),
+        sa.Column("path", key(255), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["node_id"],
+            ["node.id"],
+            name=op.f("fk_split_subscriber_node_id_node"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["subscriber.id"],
+            name=op.f("fk_split_subscriber_subscriber_id_subscriber"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("subscriber_id", "node_id", name=op.f("pk_split_subscriber")),
+    )
+    op.create_index(
+        "ix_split_subscriber_path", "split_subscriber", ["path", "subscriber_id"], unique=False
+    )
+    conn = op.get_bind()
+    if conn.dialect.name == "postgresql":
+        op.execute("GRANT SELECT ON node_contacts, split_subscriber TO dispatch_viewer")
+        op.execute("GRANT INSERT, UPDATE ON node_contacts TO dispatch_dispatcher, dispatch_engine")
+        op.execute(
+            "GRANT INSERT, UPDATE, DELETE ON node_contacts, split_subscriber TO dispatch_admin"
+        )
+    refresh(conn)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_split_subscriber_path", table_name="split_subscriber")
+    op.drop_table("split_subscriber")
+    op.drop_table("node_contacts")
+    with op.batch_alter_table("node") as batch:
+        batch.drop_column("priority_count")

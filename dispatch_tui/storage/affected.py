@@ -104,14 +104,19 @@ def affected_counts(conn: Connection, selection: Selection) -> AffectedCounts:
     totals (storage.counts), otherwise the distinct-subscriber pass."""
     if selection.is_empty:
         return AffectedCounts(0, 0, 0, {})
-    if not (
-        selection.metering_points or selection.excluded_nodes or selection.excluded_metering_points
-    ):
+    if whole_nodes(selection):
         sums = counts.sum_nodes(conn, selection.nodes)
         return AffectedCounts(
             sums.metering_points, sums.priority_metering_points, sums.subscribers, sums.contacts
         )
     return counted_affected(conn, selection)
+
+
+def whole_nodes(selection: Selection) -> bool:
+    """Whether the selection is whole nodes only (no single points, no exclusions)."""
+    return not (
+        selection.metering_points or selection.excluded_nodes or selection.excluded_metering_points
+    )
 
 
 def counted_affected(conn: Connection, selection: Selection) -> AffectedCounts:

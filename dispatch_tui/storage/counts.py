@@ -12,24 +12,27 @@ Exactness. A subscriber is attributed to every node whose subtree holds any
 of their metering points, so one node's totals are exact. Selected nodes are
 first reduced to disjoint ones (a node under another selected one adds
 nothing); metering points then add up exactly, but a subscriber with points
-under two selected nodes is in both totals. Such a subscriber has points
-under more than one node, and `split_subscriber` holds one row per node of
-each of them (about one subscriber in seven in the demo, fewer in life): the
-sum subtracts, for each split subscriber under k > 1 selected nodes, k - 1
-from the subscribers and from each of their consenting contacts. Finding
-them is a range scan of `split_subscriber` per selected node, needed only
+under two selected nodes is in both totals. Such a subscriber has several
+metering points, and `shared_subscription` holds the subscriptions of every
+subscriber with several (three in ten in the demo, half the subscriptions):
+the sum subtracts, for each of them under k > 1 selected nodes, k - 1 from
+the subscribers and from each of their consenting contacts. Finding them is
+an index range scan of `shared_subscription` per selected node, needed only
 when more than one node is selected. Storing the overlap per pair of nodes
-instead would be quadratic, and counting distinct subscribers again is what
-this avoids. Exclusions and single metering points still take the distinct
-pass (storage.affected).
+instead would be quadratic; detecting a straddler and falling back to the
+distinct pass would make the common multi-node selection slow again. The
+same rows give the preview its worst-case subscribers (the most points under
+the selection) without grouping every subscription of it. Exclusions and
+single metering points still take the distinct pass (storage.affected).
 
-Who keeps them right: `refresh` recomputes a utility's totals wherever
-metering points, subscriptions, contacts or languages change in bulk
-(imports, the demo); `contacts_changing` wraps every other change of
-contacts or consent (opt-outs, SMS sign-ups, bot links, START) and adds the
-difference to the nodes above the subscribers concerned, after locking those
-subscribers so that two concurrent changes of one subscriber's contacts do
-not both count the same difference.
+Who keeps them right: `refresh` recomputes a utility's totals and shared
+subscriptions wherever metering points, subscriptions, contacts or languages
+change in bulk (imports, the demo: nothing else changes the first three);
+`contacts_changing` wraps every other change of contacts or consent
+(opt-outs, SMS sign-ups, START, bot links) and adds the difference to the
+nodes above the subscribers concerned, after locking those subscribers so
+that two concurrent changes of one subscriber's contacts do not both count
+the same difference.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     and_,
     bindparam,
@@ -59,7 +63,7 @@ from dispatch_tui.storage.tables import (
     contact,
     node,
     node_contacts,
-    split_subscriber,
+    shared_subscription,
     subscriber,
     subscription,
 )
@@ -73,7 +77,7 @@ Bucket = tuple[str, str]
 """(channel, language)"""
 
 
-def _upper(path_column: object) -> object:
+def _upper(path_column: ColumnElement[str]) -> ColumnElement[str]:
     # path[:-1] || '0' : '0' follows '/' in byte order (see domain.tree_path).
     return func.substr(path_column, 1, func.length(path_column) - 1).concat(literal("0"))
 
@@ -91,7 +95,7 @@ def refresh(conn: Connection, utility_id: int | None = None) -> None:
     if conn.dialect.name == "postgresql":
         # A consent change waits until this commits and then adds its difference
         # to what this computed (it could not have seen that change's rows).
-        conn.execute(text("LOCK TABLE node_contacts, split_subscriber IN EXCLUSIVE MODE"))
+        conn.execute(text("LOCK TABLE node_contacts, shared_subscription IN EXCLUSIVE MODE"))
     if utility_id is None:
         ids = list(conn.scalars(select(node.c.utility_id).distinct()))
     else:
@@ -176,21 +180,26 @@ def _refresh_utility(conn: Connection, utility_id: int) -> None:
             .group_by(pairs.c.ancestor_id, contact.c.channel, subscriber.c.language),
         )
     )
-    conn.execute(delete(split_subscriber).where(split_subscriber.c.node_id.in_(utility_nodes)))
-    held = (
-        select(subscription.c.subscriber_id, mp.c.node_id, mp.c.path)
-        .distinct()
+    conn.execute(
+        delete(shared_subscription).where(
+            shared_subscription.c.mp_id.in_(select(mp.c.id).where(mp.c.utility_id == utility_id))
+        )
+    )
+    of_utility = (
+        select(subscription.c.subscriber_id, subscription.c.mp_id, mp.c.path)
         .join(mp, mp.c.id == subscription.c.mp_id)
         .where(mp.c.utility_id == utility_id)
-        .cte("held")
+        .cte("of_utility")
     )
-    split = select(held.c.subscriber_id).group_by(held.c.subscriber_id).having(func.count() > 1)
+    several = (
+        select(of_utility.c.subscriber_id)
+        .group_by(of_utility.c.subscriber_id)
+        .having(func.count() > 1)
+    )
     conn.execute(
-        insert(split_subscriber).from_select(
-            ["subscriber_id", "node_id", "path"],
-            select(held.c.subscriber_id, held.c.node_id, held.c.path).where(
-                held.c.subscriber_id.in_(split)
-            ),
+        insert(shared_subscription).from_select(
+            ["subscriber_id", "mp_id", "path"],
+            select(of_utility).where(of_utility.c.subscriber_id.in_(several)),
         )
     )
 
@@ -295,9 +304,8 @@ def sum_nodes(conn: Connection, node_ids: Iterable[int]) -> NodeSums:
             node.c.id, node.c.path, node.c.mp_count, node.c.priority_count, node.c.subscriber_count
         ).where(node.c.id.in_(sorted(set(node_ids))))
     ).all()
-    paths = {row.path for row in rows}
-    # A node under another selected node adds nothing.
-    kept = [row for row in rows if not any(p in paths for p in _proper_ancestor_paths(row.path))]
+    outermost = _outermost({row.path for row in rows})
+    kept = [row for row in rows if row.path in outermost]
     if not kept:
         return NodeSums(0, 0, 0, {})
     ids = sorted(row.id for row in kept)
@@ -323,6 +331,11 @@ def sum_nodes(conn: Connection, node_ids: Iterable[int]) -> NodeSums:
     )
 
 
+def _outermost(paths: set[str]) -> set[str]:
+    """The paths not under another of them: a node under another selected node adds nothing."""
+    return {path for path in paths if not any(p in paths for p in _proper_ancestor_paths(path))}
+
+
 def _proper_ancestor_paths(path: str) -> list[str]:
     ids = ancestor_ids(path)
     return [path_of(ids[:k]) for k in range(1, len(ids))]
@@ -335,19 +348,13 @@ def _counted_twice(conn: Connection, node_ids: list[int]) -> tuple[int, Counter[
     chosen = node.alias("chosen")
     over = (
         select(
-            split_subscriber.c.subscriber_id,
+            shared_subscription.c.subscriber_id,
             (func.count(chosen.c.id.distinct()) - 1).label("extra"),
         )
         .select_from(chosen)
-        .join(
-            split_subscriber,
-            and_(
-                split_subscriber.c.path >= chosen.c.path,
-                split_subscriber.c.path < _upper(chosen.c.path),
-            ),
-        )
+        .join(shared_subscription, _under(shared_subscription.c.path, chosen.c.path))
         .where(chosen.c.id.in_(node_ids))
-        .group_by(split_subscriber.c.subscriber_id)
+        .group_by(shared_subscription.c.subscriber_id)
         .having(func.count(chosen.c.id.distinct()) > 1)
         .cte("over")
         .prefix_with("MATERIALIZED")
@@ -359,7 +366,8 @@ def _counted_twice(conn: Connection, node_ids: list[int]) -> tuple[int, Counter[
             over.outerjoin(subscriber, subscriber.c.id == over.c.subscriber_id).outerjoin(
                 contact,
                 and_(
-                    contact.c.subscriber_id == over.c.subscriber_id, contact.c.consent == OPTED_IN
+                    contact.c.subscriber_id == over.c.subscriber_id,
+                    contact.c.consent == OPTED_IN,
                 ),
             )
         )
@@ -371,3 +379,31 @@ def _counted_twice(conn: Connection, node_ids: list[int]) -> tuple[int, Counter[
         if channel is not None:
             buckets[(channel, language)] += int(n)
     return twice, buckets
+
+
+def _under(path: ColumnElement[str], node_path: ColumnElement[str]) -> ColumnElement[bool]:
+    return and_(path >= node_path, path < _upper(node_path))
+
+
+def top_subscribers(conn: Connection, node_ids: Iterable[int], limit: int) -> list[int] | None:
+    """The `limit` subscribers with the most metering points under these whole
+    nodes (most first, then by id), found among those with several points; None
+    when fewer than `limit` have more than one there (any single-point one could
+    then be among them)."""
+    rows = conn.execute(
+        select(node.c.id, node.c.path).where(node.c.id.in_(sorted(set(node_ids))))
+    ).all()
+    outermost = _outermost({row.path for row in rows})
+    disjoint = sorted(row.id for row in rows if row.path in outermost)
+    chosen = node.alias("chosen")
+    top = conn.execute(
+        select(shared_subscription.c.subscriber_id, func.count())
+        .select_from(chosen)
+        .join(shared_subscription, _under(shared_subscription.c.path, chosen.c.path))
+        .where(chosen.c.id.in_(disjoint))
+        .group_by(shared_subscription.c.subscriber_id)
+        .having(func.count() > 1)
+        .order_by(func.count().desc(), shared_subscription.c.subscriber_id)
+        .limit(limit)
+    ).all()
+    return [row[0] for row in top] if len(top) == limit else None

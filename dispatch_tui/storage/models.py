@@ -159,19 +159,19 @@ class NodeContacts(Base):
     contacts: Mapped[int] = mapped_column(Integer)
 
 
-class SplitSubscriber(Base):
-    """A subscriber whose metering points lie under more than one node: one row
-    per such node (the node holding the points, `path` its path). Summing
-    subtree totals over several selected nodes counts such a subscriber once per
-    selected node they touch; these rows find them (storage.counts)."""
+class SharedSubscription(Base):
+    """The subscriptions of subscribers with more than one metering point, with
+    the point's path: a sum of node totals finds here the subscribers it counts
+    twice, and the preview its worst-case subscribers (storage.counts); an
+    index range scan on `path` without touching the other subscriptions."""
 
-    __tablename__ = "split_subscriber"
-    __table_args__ = (Index("ix_split_subscriber_path", "path", "subscriber_id"),)
+    __tablename__ = "shared_subscription"
+    __table_args__ = (Index("ix_shared_subscription_path", "path", "subscriber_id"),)
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
     )
-    node_id: Mapped[int] = mapped_column(
-        ForeignKey("node.id", ondelete="CASCADE"), primary_key=True
+    mp_id: Mapped[int] = mapped_column(
+        ForeignKey("metering_point.id", ondelete="CASCADE"), primary_key=True
     )
     path: Mapped[str] = mapped_column(key_string(255))
 

@@ -27,7 +27,7 @@ from dispatch_tui.storage.models import (
     ProofFailure,
     RoleChange,
     SearchTerm,
-    SplitSubscriber,
+    SharedSubscription,
     Subscriber,
     Subscription,
     User,
@@ -37,7 +37,7 @@ from dispatch_tui.storage.models import (
 utility = cast(Table, Utility.__table__)
 node = cast(Table, Node.__table__)
 node_contacts = cast(Table, NodeContacts.__table__)
-split_subscriber = cast(Table, SplitSubscriber.__table__)
+shared_subscription = cast(Table, SharedSubscription.__table__)
 metering_point = cast(Table, MeteringPoint.__table__)
 subscriber = cast(Table, Subscriber.__table__)
 contact = cast(Table, Contact.__table__)

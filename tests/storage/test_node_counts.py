@@ -5,8 +5,9 @@ each through its real path (re-imports of subscribers and metering points, an
 operator's opt-out, SMS sign-up, ODJAVA, STOP and START, a bot's verified
 link and /stop), on a small tree whose subscribers have points under several
 nodes. After each write, the sum over whole nodes (every node, every pair of
-nodes, all leaves) equals the distinct-subscriber pass, and equals what a
-full recount stores.
+nodes, all leaves) equals the distinct-subscriber pass and what a full
+recount stores, and the subscribers with the most points there (the
+preview's worst case) are those a count of every point finds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from sqlalchemy import Connection, Engine, delete, select, update
 
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage import consent, counts, inbound
-from dispatch_tui.storage.affected import affected_counts, counted_affected
+from dispatch_tui.storage.affected import (
+    affected_counts,
+    counted_affected,
+    iter_affected_subscribers,
+)
 from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers import import_file
@@ -197,12 +202,24 @@ def check(engine: Engine) -> None:
         for chosen in [*([i] for i in ids), *itertools.combinations(ids, 2), leaves]:
             selection = Selection(nodes=frozenset(chosen))
             assert affected_counts(conn, selection) == counted_affected(conn, selection), chosen
+            check_top(conn, selection)
         kept = stored(conn)
     with engine.connect() as conn:
         recount = conn.begin()
         counts.refresh(conn)
         assert stored(conn) == kept
         recount.rollback()
+
+
+def check_top(conn: Connection, selection: Selection) -> None:
+    """The subscribers with the most points under whole nodes, as the preview's
+    worst case takes them, equal those found by counting every point."""
+    points = {s.subscriber_id: len(s.addresses) for s in iter_affected_subscribers(conn, selection)}
+    ranked = sorted(points, key=lambda sub_id: (-points[sub_id], sub_id))
+    for limit in (1, 2, 3):
+        several = [sub_id for sub_id in ranked[:limit] if points[sub_id] > 1]
+        expected = several if len(several) == limit else None
+        assert counts.top_subscribers(conn, selection.nodes, limit) == expected
 
 
 def stored(conn: Connection) -> tuple[list[tuple[int, ...]], set[tuple[object, ...]]]:

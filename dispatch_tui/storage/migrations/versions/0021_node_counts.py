@@ -1,4 +1,4 @@
-"""per-node counts: priority points, consenting contacts, subscribers under several nodes
+"""per-node counts: priority points, consenting contacts, subscribers of several points
 
 Revision ID: 0021
 Revises: 0016
@@ -6,8 +6,9 @@ Revises: 0016
 A preview of whole nodes adds up cached per-node totals instead of finding
 the distinct subscribers of every selected metering point (storage.counts):
 priority metering points per node, consenting contacts by channel and
-language per node, and the subscribers whose points lie under more than one
-node (so that a sum over several nodes counts each once). Derived data,
+language per node, and the subscriptions of subscribers with several
+metering points (so that a sum over several nodes counts each once, and the
+worst-case subscriber is found among them). Derived data,
 filled here for the utilities a database already has. On PostgreSQL everyone
 reads them; whoever changes consent (operators, the engine) adds to the
 contact totals, and admins (who import) rebuild them.
@@ -50,40 +51,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("node_id", "channel", "language", name=op.f("pk_node_contacts")),
     )
     op.create_table(
-        "split_subscriber",
+        "shared_subscription",
         sa.Column("subscriber_id", sa.Integer(), nullable=False),
-        sa.Column("node_id", sa.Integer(), nullable=False),
+        sa.Column("mp_id", sa.Integer(), nullable=False),
         sa.Column("path", key(255), nullable=False),
         sa.ForeignKeyConstraint(
-            ["node_id"],
-            ["node.id"],
-            name=op.f("fk_split_subscriber_node_id_node"),
+            ["mp_id"],
+            ["metering_point.id"],
+            name=op.f("fk_shared_subscription_mp_id_metering_point"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["subscriber_id"],
             ["subscriber.id"],
-            name=op.f("fk_split_subscriber_subscriber_id_subscriber"),
+            name=op.f("fk_shared_subscription_subscriber_id_subscriber"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("subscriber_id", "node_id", name=op.f("pk_split_subscriber")),
+        sa.PrimaryKeyConstraint("subscriber_id", "mp_id", name=op.f("pk_shared_subscription")),
     )
     op.create_index(
-        "ix_split_subscriber_path", "split_subscriber", ["path", "subscriber_id"], unique=False
+        "ix_shared_subscription_path",
+        "shared_subscription",
+        ["path", "subscriber_id"],
+        unique=False,
     )
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
-        op.execute("GRANT SELECT ON node_contacts, split_subscriber TO dispatch_viewer")
+        op.execute("GRANT SELECT ON node_contacts, shared_subscription TO dispatch_viewer")
         op.execute("GRANT INSERT, UPDATE ON node_contacts TO dispatch_dispatcher, dispatch_engine")
         op.execute(
-            "GRANT INSERT, UPDATE, DELETE ON node_contacts, split_subscriber TO dispatch_admin"
+            "GRANT INSERT, UPDATE, DELETE ON node_contacts, shared_subscription TO dispatch_admin"
         )
     refresh(conn)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_split_subscriber_path", table_name="split_subscriber")
-    op.drop_table("split_subscriber")
+    op.drop_index("ix_shared_subscription_path", table_name="shared_subscription")
+    op.drop_table("shared_subscription")
     op.drop_table("node_contacts")
     with op.batch_alter_table("node") as batch:
         batch.drop_column("priority_count")

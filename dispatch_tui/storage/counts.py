@@ -49,9 +49,12 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
+    false,
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -105,43 +108,106 @@ def refresh(conn: Connection, utility_id: int | None = None) -> None:
 
 
 def _refresh_utility(conn: Connection, utility_id: int) -> None:
-    # Each node with itself and every node above it (the subtrees it is in).
-    up = (
-        select(node.c.id.label("node_id"), node.c.id.label("ancestor_id"))
-        .where(node.c.utility_id == utility_id)
-        .cte("up", recursive=True)
+    """Counted per node holding the points (index scans node by node, no
+    subscription counted twice there), then added up the tree in Python; a
+    subscriber with points under several nodes is then in the totals of the
+    nodes above more than one of them, and is taken out again (`_spread`)."""
+    paths = dict(
+        conn.execute(select(node.c.id, node.c.path).where(node.c.utility_id == utility_id)).all()
     )
-    above = node.alias("above")
-    up = up.union_all(
-        select(up.c.node_id, above.c.parent_id)
-        .join(above, above.c.id == up.c.ancestor_id)
-        .where(above.c.parent_id.is_not(None))
-    )
-    totals = {
-        node_id: [0, 0, 0]
-        for node_id in conn.scalars(select(node.c.id).where(node.c.utility_id == utility_id))
-    }
+    above = {node_id: ancestor_ids(path) for node_id, path in paths.items()}
+    totals = {node_id: [0, 0, 0] for node_id in paths}
+    buckets: Counter[tuple[int, str, str]] = Counter()
+    leaf = node.alias("leaf")
+    of_utility = leaf.c.utility_id == utility_id
     for node_id, count, priority in conn.execute(
-        select(up.c.ancestor_id, func.count(), func.count(case((mp.c.priority, 1))))
-        .join(mp, mp.c.node_id == up.c.node_id)
-        .group_by(up.c.ancestor_id)
+        select(mp.c.node_id, func.count(), func.count(case((mp.c.priority, 1))))
+        .join(leaf, leaf.c.id == mp.c.node_id)
+        .where(of_utility)
+        .group_by(mp.c.node_id)
     ):
-        totals[node_id][0:2] = [count, priority]
-    # (subscriber, node above one of their points): each subscriber once per subtree.
+        for ancestor in above[node_id]:
+            totals[ancestor][0] += count
+            totals[ancestor][1] += priority
     pairs = (
-        select(subscription.c.subscriber_id, up.c.ancestor_id)
+        select(mp.c.node_id, subscription.c.subscriber_id)
         .distinct()
-        .select_from(subscription)
-        .join(mp, mp.c.id == subscription.c.mp_id)
-        .join(up, up.c.node_id == mp.c.node_id)
-        .where(mp.c.utility_id == utility_id)
-        .cte("pairs")
-        .prefix_with("MATERIALIZED")
+        .select_from(leaf)
+        .join(mp, mp.c.node_id == leaf.c.id)
+        .join(subscription, subscription.c.mp_id == mp.c.id)
+        .where(of_utility)
+        .subquery("pairs")
     )
     for node_id, count in conn.execute(
-        select(pairs.c.ancestor_id, func.count()).group_by(pairs.c.ancestor_id)
+        select(pairs.c.node_id, func.count()).group_by(pairs.c.node_id)
     ):
-        totals[node_id][2] = count
+        for ancestor in above[node_id]:
+            totals[ancestor][2] += count
+    for node_id, channel, language, count in conn.execute(
+        select(pairs.c.node_id, contact.c.channel, subscriber.c.language, func.count())
+        .join(subscriber, subscriber.c.id == pairs.c.subscriber_id)
+        .join(
+            contact,
+            and_(contact.c.subscriber_id == pairs.c.subscriber_id, contact.c.consent == OPTED_IN),
+        )
+        .group_by(pairs.c.node_id, contact.c.channel, subscriber.c.language)
+    ):
+        for ancestor in above[node_id]:
+            buckets[(ancestor, channel, language)] += count
+    _update_shared(conn, utility_id)
+    for ancestors, sub_buckets in _spread(conn, paths):
+        for ancestor, extra in ancestors.items():
+            totals[ancestor][2] -= extra
+            for (channel, language), n in sub_buckets.items():
+                buckets[(ancestor, channel, language)] -= extra * n
+    _store(conn, utility_id, totals, buckets)
+
+
+def _spread(
+    conn: Connection, paths: dict[int, str]
+) -> Iterator[tuple[Counter[int], Counter[Bucket]]]:
+    """Each subscriber with points under several of these nodes: how many times
+    too often each node above them counts them (the number of their nodes under
+    it, less one), and their consenting contacts."""
+    roots = [path for path in paths.values() if path.count("/") == 2]
+    under_roots = or_(false(), *(_under(shared_subscription.c.path, literal(p)) for p in roots))
+    spread = (
+        select(shared_subscription.c.subscriber_id)
+        .where(under_roots)
+        .group_by(shared_subscription.c.subscriber_id)
+        .having(func.min(shared_subscription.c.path) != func.max(shared_subscription.c.path))
+        .subquery("spread")
+    )
+    nodes_of: dict[int, set[str]] = {}
+    for sub_id, path in conn.execute(
+        select(shared_subscription.c.subscriber_id, shared_subscription.c.path).join(
+            spread, spread.c.subscriber_id == shared_subscription.c.subscriber_id
+        )
+    ):
+        nodes_of.setdefault(sub_id, set()).add(path)
+    contacts_of: dict[int, Counter[Bucket]] = {}
+    for sub_id, channel, language, count in conn.execute(
+        select(contact.c.subscriber_id, contact.c.channel, subscriber.c.language, func.count())
+        .join(spread, spread.c.subscriber_id == contact.c.subscriber_id)
+        .join(subscriber, subscriber.c.id == contact.c.subscriber_id)
+        .where(contact.c.consent == OPTED_IN)
+        .group_by(contact.c.subscriber_id, contact.c.channel, subscriber.c.language)
+    ):
+        contacts_of.setdefault(sub_id, Counter())[(channel, language)] = count
+    for sub_id, leaves in nodes_of.items():
+        counted: Counter[int] = Counter()
+        for path in leaves:
+            counted.update(ancestor_ids(path))
+        extra = Counter({ancestor: n - 1 for ancestor, n in counted.items() if n > 1})
+        yield extra, contacts_of.get(sub_id, Counter())
+
+
+def _store(
+    conn: Connection,
+    utility_id: int,
+    totals: dict[int, list[int]],
+    buckets: Counter[tuple[int, str, str]],
+) -> None:
     current = conn.execute(
         select(node.c.id, node.c.mp_count, node.c.priority_count, node.c.subscriber_count).where(
             node.c.utility_id == utility_id
@@ -163,43 +229,59 @@ def _refresh_utility(conn: Connection, utility_id: int) -> None:
             ),
             changed,
         )
-    utility_nodes = select(node.c.id).where(node.c.utility_id == utility_id)
-    conn.execute(delete(node_contacts).where(node_contacts.c.node_id.in_(utility_nodes)))
-    conn.execute(
-        insert(node_contacts).from_select(
-            ["node_id", "channel", "language", "contacts"],
-            select(pairs.c.ancestor_id, contact.c.channel, subscriber.c.language, func.count())
-            .select_from(pairs)
-            .join(subscriber, subscriber.c.id == pairs.c.subscriber_id)
-            .join(
-                contact,
-                and_(
-                    contact.c.subscriber_id == pairs.c.subscriber_id, contact.c.consent == OPTED_IN
-                ),
-            )
-            .group_by(pairs.c.ancestor_id, contact.c.channel, subscriber.c.language),
+    conn.execute(delete(node_contacts).where(node_contacts.c.node_id.in_(list(totals))))
+    rows = [
+        {"node_id": node_id, "channel": channel, "language": language, "contacts": n}
+        for (node_id, channel, language), n in sorted(buckets.items())
+        if n
+    ]
+    if rows:
+        conn.execute(insert(node_contacts), rows)
+
+
+def follow_moves(conn: Connection, points: Sequence[tuple[int, str, str]]) -> None:
+    """Metering points (utility id, mp_id, new path) an import has just changed:
+    their shared subscriptions follow them to their new node (`refresh` then
+    recounts)."""
+    stmt = (
+        update(shared_subscription)
+        .where(
+            shared_subscription.c.mp_id
+            == select(mp.c.id)
+            .where(mp.c.utility_id == bindparam("b_utility"), mp.c.mp_id == bindparam("b_code"))
+            .scalar_subquery(),
+            shared_subscription.c.path != bindparam("b_path"),
         )
+        .values(path=bindparam("b_path"))
     )
     conn.execute(
-        delete(shared_subscription).where(
-            shared_subscription.c.mp_id.in_(select(mp.c.id).where(mp.c.utility_id == utility_id))
-        )
+        stmt, [{"b_utility": u, "b_code": code, "b_path": path} for u, code, path in points]
     )
-    of_utility = (
-        select(subscription.c.subscriber_id, subscription.c.mp_id, mp.c.path)
-        .join(mp, mp.c.id == subscription.c.mp_id)
-        .where(mp.c.utility_id == utility_id)
-        .cte("of_utility")
-    )
+
+
+def _update_shared(conn: Connection, utility_id: int) -> None:
+    """Add the utility's new shared subscriptions: subscriptions are only ever
+    added (a row goes with its subscriber or metering point, by cascade) and
+    one that moves with its metering point is followed (`follow_moves`)."""
     several = (
-        select(of_utility.c.subscriber_id)
-        .group_by(of_utility.c.subscriber_id)
+        select(subscription.c.subscriber_id)
+        .join(subscriber, subscriber.c.id == subscription.c.subscriber_id)
+        .where(subscriber.c.utility_id == utility_id)
+        .group_by(subscription.c.subscriber_id)
         .having(func.count() > 1)
+        .subquery("several")
+    )
+    stored = exists().where(
+        shared_subscription.c.subscriber_id == subscription.c.subscriber_id,
+        shared_subscription.c.mp_id == subscription.c.mp_id,
     )
     conn.execute(
         insert(shared_subscription).from_select(
             ["subscriber_id", "mp_id", "path"],
-            select(of_utility).where(of_utility.c.subscriber_id.in_(several)),
+            select(subscription.c.subscriber_id, subscription.c.mp_id, mp.c.path)
+            .join(several, several.c.subscriber_id == subscription.c.subscriber_id)
+            .join(mp, mp.c.id == subscription.c.mp_id)
+            .where(~stored),
         )
     )
 

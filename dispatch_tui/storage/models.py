@@ -166,7 +166,10 @@ class SharedSubscription(Base):
     index range scan on `path` without touching the other subscriptions."""
 
     __tablename__ = "shared_subscription"
-    __table_args__ = (Index("ix_shared_subscription_path", "path", "subscriber_id"),)
+    __table_args__ = (
+        Index("ix_shared_subscription_path", "path", "subscriber_id"),
+        Index("ix_shared_subscription_mp", "mp_id"),
+    )
     subscriber_id: Mapped[int] = mapped_column(
         ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
     )

@@ -13,6 +13,7 @@ preview's worst case) are those a count of every point finds.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,9 +36,12 @@ from dispatch_tui.storage.tables import (
     contact,
     inbound_message,
     message,
+    metering_point,
     node,
     node_contacts,
     proof_failure,
+    shared_subscription,
+    subscription,
     utility,
 )
 from tests.storage.csvdata import eic
@@ -204,6 +208,14 @@ def check(engine: Engine) -> None:
             assert affected_counts(conn, selection) == counted_affected(conn, selection), chosen
             check_top(conn, selection)
         kept = stored(conn)
+        links = conn.execute(
+            select(subscription.c.subscriber_id, subscription.c.mp_id, metering_point.c.path).join(
+                metering_point, metering_point.c.id == subscription.c.mp_id
+            )
+        ).all()
+        several = Counter(sub_id for sub_id, _, _ in links)
+        shared = set(map(tuple, conn.execute(select(shared_subscription))))
+        assert shared == {tuple(link) for link in links if several[link[0]] > 1}
     with engine.connect() as conn:
         recount = conn.begin()
         counts.refresh(conn)

@@ -75,6 +75,7 @@ def upgrade() -> None:
         ["path", "subscriber_id"],
         unique=False,
     )
+    op.create_index("ix_shared_subscription_mp", "shared_subscription", ["mp_id"], unique=False)
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
         op.execute("GRANT SELECT ON node_contacts, shared_subscription TO dispatch_viewer")
@@ -86,6 +87,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_shared_subscription_mp", table_name="shared_subscription")
     op.drop_index("ix_shared_subscription_path", table_name="shared_subscription")
     op.drop_table("shared_subscription")
     op.drop_table("node_contacts")

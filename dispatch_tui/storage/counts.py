@@ -25,9 +25,11 @@ same rows give the preview its worst-case subscribers (the most points under
 the selection) without grouping every subscription of it. Exclusions and
 single metering points still take the distinct pass (storage.affected).
 
-Who keeps them right: `refresh` recomputes a utility's totals and shared
-subscriptions wherever metering points, subscriptions, contacts or languages
-change in bulk (imports, the demo: nothing else changes the first three);
+Who keeps them right: `refresh` recomputes a utility's totals wherever
+metering points, subscriptions, contacts or languages change in bulk
+(imports, the demo: nothing else changes the first three), counting from the
+shared subscriptions, which `add_shared` (new subscriptions), `follow_moves`
+(a metering point moved) and `fill_shared` (a utility at once) keep;
 `contacts_changing` wraps every other change of contacts or consent
 (opt-outs, SMS sign-ups, START, bot links) and adds the difference to the
 nodes above the subscribers concerned, after locking those subscribers so
@@ -94,7 +96,8 @@ def _chunks(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 
 
 def refresh(conn: Connection, utility_id: int | None = None) -> None:
-    """Recompute every total of every node (of one utility, if given)."""
+    """Recompute every total of every node (of one utility, if given), from
+    shared subscriptions that are up to date."""
     if conn.dialect.name == "postgresql":
         # A consent change waits until this commits and then adds its difference
         # to what this computed (it could not have seen that change's rows).
@@ -154,7 +157,6 @@ def _refresh_utility(conn: Connection, utility_id: int) -> None:
     ):
         for ancestor in above[node_id]:
             buckets[(ancestor, channel, language)] += count
-    _update_shared(conn, utility_id)
     for ancestors, sub_buckets in _spread(conn, paths):
         for ancestor, extra in ancestors.items():
             totals[ancestor][2] -= extra
@@ -166,39 +168,30 @@ def _refresh_utility(conn: Connection, utility_id: int) -> None:
 def _spread(
     conn: Connection, paths: dict[int, str]
 ) -> Iterator[tuple[Counter[int], Counter[Bucket]]]:
-    """Each subscriber with points under several of these nodes: how many times
-    too often each node above them counts them (the number of their nodes under
-    it, less one), and their consenting contacts."""
+    """Each subscriber with points under several of these nodes, two of them in
+    one region: how many times too often each node above them counts them (the
+    number of their nodes under it, less one), and their consenting contacts.
+    (Under different regions only, no node is above two of their points.)"""
     roots = [path for path in paths.values() if path.count("/") == 2]
     under_roots = or_(false(), *(_under(shared_subscription.c.path, literal(p)) for p in roots))
-    spread = (
-        select(shared_subscription.c.subscriber_id)
-        .where(under_roots)
-        .group_by(shared_subscription.c.subscriber_id)
-        .having(func.min(shared_subscription.c.path) != func.max(shared_subscription.c.path))
-        .subquery("spread")
-    )
-    nodes_of: dict[int, set[str]] = {}
+    leaves: dict[int, set[str]] = {}
     for sub_id, path in conn.execute(
-        select(shared_subscription.c.subscriber_id, shared_subscription.c.path).join(
-            spread, spread.c.subscriber_id == shared_subscription.c.subscriber_id
-        )
+        select(shared_subscription.c.subscriber_id, shared_subscription.c.path).where(under_roots)
     ):
-        nodes_of.setdefault(sub_id, set()).add(path)
+        leaves.setdefault(sub_id, set()).add(path)
+    twice: dict[int, Counter[int]] = {}
+    for sub_id, held in leaves.items():
+        regions = {path.split("/", 2)[1] for path in held}
+        if len(held) > 1 and len(regions) < len(held):
+            counted: Counter[int] = Counter()
+            for path in held:
+                counted.update(ancestor_ids(path))
+            twice[sub_id] = Counter({node_id: n - 1 for node_id, n in counted.items() if n > 1})
+    consenting = _consenting(conn, sorted(twice))
     contacts_of: dict[int, Counter[Bucket]] = {}
-    for sub_id, channel, language, count in conn.execute(
-        select(contact.c.subscriber_id, contact.c.channel, subscriber.c.language, func.count())
-        .join(spread, spread.c.subscriber_id == contact.c.subscriber_id)
-        .join(subscriber, subscriber.c.id == contact.c.subscriber_id)
-        .where(contact.c.consent == OPTED_IN)
-        .group_by(contact.c.subscriber_id, contact.c.channel, subscriber.c.language)
-    ):
-        contacts_of.setdefault(sub_id, Counter())[(channel, language)] = count
-    for sub_id, leaves in nodes_of.items():
-        counted: Counter[int] = Counter()
-        for path in leaves:
-            counted.update(ancestor_ids(path))
-        extra = Counter({ancestor: n - 1 for ancestor, n in counted.items() if n > 1})
+    for (sub_id, bucket), n in consenting.items():
+        contacts_of.setdefault(sub_id, Counter())[bucket] = n
+    for sub_id, extra in twice.items():
         yield extra, contacts_of.get(sub_id, Counter())
 
 
@@ -259,14 +252,27 @@ def follow_moves(conn: Connection, points: Sequence[tuple[int, str, str]]) -> No
     )
 
 
-def _update_shared(conn: Connection, utility_id: int) -> None:
-    """Add the utility's new shared subscriptions: subscriptions are only ever
-    added (a row goes with its subscriber or metering point, by cascade) and
-    one that moves with its metering point is followed (`follow_moves`)."""
+def fill_shared(conn: Connection, utility_id: int) -> None:
+    """The utility's shared subscriptions, where a whole utility's subscriptions
+    were written at once (the demo, the migration that made the table)."""
+    _share(conn, subscriber.c.utility_id == utility_id)
+
+
+def add_shared(conn: Connection, subscriber_ids: Iterable[int]) -> None:
+    """The shared subscriptions of subscribers who have just been given metering
+    points. Subscriptions are only ever added (a shared row goes with its
+    subscriber or metering point, by cascade) and one moves only with its
+    metering point (`follow_moves`): `refresh` counts from these rows."""
+    ids = sorted(set(subscriber_ids))
+    for chunk in _chunks(ids):
+        _share(conn, subscriber.c.id.in_(chunk))
+
+
+def _share(conn: Connection, which: ColumnElement[bool]) -> None:
     several = (
         select(subscription.c.subscriber_id)
         .join(subscriber, subscriber.c.id == subscription.c.subscriber_id)
-        .where(subscriber.c.utility_id == utility_id)
+        .where(which)
         .group_by(subscription.c.subscriber_id)
         .having(func.count() > 1)
         .subquery("several")

@@ -321,6 +321,7 @@ def _link(
         )
     new_contacts: list[dict[str, object]] = []
     new_links: list[dict[str, object]] = []
+    linked: set[int] = set()
     confirmed: set[int] = set()
     for row in rows:
         key = (row.utility_id, row.account)
@@ -345,6 +346,7 @@ def _link(
         for point in row.mp_ids:
             if (sub_id, point) not in have_links:
                 new_links.append({"subscriber_id": sub_id, "mp_id": point, "created_at": now})
+                linked.add(sub_id)
                 if sub_id in old_ids:
                     touched.add(key)
     if confirmed:
@@ -358,3 +360,4 @@ def _link(
         conn.execute(insert(contact), new_contacts)
     if new_links:
         conn.execute(insert(subscription), new_links)
+        counts.add_shared(conn, linked)

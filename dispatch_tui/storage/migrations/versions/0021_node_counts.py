@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from dispatch_tui.storage.counts import refresh
+from dispatch_tui.storage.counts import fill_shared, refresh
 
 revision = "0021"
 down_revision = "0016"
@@ -83,7 +83,9 @@ def upgrade() -> None:
         op.execute(
             "GRANT INSERT, UPDATE, DELETE ON node_contacts, shared_subscription TO dispatch_admin"
         )
-    refresh(conn)
+    for (utility_id,) in conn.execute(sa.text("SELECT id FROM utility ORDER BY id")):
+        fill_shared(conn, utility_id)
+        refresh(conn, utility_id)
 
 
 def downgrade() -> None:

@@ -5,19 +5,22 @@ raw aiohttp client sending the same count to the same gateway."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 
+from bench import pg
 from dispatch_tui.config import load_settings
 from dispatch_tui.engine.delivery import DeliveryTuning
 from dispatch_tui.engine.runner import DeliveryEngine
@@ -31,12 +34,46 @@ Result = dict[str, Any]
 HERE = Path(__file__).resolve().parent
 
 
-def fanout_bench(large: Path, target: int = 100_000) -> Iterator[Result]:
+@contextmanager
+def _scratch_copy(backend: str, large: Callable[[], Path | str]) -> Iterator[Engine]:
+    """A copy of the large demo to write into: a file copy, or a database cloned from it."""
+    if backend == "postgresql":
+        large()
+        url = pg.fresh_database("bench_fanout", template=pg.LARGE)
+        engine = create_db_engine(url)
+        yield engine
+        engine.dispose()
+        pg.drop_database("bench_fanout")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fanout.sqlite"
-        shutil.copyfile(large, path)
+        shutil.copyfile(large(), path)
         engine = create_db_engine(f"sqlite:///{path}")
         migrate.init_database(engine)
+        yield engine
+        engine.dispose()
+
+
+@contextmanager
+def _scratch(backend: str) -> Iterator[Engine]:
+    """An empty, migrated database."""
+    if backend == "postgresql":
+        engine = create_db_engine(pg.fresh_database("bench_deliver"))
+        yield engine
+        engine.dispose()
+        pg.drop_database("bench_deliver")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_db_engine(f"sqlite:///{tmp}/deliver.sqlite")
+        migrate.init_database(engine)
+        yield engine
+        engine.dispose()
+
+
+def fanout_bench(
+    large: Callable[[], Path | str], backend: str = "sqlite", target: int = 100_000
+) -> Iterator[Result]:
+    with _scratch_copy(backend, large) as engine:
         notice_id, subscribers = _big_notice(engine, target)
         start = time.perf_counter()
         result = fanout.fan_out(engine, notice_id, owner="bench")
@@ -47,9 +84,9 @@ def fanout_bench(large: Path, target: int = 100_000) -> Iterator[Result]:
             conn.execute(notice.update().values(status="scheduled"))
         repeat = fanout.fan_out(engine, notice_id, owner="bench")
         repeat_seconds = time.perf_counter() - again
-        engine.dispose()
     yield {
         "benchmark": "fanout",
+        "database": backend,
         "subscribers": result.subscribers,
         "messages": result.messages,
         "seconds": round(seconds, 2),
@@ -137,29 +174,23 @@ async def _engine_run(db: Engine, url: str, count: int, tuning: DeliveryTuning) 
     return seconds
 
 
-def deliver_bench(count: int = 20_000) -> Iterator[Result]:
+def deliver_bench(backend: str = "sqlite", count: int = 20_000) -> Iterator[Result]:
     tuning = DeliveryTuning(batch=200, concurrency=50, pipelines=2, idle=0.05)
     with tempfile.TemporaryDirectory() as tmp:
         gateway, url = _start_gateway(Path(tmp))
         try:
             raw_seconds = asyncio.run(_raw_client(url, count, tuning.concurrency))
-            db = create_db_engine(f"sqlite:///{tmp}/deliver.sqlite")
-            migrate.init_database(db)
-            notice_id = make_outbox(db, count)
-            ours = asyncio.run(_engine_run(db, url, count, tuning))
-            with db.connect() as conn:
-                sent = conn.execute(
-                    select(func.count()).where(
-                        message.c.notice_id == notice_id, message.c.status == "sent"
-                    )
-                ).scalar_one()
-            db.dispose()
+            with _scratch(backend) as db:
+                notice_id = make_outbox(db, count)
+                ours = asyncio.run(_engine_run(db, url, count, tuning))
+                sent = _sent(db, notice_id)
         finally:
             gateway.terminate()
             gateway.wait(10)
     rate, raw_rate = count / ours, count / raw_seconds
     yield {
         "benchmark": "deliver",
+        "database": backend,
         "messages": count,
         "recorded_sent": sent,
         "msg_per_s": round(rate),
@@ -168,4 +199,83 @@ def deliver_bench(count: int = 20_000) -> Iterator[Result]:
         "goal_msg_per_s": 1000,
         "goal_ratio": 0.5,
         "ok": rate >= 1000 and rate / raw_rate >= 0.5 and sent == count,
+    }
+
+
+def _sent(db: Engine, notice_id: int) -> int:
+    with db.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    message.c.notice_id == notice_id, message.c.status == "sent"
+                )
+            ).scalar_one()
+        )
+
+
+def _deadlocks(db: Engine) -> int:
+    with db.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
+            ).scalar_one()
+        )
+
+
+class _Errors(logging.Handler):
+    """Keeps the messages of the errors logged while it is installed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def lease_deadlock_bench(count: int = 100_000) -> Iterator[Result]:
+    """Issue 15: during a 122k send on PostgreSQL the heartbeat's lease renewal and
+    the result recording deadlocked. The engine sends `count` messages with
+    3-second leases (renewed every second) to the local gateway; PostgreSQL's
+    own deadlock counter, its log (when the benchmark started the server) and
+    the engine's log must show none. tests/storage/test_lease_deadlock.py runs
+    the same race, scaled down, in the suite."""
+    tuning = DeliveryTuning(
+        batch=200, concurrency=50, pipelines=2, idle=0.05, lease=timedelta(seconds=3)
+    )
+    log = pg.server_log()
+    log_start = log.stat().st_size if log else 0
+    handler = _Errors()
+    logging.getLogger().addHandler(handler)
+    with tempfile.TemporaryDirectory() as tmp:
+        gateway, url = _start_gateway(Path(tmp))
+        try:
+            with _scratch("postgresql") as db:
+                notice_id = make_outbox(db, count)
+                before = _deadlocks(db)
+                seconds = asyncio.run(_engine_run(db, url, count, tuning))
+                deadlocks = _deadlocks(db) - before
+                sent = _sent(db, notice_id)
+        finally:
+            gateway.terminate()
+            gateway.wait(10)
+            logging.getLogger().removeHandler(handler)
+    in_log = 0
+    if log:
+        with log.open("rb") as f:
+            f.seek(log_start)
+            in_log = f.read().count(b"deadlock detected")
+    engine_errors = handler.messages
+    yield {
+        "benchmark": "lease-deadlock",
+        "database": "postgresql",
+        "messages": count,
+        "recorded_sent": sent,
+        "lease_seconds": tuning.lease.total_seconds(),
+        "seconds": round(seconds, 1),
+        "deadlocks": deadlocks,
+        "deadlocks_in_server_log": in_log if log else "server log not ours",
+        "engine_errors": len(engine_errors),
+        "first_engine_error": engine_errors[0][:200] if engine_errors else "",
+        "ok": deadlocks == 0 and in_log == 0 and not engine_errors and sent == count,
     }

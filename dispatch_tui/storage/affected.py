@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.tree_path import subtree_range
+from dispatch_tui.storage import counts
 from dispatch_tui.storage.tables import contact, node, subscriber, subscription
 from dispatch_tui.storage.tables import metering_point as mp
 
@@ -99,7 +100,27 @@ def affected_metering_points(conn: Connection, selection: Selection) -> Select[t
 
 def affected_counts(conn: Connection, selection: Selection) -> AffectedCounts:
     """Metering points, distinct subscribers and consenting contacts per
-    (channel, language) of a selection: three set-based queries."""
+    (channel, language) of a selection: for whole nodes a sum of their cached
+    totals (storage.counts), otherwise the distinct-subscriber pass."""
+    if selection.is_empty:
+        return AffectedCounts(0, 0, 0, {})
+    if whole_nodes(selection):
+        sums = counts.sum_nodes(conn, selection.nodes)
+        return AffectedCounts(
+            sums.metering_points, sums.priority_metering_points, sums.subscribers, sums.contacts
+        )
+    return counted_affected(conn, selection)
+
+
+def whole_nodes(selection: Selection) -> bool:
+    """Whether the selection is whole nodes only (no single points, no exclusions)."""
+    return not (
+        selection.metering_points or selection.excluded_nodes or selection.excluded_metering_points
+    )
+
+
+def counted_affected(conn: Connection, selection: Selection) -> AffectedCounts:
+    """`affected_counts` by finding the distinct subscribers: three set-based queries."""
     if selection.is_empty:
         return AffectedCounts(0, 0, 0, {})
     condition = affected_condition(conn, selection)

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
-from dispatch_tui.storage import consent
+from dispatch_tui.storage import consent, counts
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     bot_chat,
@@ -202,19 +202,22 @@ def _link(conn: Connection, channel: str, chat_id: str, account: str, now: datet
         "consent_source": f"{channel} chat {chat_id}: verified",
         "proven": True,
     }
-    existing = conn.execute(
-        select(contact.c.id).where(
-            contact.c.channel == channel,
-            contact.c.address == chat_id,
-            contact.c.subscriber_id == sid,
-        )
-    ).scalar()
-    if existing is None:
-        conn.execute(
-            insert(contact).values(subscriber_id=sid, channel=channel, address=chat_id, **values)
-        )
-    else:
-        conn.execute(update(contact).where(contact.c.id == existing).values(**values))
+    with counts.contacts_changing(conn, [sid]):
+        existing = conn.execute(
+            select(contact.c.id).where(
+                contact.c.channel == channel,
+                contact.c.address == chat_id,
+                contact.c.subscriber_id == sid,
+            )
+        ).scalar()
+        if existing is None:
+            conn.execute(
+                insert(contact).values(
+                    subscriber_id=sid, channel=channel, address=chat_id, **values
+                )
+            )
+        else:
+            conn.execute(update(contact).where(contact.c.id == existing).values(**values))
 
 
 def _unlink(

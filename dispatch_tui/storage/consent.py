@@ -16,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, update
 
+from dispatch_tui.storage import counts
 from dispatch_tui.storage.tables import contact, message
 
 CHUNK = 5000
@@ -28,19 +29,20 @@ def opt_out(conn: Connection, contact_ids: Sequence[int], *, now: datetime, sour
     and source of its first opt-out (that is the evidence)."""
     ids = list(contact_ids)
     cancelled = 0
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        conn.execute(
-            update(contact)
-            .where(contact.c.id.in_(chunk), contact.c.consent != "opted_out")
-            .values(consent="opted_out", consent_at=now, consent_source=source[:200])
-        )
-        cancelled += conn.execute(
-            update(message)
-            .where(
-                message.c.contact_id.in_(chunk),
-                message.c.status.in_(("pending", "retry_wait")),
+    with counts.contacts_changing(conn, counts.subscribers_of(conn, ids)):
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            conn.execute(
+                update(contact)
+                .where(contact.c.id.in_(chunk), contact.c.consent != "opted_out")
+                .values(consent="opted_out", consent_at=now, consent_source=source[:200])
             )
-            .values(status="cancelled")
-        ).rowcount
+            cancelled += conn.execute(
+                update(message)
+                .where(
+                    message.c.contact_id.in_(chunk),
+                    message.c.status.in_(("pending", "retry_wait")),
+                )
+                .values(status="cancelled")
+            ).rowcount
     return cancelled

@@ -605,6 +605,7 @@ class _Builder:
     def refresh_totals(self) -> None:
         for done, plan in enumerate(self.plans):
             self.progress("totals", done, len(self.plans))
+            counts.fill_shared(self.conn, plan.id)
             counts.refresh(self.conn, plan.id)
         self.progress("totals", len(self.plans), len(self.plans))
 

@@ -39,7 +39,7 @@ from dispatch_tui.domain import sms
 from dispatch_tui.domain.bot_dialogue import proof_matches
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
 from dispatch_tui.domain.replies import Reply, phone_language, reply_text
-from dispatch_tui.storage import consent
+from dispatch_tui.storage import consent, counts
 from dispatch_tui.storage.bot_chats import account_of, proof_budget, record_proof_failure
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
@@ -208,6 +208,11 @@ def _over_limit(req: _Request, targets: Sequence[Row[Any]]) -> bool:
 
 def _attach(req: _Request, subscriber_id: int, mp: int | None, *, proven: bool) -> int:
     """Opt the phone in for the place (or, proven or by account, the whole account)."""
+    with counts.contacts_changing(req.conn, [subscriber_id]):
+        return _opt_in(req, subscriber_id, mp, proven=proven)
+
+
+def _opt_in(req: _Request, subscriber_id: int, mp: int | None, *, proven: bool) -> int:
     conn = req.conn
     values = {"consent": "opted_in", "consent_at": req.now, "consent_source": req.source}
     row = _contact(conn, subscriber_id, req.phone)
@@ -359,11 +364,12 @@ def _apply(req: _Request, command: Command | None) -> _Effect:
             return _Effect(f"opted out {len(ids)} contact(s)", Reply.STOPPED, language, ids[0])
         if len(_held(req.conn, req.phone, consenting_only=False)) > req.limit:
             return _Effect(f"sign-up limit ({req.limit}) reached", Reply.TOO_MANY_SIGNUPS, language)
-        req.conn.execute(
-            update(contact)
-            .where(contact.c.id.in_(ids))
-            .values(consent="opted_in", consent_at=req.now, consent_source=req.source)
-        )
+        with counts.contacts_changing(req.conn, counts.subscribers_of(req.conn, ids)):
+            req.conn.execute(
+                update(contact)
+                .where(contact.c.id.in_(ids))
+                .values(consent="opted_in", consent_at=req.now, consent_source=req.source)
+            )
         return _Effect(f"opted in {len(ids)} contact(s)", Reply.STARTED, language, ids[0])
     if command.intent is Intent.UNSUBSCRIBE:
         return _leave(req, command, language)

@@ -121,8 +121,9 @@ class Node(Base):
     `path` is the materialized path of node ids, "/12/340/5600/": the
     descendants of a node are exactly the rows whose path lies in
     [path, path[:-1] + "0"), a range a plain B-tree index answers.
-    `mp_count`/`subscriber_count` are cached subtree totals, refreshed by
-    whatever changes metering points or subscriptions (imports, demo).
+    `mp_count`/`priority_count`/`subscriber_count` are cached subtree
+    totals, refreshed by whatever changes metering points or subscriptions
+    (imports, demo); storage.counts explains them and `NodeContacts`.
     """
 
     __tablename__ = "node"
@@ -140,7 +141,43 @@ class Node(Base):
     name: Mapped[str] = mapped_column(String(200))
     path: Mapped[str] = mapped_column(key_string(255), index=True)
     mp_count: Mapped[int] = mapped_column(Integer, default=0)
+    priority_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     subscriber_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NodeContacts(Base):
+    """Consenting contacts by channel and their subscriber's language, over the
+    distinct subscribers with a metering point under the node (a subtree total,
+    like `Node.subscriber_count`): a preview of whole nodes sums these rows
+    instead of counting subscribers (storage.counts keeps them right)."""
+
+    __tablename__ = "node_contacts"
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("node.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    contacts: Mapped[int] = mapped_column(Integer)
+
+
+class SharedSubscription(Base):
+    """The subscriptions of subscribers with more than one metering point, with
+    the point's path: a sum of node totals finds here the subscribers it counts
+    twice, and the preview its worst-case subscribers (storage.counts); an
+    index range scan on `path` without touching the other subscriptions."""
+
+    __tablename__ = "shared_subscription"
+    __table_args__ = (
+        Index("ix_shared_subscription_path", "path", "subscriber_id"),
+        Index("ix_shared_subscription_mp", "mp_id"),
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    mp_id: Mapped[int] = mapped_column(
+        ForeignKey("metering_point.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(key_string(255))
 
 
 class MeteringPoint(Base):

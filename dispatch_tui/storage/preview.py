@@ -22,7 +22,13 @@ from dispatch_tui.domain.languages import LANGUAGE_NAMES_EN, reason_in
 from dispatch_tui.domain.notice_plan import PlannedNotice, channel_group, plan_notices
 from dispatch_tui.domain.rules import defaults_for
 from dispatch_tui.domain.selection import Selection
-from dispatch_tui.storage.affected import AffectedCounts, affected_condition, affected_counts
+from dispatch_tui.storage import counts
+from dispatch_tui.storage.affected import (
+    AffectedCounts,
+    affected_condition,
+    affected_counts,
+    whole_nodes,
+)
 from dispatch_tui.storage.outages import overlapping
 from dispatch_tui.storage.tables import metering_point as mp
 from dispatch_tui.storage.tables import subscriber, subscription, utility
@@ -80,28 +86,43 @@ class Preview:
 
 
 def _worst_addresses(conn: Connection, selection: Selection) -> dict[str, list[templates.Address]]:
-    """Per language, the affected addresses of the subscriber with the most of them."""
+    """Per language, the affected addresses of the subscriber with the most of them
+    (of the WORST_CANDIDATES with the most)."""
     condition = affected_condition(conn, selection)
-    top = (
-        select(subscription.c.subscriber_id, func.count().label("n"))
-        .join(mp, mp.c.id == subscription.c.mp_id)
-        .where(condition)
-        .group_by(subscription.c.subscriber_id)
-        .order_by(func.count().desc(), subscription.c.subscriber_id)
-        .limit(WORST_CANDIDATES)
-        .subquery()
+    candidates = None
+    if whole_nodes(selection):
+        candidates = counts.top_subscribers(conn, selection.nodes, WORST_CANDIDATES)
+    if candidates is None:
+        candidates = list(
+            conn.scalars(
+                select(subscription.c.subscriber_id)
+                .join(mp, mp.c.id == subscription.c.mp_id)
+                .where(condition)
+                .group_by(subscription.c.subscriber_id)
+                .order_by(func.count().desc(), subscription.c.subscriber_id)
+                .limit(WORST_CANDIDATES)
+            )
+        )
+    rank = {sub_id: k for k, sub_id in enumerate(candidates)}
+    # From the candidates' few subscriptions (materialized: PostgreSQL would
+    # otherwise start from the selection's 100,000 points).
+    theirs = (
+        select(subscription.c.subscriber_id, subscription.c.mp_id)
+        .where(subscription.c.subscriber_id.in_(candidates))
+        .cte("theirs")
+        .prefix_with("MATERIALIZED")
     )
     rows = conn.execute(
         select(subscriber.c.id, subscriber.c.language, mp.c.settlement, mp.c.street, mp.c.house)
-        .join(top, top.c.subscriber_id == subscriber.c.id)
-        .join(subscription, subscription.c.subscriber_id == subscriber.c.id)
-        .join(mp, mp.c.id == subscription.c.mp_id)
+        .select_from(theirs)
+        .join(subscriber, subscriber.c.id == theirs.c.subscriber_id)
+        .join(mp, mp.c.id == theirs.c.mp_id)
         .where(condition)
-        .order_by(top.c.n.desc(), subscriber.c.id)
+        .order_by(subscriber.c.id, mp.c.id)
     ).all()
     chosen: dict[str, int] = {}
     found: dict[str, list[templates.Address]] = {}
-    for sub_id, language, settlement, street, house in rows:
+    for sub_id, language, settlement, street, house in sorted(rows, key=lambda r: rank[r[0]]):
         if chosen.setdefault(language, sub_id) == sub_id:
             found.setdefault(language, []).append(templates.Address(settlement, street, house))
     return found

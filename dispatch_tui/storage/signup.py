@@ -42,7 +42,7 @@ from dispatch_tui.domain import sms
 from dispatch_tui.domain.bot_dialogue import Account, ProofBudget, proof_matches
 from dispatch_tui.domain.identifiers import InvalidIdentifier, parse_email, parse_phone, scheme_for
 from dispatch_tui.domain.languages import LANGUAGES
-from dispatch_tui.storage import audit
+from dispatch_tui.storage import audit, counts
 from dispatch_tui.storage.bot_chats import (
     account_of,
     helpline_for,
@@ -743,7 +743,8 @@ def _activate(conn: Connection, signup_id: int, *, actor: str, now: datetime) ->
         return {}
     confirmed = row.confirmed_at or now
     source = f"web sign-up {row.identifier}, code confirmed {confirmed:%Y-%m-%d %H:%M} UTC"
-    contact_id = _link(conn, row, source, now)
+    with counts.contacts_changing(conn, [row.subscriber_id]):
+        contact_id = _link(conn, row, source, now)
     conn.execute(
         update(signup)
         .where(signup.c.id == signup_id)

@@ -20,6 +20,7 @@ from dispatch_tui.storage.models import (
     Message,
     MeteringPoint,
     Node,
+    NodeContacts,
     Notice,
     Outage,
     OutageEditor,
@@ -27,6 +28,7 @@ from dispatch_tui.storage.models import (
     ProofFailure,
     RoleChange,
     SearchTerm,
+    SharedSubscription,
     Signup,
     SignupAttempt,
     Subscriber,
@@ -37,6 +39,8 @@ from dispatch_tui.storage.models import (
 
 utility = cast(Table, Utility.__table__)
 node = cast(Table, Node.__table__)
+node_contacts = cast(Table, NodeContacts.__table__)
+shared_subscription = cast(Table, SharedSubscription.__table__)
 metering_point = cast(Table, MeteringPoint.__table__)
 subscriber = cast(Table, Subscriber.__table__)
 contact = cast(Table, Contact.__table__)

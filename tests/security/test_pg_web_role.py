@@ -161,6 +161,16 @@ def test_the_web_role_unsubscribes_by_token_only(web: Engine, engine: Engine) ->
     assert (consent, actor) == ("opted_out", WEB)
 
 
+def test_the_web_role_locks_subscribers_but_changes_none(web: Engine) -> None:
+    """Migration 0024: counting an unsubscribe locks the subscriber's row, which needs an
+    UPDATE right; the web has one on `language` for that, and a trigger refuses the
+    update itself, as a colleague with the web's password would try it in psql."""
+    with web.begin() as conn:
+        conn.execute(text("SELECT id FROM subscriber ORDER BY id FOR NO KEY UPDATE"))
+    assert "changes no subscriber" in refused(web, "UPDATE subscriber SET language = 'en'")
+    assert "permission denied" in refused(web, "UPDATE subscriber SET name = 'x'")
+
+
 def test_the_web_role_reads_no_proof_phone_or_token(web: Engine, engine: Engine) -> None:
     """Migration 0021: what 0019 let the web read whole is back to its public columns;
     proofs, addresses and tokens are answered one at a time by functions."""

@@ -4,6 +4,7 @@ identifier formats, consistent totals and determinism."""
 from __future__ import annotations
 
 import base64
+import itertools
 import re
 import shutil
 import statistics
@@ -25,10 +26,11 @@ from dispatch_tui.domain.draft import OutageDraft
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
-from dispatch_tui.storage import audit, demo, outage_lifecycle, outages
+from dispatch_tui.storage import audit, counts, demo, outage_lifecycle, outages
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
+from dispatch_tui.storage.preview import WORST_CANDIDATES, gather_affected
 from dispatch_tui.storage.search import PlaceHit, SearchHit, search
 from dispatch_tui.storage.tables import (
     audit_log,
@@ -190,6 +192,21 @@ def test_tree_paths_and_cached_totals_are_consistent(built: Built) -> None:
         assert (n["mp_count"], n["subscriber_count"]) == (mp_total[n["id"]], len(under[n["id"]]))
     roots = [n for n in nodes.values() if n["parent_id"] is None]
     assert sum(n["mp_count"] for n in roots) == len(mps)
+
+
+def test_previews_of_whole_nodes_from_their_totals_match_counting(built: Built) -> None:
+    """Regions alone and in pairs (their subscribers span regions): the counts and
+    the worst-case addresses from the node totals equal those of the distinct
+    pass, which an exclusion of nothing forces."""
+    with built.engine.connect() as conn:
+        regions = list(conn.scalars(select(node.c.id).where(node.c.kind == "region")))
+    for chosen in [*([r] for r in regions), *itertools.combinations(regions, 2)]:
+        whole = Selection(nodes=frozenset(chosen))
+        counted = Selection(nodes=frozenset(chosen), excluded_metering_points=frozenset({-1}))
+        fast, slow = gather_affected(built.engine, whole), gather_affected(built.engine, counted)
+        assert (fast.counts, fast.worst) == (slow.counts, slow.worst), chosen
+        with built.engine.connect() as conn:  # found among the subscribers of several points
+            assert counts.top_subscribers(conn, chosen, WORST_CANDIDATES) is not None
 
 
 def test_identifiers_parse_in_their_country_format(built: Built) -> None:

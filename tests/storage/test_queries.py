@@ -153,6 +153,7 @@ def store(engine: Engine, world: World) -> tuple[list[int], list[int]]:
                         "consent_source": "test",
                     },
                 )
+        counts.fill_shared(conn, uid)
         counts.refresh(conn, uid)
     return node_ids, mp_ids
 

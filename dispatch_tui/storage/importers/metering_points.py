@@ -206,6 +206,8 @@ def import_metering_points(
                         .values({name: bindparam(f"b_{name}") for name in FIELDS}),
                         changed,
                     )
+                    moves = [(r["b_utility_id"], r["b_mp_id"], r["b_path"]) for r in changed]
+                    counts.follow_moves(conn, moves)
                 inserted += len(new)
                 updated += len(changed)
                 if progress:

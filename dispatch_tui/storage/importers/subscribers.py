@@ -72,7 +72,6 @@ class _Row:
 class _Written:
     inserted: int
     updated: int
-    linked: bool
 
 
 def _contacts(get: dict[str, str], region: str, line: int, errors: Errors) -> list[tuple[str, str]]:
@@ -192,17 +191,16 @@ def import_subscribers(
             rows, utility_ids = _validate(path, conn, staging, progress)
         staging.index("point", ["line"])
         inserted = updated = 0
-        linked = False
         with write_transaction(engine) as conn:
             check_importer(conn, actor)
             for chunk in staging.chunks(STAGED_ROWS):
                 written = _write(conn, [_row(staged) for staged in chunk], now, source)
                 inserted += written.inserted
                 updated += written.updated
-                linked |= written.linked
                 if progress:
                     progress("writing", inserted + updated, rows)
-            if linked:
+            if inserted or updated:
+                # New subscribers, subscriptions, contacts or languages: the node totals.
                 for utility_id in utility_ids:
                     counts.refresh(conn, utility_id)
             summary = ImportSummary("subscribers", rows, inserted, updated)
@@ -270,8 +268,8 @@ def _write(conn: Connection, rows: list[_Row], now: datetime, source: str) -> _W
             .values(name=bindparam("b_name"), language=bindparam("b_language")),
             renamed,
         )
-    linked = _link(conn, rows, ids, {id_ for id_, *_rest in stored.values()}, touched, now, source)
-    return _Written(len(new), len(touched), linked)
+    _link(conn, rows, ids, {id_ for id_, *_rest in stored.values()}, touched, now, source)
+    return _Written(len(new), len(touched))
 
 
 def _link(
@@ -282,10 +280,9 @@ def _link(
     touched: set[tuple[int, str]],
     now: datetime,
     source: str,
-) -> bool:
-    """Add the contacts and subscriptions that are not stored yet; True if
-    any subscription was added (the tree's subscriber totals change). An
-    existing subscriber that gains one counts as updated (`touched`).
+) -> None:
+    """Add the contacts and subscriptions that are not stored yet. An existing
+    subscriber that gains one counts as updated (`touched`).
 
     A contact the utility's own file names for the account is the account's:
     one that signed up by SMS for a single metering point without proof
@@ -324,6 +321,7 @@ def _link(
         )
     new_contacts: list[dict[str, object]] = []
     new_links: list[dict[str, object]] = []
+    linked: set[int] = set()
     confirmed: set[int] = set()
     for row in rows:
         key = (row.utility_id, row.account)
@@ -348,6 +346,7 @@ def _link(
         for point in row.mp_ids:
             if (sub_id, point) not in have_links:
                 new_links.append({"subscriber_id": sub_id, "mp_id": point, "created_at": now})
+                linked.add(sub_id)
                 if sub_id in old_ids:
                     touched.add(key)
     if confirmed:
@@ -361,4 +360,4 @@ def _link(
         conn.execute(insert(contact), new_contacts)
     if new_links:
         conn.execute(insert(subscription), new_links)
-    return bool(new_links)
+        counts.add_shared(conn, linked)

@@ -25,5 +25,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("engine_process") as batch:
-        batch.drop_column("gateways_down")
+    op.execute("ALTER TABLE engine_process DROP COLUMN gateways_down")  # SQLite 3.35+

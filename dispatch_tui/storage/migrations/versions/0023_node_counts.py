@@ -93,5 +93,6 @@ def downgrade() -> None:
     op.drop_index("ix_shared_subscription_path", table_name="shared_subscription")
     op.drop_table("shared_subscription")
     op.drop_table("node_contacts")
-    with op.batch_alter_table("node") as batch:
-        batch.drop_column("priority_count")
+    # Not batch mode: on SQLite it rebuilds `node`, and dropping the old table breaks
+    # the foreign keys of every row that points at a node (SQLite 3.35+ drops a column).
+    op.execute("ALTER TABLE node DROP COLUMN priority_count")

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
 
-from dispatch_tui.app import DispatchApp
+from dispatch_tui.app import DispatchApp, tune_gc
 from dispatch_tui.config import load_settings
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.screens.outage_form import OutageFormScreen
@@ -40,6 +40,8 @@ def _admin(engine: Engine) -> str:
 
 
 def _app(engine: Engine) -> DispatchApp:
+    """The app as `dispatch-tui` runs it (`run_app`: its garbage collector tuned)."""
+    tune_gc()
     return DispatchApp(engine, sandbox=True, settings=load_settings(env={}), login=_admin(engine))
 
 

@@ -202,8 +202,9 @@ def main(ctx: click.Context, config_path: Path | None, database: str | None) -> 
 
 
 def run_app(engine: Engine, settings: Settings) -> None:
-    from dispatch_tui.app import DispatchApp
+    from dispatch_tui.app import DispatchApp, tune_gc
 
+    tune_gc()
     DispatchApp(engine, sandbox=settings.sms_gateway == "sandbox", settings=settings).run()
 
 

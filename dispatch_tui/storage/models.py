@@ -732,3 +732,16 @@ class ChangeCounter(Base):
     __tablename__ = "change_counter"
     topic: Mapped[str] = mapped_column(String(32), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SignupProof(Base):
+    """A proof `dispatch_web_prove` matched, in the transaction that checked it: on
+    PostgreSQL the web's insert of a sign-up must name a subscriber one matched
+    (migration 0025). Written by that function alone; rows live an hour."""
+
+    __tablename__ = "signup_proof"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int]
+    mp_id: Mapped[int | None]
+    xact: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]

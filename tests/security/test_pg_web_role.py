@@ -134,6 +134,24 @@ def test_the_web_role_sends_nothing_but_codes(web: Engine, engine: Engine) -> No
     assert "only records an opt-out" in refused(web, "UPDATE contact SET consent = 'opted_in'")
 
 
+def test_the_web_role_signs_up_only_the_subscriber_a_proof_matched(
+    web: Engine, engine: Engine
+) -> None:
+    """Migration 0025: with the web's password in psql, a sign-up for someone else's
+    account (its own address, a code it then receives) is refused; one that names
+    the subscriber its proof matched, in the same transaction, goes in."""
+    with engine.connect() as conn:
+        other = conn.execute(text("SELECT max(id) FROM subscriber")).scalar_one()
+        utility_id = conn.execute(text("SELECT id FROM utility WHERE code = 'EG'")).scalar_one()
+    forged = (
+        "INSERT INTO signup (token_hash, utility_id, subscriber_id, identifier, channel, "
+        "address, language, status, code_hash, code_issued_at, wrong_tries, created_at) "
+        "VALUES ('x', :u, :s, 'x', 'sms', '+38640111222', 'sl', 'pending', '', now(), 0, now())"
+    )
+    assert "proof matched" in refused(web, forged, u=utility_id, s=other)
+    assert start_signup(web, SI, ip="192.0.2.9", now=NOW).status is StartStatus.CODE_SENT
+
+
 def test_the_web_role_cannot_activate_or_rewrite_a_sign_up(web: Engine) -> None:
     start_signup(web, SI, ip="192.0.2.1", now=NOW)
     assert "engine activates" in refused(web, "UPDATE signup SET status = 'active'")

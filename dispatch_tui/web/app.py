@@ -17,7 +17,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from importlib import resources
@@ -32,6 +32,7 @@ from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.public_works import (
     PublicAddress,
     PublicUtility,
+    PublicWork,
     affecting,
     affecting_address,
 )
@@ -342,17 +343,26 @@ def _mp_address(request: web.Request, utility: PublicUtility, mp_text: str) -> P
         return public_works.metering_point_address(conn, utility, mp_text)
 
 
-async def works_json(request: web.Request) -> web.Response:
+UtilityFeed = Callable[[PublicUtility, Sequence[PublicWork], str], bytes]
+
+
+def _utility_feed(
+    request: web.Request, kind: str, build: UtilityFeed, content_type: str
+) -> web.Response:
+    """A feed of a utility's whole listing: it takes no parameter."""
     snapshot = snapshot_of(request)
     utility = utility_of(request, snapshot)
     _only(request, frozenset(), utility.language)
     works = snapshot.works.get(utility.code, ())
     base = request.app[CONFIG_KEY].base_url
     resource = snapshot.resource(
-        ("json", utility.code),
-        lambda: (feeds.json_feed(utility, works, base), "application/json; charset=utf-8"),
+        (kind, utility.code), lambda: (build(utility, works, base), content_type)
     )
     return _send(request, resource, max_age=60)
+
+
+async def works_json(request: web.Request) -> web.Response:
+    return _utility_feed(request, "json", feeds.json_feed, "application/json; charset=utf-8")
 
 
 async def calendar(request: web.Request) -> web.Response:
@@ -371,16 +381,7 @@ async def calendar(request: web.Request) -> web.Response:
 
 
 async def cap_atom(request: web.Request) -> web.Response:
-    snapshot = snapshot_of(request)
-    utility = utility_of(request, snapshot)
-    _only(request, frozenset(), utility.language)
-    works = snapshot.works.get(utility.code, ())
-    base = request.app[CONFIG_KEY].base_url
-    resource = snapshot.resource(
-        ("cap", utility.code),
-        lambda: (feeds.cap_atom_feed(utility, works, base), "application/atom+xml; charset=utf-8"),
-    )
-    return _send(request, resource, max_age=60)
+    return _utility_feed(request, "cap", feeds.cap_atom_feed, "application/atom+xml; charset=utf-8")
 
 
 async def notices(request: web.Request) -> web.Response:

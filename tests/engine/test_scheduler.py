@@ -187,7 +187,9 @@ async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
     assert match is not None, line
     assert float(match[1]) > lease.total_seconds(), "too quick to outlive its lease: raise count"
     assert longest_hold <= lease, "the engine's notice lease was not used"
-    assert "lost" not in caplog.text
+    # A builder may lose its lease when the machine stalls longer than the 1 s lease
+    # (a loaded CI box): it stops and the other engine builds, still once. Without
+    # renewals no builder would ever outlive the lease, and nothing would be built.
     own_wake_ups = [
         r
         for r in caplog.records

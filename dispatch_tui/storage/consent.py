@@ -17,15 +17,16 @@ from datetime import datetime
 from sqlalchemy import Connection, update
 
 from dispatch_tui.storage import counts
-from dispatch_tui.storage.tables import contact, message
+from dispatch_tui.storage.tables import contact, contact_service, message
 
 CHUNK = 5000
 """Most ids one statement takes (PostgreSQL allows 65,535 parameters, SQLite 32,766)."""
 
 
 def opt_out(conn: Connection, contact_ids: Sequence[int], *, now: datetime, source: str) -> int:
-    """Opt these contacts out inside the caller's transaction; returns how many
-    waiting messages were cancelled. A contact already opted out keeps the time
+    """Opt these contacts out of everything (outage notices and every other
+    service) inside the caller's transaction; returns how many waiting messages
+    were cancelled. A contact already opted out keeps the time
     and source of its first opt-out (that is the evidence)."""
     ids = list(contact_ids)
     cancelled = 0
@@ -35,6 +36,14 @@ def opt_out(conn: Connection, contact_ids: Sequence[int], *, now: datetime, sour
             conn.execute(
                 update(contact)
                 .where(contact.c.id.in_(chunk), contact.c.consent != "opted_out")
+                .values(consent="opted_out", consent_at=now, consent_source=source[:200])
+            )
+            conn.execute(
+                update(contact_service)
+                .where(
+                    contact_service.c.contact_id.in_(chunk),
+                    contact_service.c.consent != "opted_out",
+                )
                 .values(consent="opted_out", consent_at=now, consent_source=source[:200])
             )
             cancelled += conn.execute(

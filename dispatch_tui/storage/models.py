@@ -9,7 +9,7 @@ there exactly as they do in SQLite.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -78,6 +78,10 @@ class Base(DeclarativeBase):
 NODE_KINDS = ("region", "substation", "feeder", "transformer_station")
 CHANNELS = ("sms", "email", "telegram", "viber")
 CONSENT_STATES = ("opted_in", "pending", "opted_out")
+SERVICES = ("bill_info", "payment_reminder", "reading_reminder")
+"""Services besides outage notices, each with its own consent per contact
+(`contact_service`); `contact.consent` is the consent to outage notices."""
+BILL_CHECK_OUTCOMES = ("answered", "unverified", "unknown_account", "no_balance")
 ROLES = ("dispatcher", "shift_lead", "admin", "viewer")
 OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
 NOTICE_KINDS = ("advance", "day_before", "day_of", "immediate", "amendment", "cancellation")
@@ -745,3 +749,84 @@ class SignupProof(Base):
     mp_id: Mapped[int | None]
     xact: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime]
+
+
+class ContactService(Base):
+    """A contact's consent to one service besides outage notices (those are
+    `contact.consent`). No row: never asked, which means no. STOP ends all of them."""
+
+    __tablename__ = "contact_service"
+    __table_args__ = (
+        CheckConstraint(_in("service", SERVICES), name="service"),
+        CheckConstraint(_in("consent", CONSENT_STATES), name="consent"),
+        # Who consents to a service (campaign audiences), without reading contacts.
+        Index("ix_contact_service_service_consent", "service", "consent", "contact_id"),
+    )
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True
+    )
+    service: Mapped[str] = mapped_column(String(24), primary_key=True)
+    consent: Mapped[str] = mapped_column(String(16))
+    consent_at: Mapped[datetime]
+    consent_source: Mapped[str] = mapped_column(String(200))
+
+
+class BalanceSnapshot(Base):
+    """One import of the billing system's balances for a utility, as of a moment.
+    Snapshots only move forward: one older than the newest is refused."""
+
+    __tablename__ = "balance_snapshot"
+    __table_args__ = (UniqueConstraint("utility_id", "as_of"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    as_of: Mapped[datetime]
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(300))
+    """The file's name, as evidence of where the figures came from."""
+    rows: Mapped[int] = mapped_column(Integer)
+
+
+class Balance(Base):
+    """What one snapshot said an account owed. Amounts are in minor units
+    (stotinki, kopiyky, cents) so that no backend rounds them."""
+
+    __tablename__ = "balance"
+    __table_args__ = (
+        CheckConstraint(
+            "amount_minor >= -100000000000 AND amount_minor <= 100000000000", name="amount"
+        ),
+        # An account's newest balance, and its history.
+        Index("ix_balance_subscriber_snapshot", "subscriber_id", "snapshot_id"),
+    )
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("balance_snapshot.id", ondelete="CASCADE"), primary_key=True
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="CASCADE"), primary_key=True
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    due_date: Mapped[date]
+    last_payment_date: Mapped[date | None]
+
+
+class BillCheck(Base):
+    """A customer asked for their balance (SMS keyword, bot /bill): the evidence
+    behind the monthly figures and behind "who learned an amount, and how"."""
+
+    __tablename__ = "bill_check"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", BILL_CHECK_OUTCOMES), name="outcome"),
+        Index("ix_bill_check_at", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(16))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    snapshot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("balance_snapshot.id", ondelete="SET NULL")
+    )
+    outcome: Mapped[str] = mapped_column(String(16))

@@ -8,11 +8,15 @@ from sqlalchemy import Table
 
 from dispatch_tui.storage.models import (
     AuditEntry,
+    Balance,
+    BalanceSnapshot,
+    BillCheck,
     BotChat,
     ChangeCounter,
     ChannelControl,
     Contact,
     ContactScope,
+    ContactService,
     ContactToken,
     DeliveryEvent,
     EngineProcess,
@@ -65,3 +69,7 @@ change_counter = cast(Table, ChangeCounter.__table__)
 signup = cast(Table, Signup.__table__)
 signup_attempt = cast(Table, SignupAttempt.__table__)
 contact_token = cast(Table, ContactToken.__table__)
+contact_service = cast(Table, ContactService.__table__)
+balance_snapshot = cast(Table, BalanceSnapshot.__table__)
+balance = cast(Table, Balance.__table__)
+bill_check = cast(Table, BillCheck.__table__)

@@ -49,7 +49,13 @@ from dispatch_tui.kannel import doctor
 from dispatch_tui.os_user import current_login
 from dispatch_tui.storage import audit, audit_anchor, db_roles, migrate, users
 from dispatch_tui.storage.db import SETTING, DatabaseError, create_db_engine, explain
-from dispatch_tui.storage.importers import IMPORTERS, ImportFailed, ImportRefused, import_file
+from dispatch_tui.storage.importers import (
+    IMPORTERS,
+    SNAPSHOT_KINDS,
+    ImportFailed,
+    ImportRefused,
+    import_file,
+)
 from dispatch_tui.storage.models import ROLES
 
 err = Console(stderr=True)
@@ -388,16 +394,41 @@ def progress_bar() -> Iterator[Callable[[str, int, int], None]]:
 @database_option
 @click.argument("kind", type=click.Choice(list(IMPORTERS)))
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--as-of",
+    metavar="'YYYY-MM-DD[ HH:MM]'",
+    help="balances: the snapshot's moment in the utility's local time (default: now).",
+)
+@click.option(
+    "--utility",
+    "utility_code",
+    metavar="CODE",
+    help="balances: the utility the snapshot is for (needed when there are several).",
+)
 @click.pass_obj
-def import_command(obj: Context, kind: str, file: Path) -> None:
-    """Import utilities, the network, metering points or subscribers from CSV.
+def import_command(
+    obj: Context, kind: str, file: Path, as_of: str | None, utility_code: str | None
+) -> None:
+    """Import utilities, the network, metering points, subscribers or a balances
+    snapshot from CSV.
 
     All or nothing: one bad row and nothing is written. Importing the same
-    file again changes nothing. Column formats are in the README.
+    file again changes nothing (balances: each import is a new snapshot, never
+    older than the newest). Column formats are in the README.
     """
+    options = {"as_of": as_of, "utility_code": utility_code}
+    if kind not in SNAPSHOT_KINDS and any(value is not None for value in options.values()):
+        fail(f"--as-of and --utility apply to `import {'|'.join(SNAPSHOT_KINDS)}` only")
     engine = obj.ready_engine()
     with progress_bar() as progress:
-        summary = import_file(engine, kind, file, actor=current_login(), progress=progress)
+        summary = import_file(
+            engine,
+            kind,
+            file,
+            actor=current_login(),
+            progress=progress,
+            **(options if kind in SNAPSHOT_KINDS else {}),
+        )
     out.print(str(summary), highlight=False)
 
 

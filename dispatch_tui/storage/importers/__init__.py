@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from dispatch_tui.storage.importers.balances import import_balances
 from dispatch_tui.storage.importers.common import (
     ImportRefused,
     ImportSummary,
@@ -38,21 +39,32 @@ IMPORTERS: dict[str, Importer] = {
     "network": import_network,
     "metering-points": import_metering_points,
     "subscribers": import_subscribers,
+    "balances": import_balances,
 }
+SNAPSHOT_KINDS = ("balances",)
+"""Kinds that take a snapshot's utility and moment (`--utility`, `--as-of`)."""
 
 
 def import_file(
-    engine: Engine, kind: str, path: Path, *, actor: str, progress: Progress | None = None
+    engine: Engine,
+    kind: str,
+    path: Path,
+    *,
+    actor: str,
+    progress: Progress | None = None,
+    **options: str | None,
 ) -> ImportSummary:
-    """Import `path` as `kind` for `actor`. Whoever may not import hears so before a
-    long file is read; each importer checks again inside its write transaction."""
+    """Import `path` as `kind` for `actor` (`options`: a snapshot's `as_of` and
+    `utility_code`). Whoever may not import hears so before a long file is read;
+    each importer checks again inside its write transaction."""
     with engine.connect() as conn:
         check_importer(conn, actor)
-    return IMPORTERS[kind](engine, path, actor=actor, progress=progress)
+    return IMPORTERS[kind](engine, path, actor=actor, progress=progress, **options)
 
 
 __all__ = [
     "IMPORTERS",
+    "SNAPSHOT_KINDS",
     "ImportFailed",
     "ImportRefused",
     "ImportSummary",

@@ -1,0 +1,200 @@
+"""Reading a billing system's balances and saying them back to a customer.
+
+Billing exports write amounts with a dot or a comma ("123.45", "123,45"),
+never with both or with grouping; anything else ("12,3,4", "1.234,56",
+three decimals) is refused rather than guessed, since a misread amount is
+a wrong bill. Amounts are kept as integers in the currency's minor unit
+(stotinki, kopiyky, cents), so no backend rounds them.
+
+Texts are formatted with babel in the subscriber's language (amounts with
+the currency as the locale writes it, dates with the SMS patterns of the
+notices). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+from dispatch_tui.domain.templates import SMS_DATE_PATTERNS
+
+__all__ = [
+    "BalanceView",
+    "BillWording",
+    "bill_text",
+    "format_amount",
+    "parse_amount",
+    "parse_currency",
+    "parse_day",
+    "wording",
+]
+
+LOCALES: Final = {"sl": "sl_SI", "uk": "uk_UA", "bg": "bg_BG", "en": "en_GB"}
+_AMOUNT: Final = re.compile(r"(-?)([0-9]+)(?:[.,]([0-9]+))?")
+_ISO_DAY: Final = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DOTTED_DAY: Final = re.compile(r"([0-9]{1,2})\.\s?([0-9]{1,2})\.\s?([0-9]{4})")
+LIMIT_MINOR: Final = 100_000_000_000
+"""The largest amount (in minor units) the balance table's check allows, either sign."""
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def parse_currency(text: str) -> str:
+    """An ISO 4217 code as billing writes it ("bgn" too); ValueError explains."""
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"currency '{text.strip()}' must be a 3-letter ISO 4217 code like EUR")
+    if code not in _currencies():
+        raise ValueError(f"currency '{code}' is not an ISO 4217 code (like EUR, BGN, UAH)")
+    return code
+
+
+def precision(currency: str) -> int:
+    """Decimals of the currency's minor unit (2 for EUR, BGN, UAH; 0 for JPY)."""
+    return int(get_currency_precision(currency))
+
+
+def parse_amount(text: str, currency: str = "EUR") -> int:
+    """ "123.45" or "123,45" (a leading minus is a credit) in minor units of
+    `currency`; ValueError explains what is wrong."""
+    typed = text.strip()
+    match = _AMOUNT.fullmatch(typed)
+    if match is None:
+        raise ValueError(
+            f"amount '{typed}' must be a number like 123.45 or 123,45 "
+            "(no thousands separators, one decimal mark)"
+        )
+    sign, whole, fraction = match.groups()
+    places = precision(currency)
+    fraction = fraction or ""
+    if len(fraction) > places:
+        raise ValueError(f"amount '{typed}' has more than {places} decimals for {currency}")
+    scale: int = 10**places
+    minor = int(whole) * scale + int(fraction.ljust(places, "0") or "0")
+    if minor > LIMIT_MINOR:
+        raise ValueError(f"amount '{typed}' is too large")
+    return -minor if sign else minor
+
+
+def parse_day(text: str) -> date:
+    """A date as billing exports write it: 2026-12-15 or 15.12.2026."""
+    typed = text.strip()
+    iso = _ISO_DAY.fullmatch(typed)
+    dotted = _DOTTED_DAY.fullmatch(typed)
+    if iso:
+        year, month, day = map(int, iso.groups())
+    elif dotted:
+        day, month, year = map(int, dotted.groups())
+    else:
+        raise ValueError(f"date '{typed}' must be like 2026-12-15 or 15.12.2026")
+    try:
+        return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"date '{typed}' does not exist ({exc})") from None
+
+
+def format_amount(amount_minor: int, currency: str, language: str) -> str:
+    """ "123,45 лв." / "€123.45" as the subscriber's locale writes it."""
+    value = Decimal(amount_minor).scaleb(-precision(currency))
+    text = format_currency(value, currency, locale=LOCALES.get(language, "en_GB"))
+    return str(text).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def _day(value: date, language: str) -> str:
+    pattern = SMS_DATE_PATTERNS.get(language, SMS_DATE_PATTERNS["en"])
+    text = format_date(value, format=pattern, locale=LOCALES.get(language, "en_GB"))
+    return str(text).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """One account's balance as a snapshot said it."""
+
+    account: str
+    amount_minor: int
+    currency: str
+    due_date: date
+    as_of: datetime
+    timezone: str
+
+
+@dataclass(frozen=True)
+class BillWording:
+    answer: str
+    """{account}, {amount}, {due}, {as_of}."""
+    paid: str
+    """Nothing due (zero or a credit): {account}, {amount}, {as_of}."""
+    unverified: str
+    """The phone or chat is not verified for {account}: how to verify."""
+    unknown: str
+    no_balance: str
+
+
+_WORDING: Final[dict[str, BillWording]] = {
+    "bg": BillWording(
+        answer="{account}: дължите {amount} до {due} (към {as_of})",
+        paid="{account}: нищо не дължите ({amount}, към {as_of})",
+        unverified=(
+            "Сумата се съобщава само на телефон, регистриран за {account}. "
+            "Обърнете се към центъра за обслужване."
+        ),
+        unknown="Клиентски номер {account} не е намерен.",
+        no_balance="Още няма данни за сметката на {account}.",
+    ),
+    "sl": BillWording(
+        answer="{account}: za plačilo {amount} do {due} (stanje {as_of})",
+        paid="{account}: nič za plačilo ({amount}, stanje {as_of})",
+        unverified=(
+            "Znesek sporočimo le na telefon, ki je potrjen za {account}. "
+            "Obrnite se na center za pomoč uporabnikom."
+        ),
+        unknown="Številke {account} ne najdemo.",
+        no_balance="Za {account} še ni podatkov o računu.",
+    ),
+    "uk": BillWording(
+        answer="{account}: до сплати {amount} до {due} (на {as_of})",
+        paid="{account}: боргу немає ({amount}, на {as_of})",
+        unverified=(
+            "Суму повідомляємо лише на телефон, підтверджений для {account}: "
+            "підтвердіть його в боті або в кол-центрі."
+        ),
+        unknown="Рахунок {account} не знайдено.",
+        no_balance="Для {account} ще немає даних про рахунок.",
+    ),
+    "en": BillWording(
+        answer="Account {account}: {amount} due by {due} (as of {as_of}).",
+        paid="Account {account}: nothing due ({amount}, as of {as_of}).",
+        unverified=(
+            "We give amounts only to a phone verified for {account}. "
+            "Please contact customer service to verify it."
+        ),
+        unknown="We cannot find account {account}.",
+        no_balance="There is no bill information for {account} yet.",
+    ),
+}
+
+
+def wording(language: str | None) -> BillWording:
+    return _WORDING.get(language or "en", _WORDING["en"])
+
+
+def bill_text(view: BalanceView, language: str) -> str:
+    """The answer to a bill check, in `language`."""
+    texts = wording(language)
+    as_of = _day(view.as_of.astimezone(ZoneInfo(view.timezone)).date(), language)
+    amount = format_amount(view.amount_minor, view.currency, language)
+    template = texts.answer if view.amount_minor > 0 else texts.paid
+    return template.format(
+        account=view.account, amount=amount, due=_day(view.due_date, language), as_of=as_of
+    )

@@ -192,14 +192,11 @@ def _resolve_accounts(
     """Stage the subscriber of each account; unknown accounts are errors."""
     query = "SELECT line, account FROM bal WHERE account IS NOT NULL ORDER BY rowid"
     for chunk in staging.chunks(query):
-        found = dict(
-            conn.execute(
-                select(subscriber.c.account, subscriber.c.id).where(
-                    subscriber.c.utility_id == utility_id,
-                    one_of(conn, subscriber.c.account, {row[1] for row in chunk}),
-                )
-            ).tuples()
+        query_ = select(subscriber.c.account, subscriber.c.id).where(
+            subscriber.c.utility_id == utility_id,
+            one_of(conn, subscriber.c.account, {row[1] for row in chunk}),
         )
+        found = {str(account): int(id_) for account, id_ in conn.execute(query_)}
         for line, account in chunk:
             sid = found.get(account)
             if sid is None:

@@ -136,9 +136,10 @@ class BillWording:
     paid: str
     """Nothing due (zero or a credit): {account}, {amount}, {as_of}."""
     unverified: str
-    """The phone or chat is not verified for {account}: how to verify."""
-    unknown: str
+    """The phone is not verified for {account}: how to verify ({phone}: the utility's)."""
     no_balance: str
+    which: str
+    """A keyword without a number, from a phone verified for several accounts (or none)."""
 
 
 _WORDING: Final[dict[str, BillWording]] = {
@@ -146,41 +147,34 @@ _WORDING: Final[dict[str, BillWording]] = {
         answer="{account}: дължите {amount} до {due} (към {as_of})",
         paid="{account}: нищо не дължите ({amount}, към {as_of})",
         unverified=(
-            "Сумата се съобщава само на телефон, регистриран за {account}. "
-            "Обърнете се към центъра за обслужване."
+            "Сумата се съобщава само на телефон, записан към {account}. Обадете се: {phone}."
         ),
-        unknown="Клиентски номер {account} не е намерен.",
         no_balance="Още няма данни за сметката на {account}.",
+        which="Изпратете СМЕТКА и клиентския номер, напр. СМЕТКА 300012345678.",
     ),
     "sl": BillWording(
         answer="{account}: za plačilo {amount} do {due} (stanje {as_of})",
         paid="{account}: nič za plačilo ({amount}, stanje {as_of})",
-        unverified=(
-            "Znesek sporočimo le na telefon, ki je potrjen za {account}. "
-            "Obrnite se na center za pomoč uporabnikom."
-        ),
-        unknown="Številke {account} ne najdemo.",
+        unverified="Znesek sporočimo le na telefon, vpisan pri {account}. Pokličite {phone}.",
         no_balance="Za {account} še ni podatkov o računu.",
+        which="Pošljite RAČUN in številko odjemalca, npr. RAČUN 2101234.",
     ),
     "uk": BillWording(
         answer="{account}: до сплати {amount} до {due} (на {as_of})",
         paid="{account}: боргу немає ({amount}, на {as_of})",
         unverified=(
-            "Суму повідомляємо лише на телефон, підтверджений для {account}: "
-            "підтвердіть його в боті або в кол-центрі."
+            "Суму повідомляємо лише на підтверджений телефон. "
+            "Надішліть: {account} <номер лічильника> СТАРТ"
         ),
-        unknown="Рахунок {account} не знайдено.",
         no_balance="Для {account} ще немає даних про рахунок.",
+        which="Надішліть РАХУНОК і номер рахунку, напр. РАХУНОК 123456789.",
     ),
     "en": BillWording(
         answer="Account {account}: {amount} due by {due} (as of {as_of}).",
         paid="Account {account}: nothing due ({amount}, as of {as_of}).",
-        unverified=(
-            "We give amounts only to a phone verified for {account}. "
-            "Please contact customer service to verify it."
-        ),
-        unknown="We cannot find account {account}.",
+        unverified="We give amounts only to a phone on record for {account}. Please call {phone}.",
         no_balance="There is no bill information for {account} yet.",
+        which="Send BILL and your customer number, e.g. BILL 300012345678.",
     ),
 }
 

@@ -31,6 +31,8 @@ class Intent(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     STOP_ALL = "stop_all"
     START_ALL = "start_all"
+    BILL_CHECK = "bill_check"
+    """ "<keyword> <client number>": what the account owes (issue 14; `_bill_check`)."""
 
 
 class IdKind(StrEnum):
@@ -178,11 +180,11 @@ def parse(text: str) -> Command | None:
     if not folded or len(folded) > 80:
         return None
     words = folded.split()
-    command = _command(words)
+    command = _bill_check(words) or _command(words)
     if command is None:
         apart = _glued_apart(words)
         if apart != words:
-            command = _command(apart)
+            command = _bill_check(apart) or _command(apart)
     return command
 
 
@@ -217,3 +219,50 @@ def _command(words: list[str]) -> Command | None:
     if language is None:
         language = {IdKind.BG_CLIENT: "bg", IdKind.UA_ACCOUNT: "uk"}.get(kind, "sl")
     return Command(intent, kind, value, language, proof)
+
+
+# --- Bill check (issue 14) -------------------------------------------------------------
+# Kept apart from the sign-up grammar above: a bill keyword is never a sign-up word,
+# and a text with one is read here only. "SMETKA 300000000001" (seeds 002 and 004,
+# sent to 170077), or the keyword alone from a phone verified for one account.
+
+_BILL_KEYWORDS: Final[dict[str, str]] = {}
+"""keyword skeleton → language."""
+for _language, _words in (
+    ("bg", ("СМЕТКА", "SMETKA")),
+    ("sl", ("RAČUN", "RACUN")),
+    ("uk", ("РАХУНОК", "RAHUNOK")),
+    ("en", ("BILL", "BALANCE")),
+):
+    for _word in _words:
+        _BILL_KEYWORDS[_skeleton(_word)] = _language
+
+_BILL_ACCOUNT: Final = re.compile(r"[0-9]{5,12}")
+"""A client number of any utility: SI 5–10 digits, UA 9, BG 12."""
+
+
+def _bill_keyword(word: str) -> str | None:
+    skeleton = _skeleton(word)
+    if skeleton in _BILL_KEYWORDS:
+        return _BILL_KEYWORDS[skeleton]
+    if _keyword(word) is not None:
+        return None  # a sign-up word one slip from a bill word stays a sign-up word
+    close = {language for known, language in _BILL_KEYWORDS.items() if _near(skeleton, known)}
+    return close.pop() if len(close) == 1 else None
+
+
+def _bill_check(words: list[str]) -> Command | None:
+    """The keyword first or last, the client number (spaces allowed) or nothing beside it."""
+    if not words:
+        return None
+    for index in (0, len(words) - 1):
+        language = _bill_keyword(words[index])
+        if language is None:
+            continue
+        rest = "".join(words[1:] if index == 0 else words[:-1])
+        if not rest:
+            return Command(Intent.BILL_CHECK, language=language)
+        if _BILL_ACCOUNT.fullmatch(rest):
+            return Command(Intent.BILL_CHECK, identifier=rest, language=language)
+        return None
+    return None

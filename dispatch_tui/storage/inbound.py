@@ -39,7 +39,7 @@ from dispatch_tui.domain import sms
 from dispatch_tui.domain.bot_dialogue import proof_matches
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
 from dispatch_tui.domain.replies import Reply, phone_language, reply_text
-from dispatch_tui.storage import consent, counts
+from dispatch_tui.storage import bill_checks, consent, counts
 from dispatch_tui.storage.bot_chats import account_of, proof_budget, record_proof_failure
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
@@ -95,6 +95,8 @@ class _Effect:
     language: str | None
     contact_id: int | None = None
     helpline: str = ""
+    text: str = ""
+    """A reply written whole (a bill check's figures), sent instead of `reply`'s."""
 
 
 @dataclass(frozen=True)
@@ -373,6 +375,12 @@ def _apply(req: _Request, command: Command | None) -> _Effect:
         return _Effect(f"opted in {len(ids)} contact(s)", Reply.STARTED, language, ids[0])
     if command.intent is Intent.UNSUBSCRIBE:
         return _leave(req, command, language)
+    if command.intent is Intent.BILL_CHECK:
+        check = bill_checks.sms_bill_check(
+            req.conn, req.phone, command.identifier, now=req.now, language=language
+        )
+        what = f"bill check {command.identifier or '(no number)'}: {check.outcome}"
+        return _Effect(what, Reply.HELP, check.language, check.contact_id, text=check.text)
     return _sign_up(req, command, language)
 
 
@@ -435,7 +443,7 @@ def handle_inbound(
         effect = _apply(request, command)
         reply = None
         if _may_reply(conn, phone, now, limits, help_text=command is None):
-            reply = reply_text(
+            reply = effect.text or reply_text(
                 effect.reply,
                 effect.language,
                 command.identifier if command else None,

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from dispatch_tui.domain import balances, identifiers, timeparse
+from dispatch_tui.storage.balances import newest_snapshot
 from dispatch_tui.storage.db import insert_rows, write_transaction
 from dispatch_tui.storage.importers.common import (
     BATCH,
@@ -103,21 +104,10 @@ def resolve_snapshot(
     return Snapshot(ref, zone, moment)
 
 
-def newest_snapshot_as_of(conn: Connection, utility_id: int) -> datetime | None:
-    """When the utility's newest balance snapshot was taken (None: none yet)."""
-    newest = select(func.max(balance_snapshot.c.as_of))
-    value: datetime | None = conn.execute(
-        newest.where(balance_snapshot.c.utility_id == utility_id)
-    ).scalar()
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _check_newer(conn: Connection, source: str, snapshot: Snapshot) -> None:
-    newest = newest_snapshot_as_of(conn, snapshot.utility.id)
-    if newest is not None and snapshot.as_of <= newest:
-        shown = timeparse.format_local(newest, snapshot.timezone)
+    found = newest_snapshot(conn, snapshot.utility.id)
+    if found is not None and snapshot.as_of <= found.as_of:
+        shown = timeparse.format_local(found.as_of, snapshot.timezone)
         typed = timeparse.format_local(snapshot.as_of, snapshot.timezone)
         raise _refuse(
             source,

@@ -105,9 +105,12 @@ def parse_day(text: str) -> date:
 
 
 def format_amount(amount_minor: int, currency: str, language: str) -> str:
-    """ "123,45 лв." / "€123.45" as the subscriber's locale writes it."""
+    """ "123,45 лв." as the subscriber's locale writes it; English, read by people of
+    any country, names the currency by its code ("850.50 UAH", not "UAH850.50")."""
     value = Decimal(amount_minor).scaleb(-precision(currency))
-    text = format_currency(value, currency, locale=LOCALES.get(language, "en_GB"))
+    locale = LOCALES.get(language, "en_GB")
+    pattern = "#,##0.00 ¤¤" if locale == "en_GB" else None
+    text = format_currency(value, currency, format=pattern, locale=locale)
     return str(text).replace("\u00a0", " ").replace("\u202f", " ")
 
 

@@ -7,6 +7,11 @@ them, choose its language, and stop. The function is pure: lookups come
 through `AccountBook`, and the changes to make come back as actions, so
 Telegram and Viber share it and tests need no database.
 
+A chat with a proven account may also ask what it owes (/bill: the figures
+come from storage, `CheckBill`) and switch its services on and off
+(/services: bill information, payment reminders, meter-reading reminders).
+An unverified chat gets no amounts, only how to add its account.
+
 A proof is a few characters, so guessing is bounded where it cannot be
 reset: at most `MAX_PROOF_FAILURES` wrong proofs per account in
 `PROOF_WINDOW` across all chats (and SMS), and as many per chat. The
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
@@ -31,10 +36,12 @@ __all__ = [
     "AccountBook",
     "Action",
     "ChatState",
+    "CheckBill",
     "Link",
     "ProofBudget",
     "ProofFailed",
     "Reply",
+    "SetService",
     "fold_proof",
     "proof_matches",
     "respond",
@@ -128,7 +135,24 @@ class ProofFailed:
     account: str
 
 
-Action = Link | Unlink | StopAll | ProofFailed
+@dataclass(frozen=True)
+class CheckBill:
+    """/bill: storage answers with the figures of the chat's proven accounts (and
+    records the check, also when there are none)."""
+
+
+@dataclass(frozen=True)
+class SetService:
+    """/services N: every account of the chat opts in to (or out of) `service`."""
+
+    service: str
+    opted_in: bool
+
+
+Action = Link | Unlink | StopAll | ProofFailed | CheckBill | SetService
+
+SERVICES: Final = ("bill_info", "payment_reminder", "reading_reminder")
+"""The services a chat switches, in the order /services lists them."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +166,10 @@ LANGUAGES: Final = ("uk", "sl", "bg", "en")
 
 _T: Final[dict[str, dict[str, str]]] = {
     "uk": {
-        "welcome": "Вітаємо! Команди: /add — додати рахунок, /list, /remove N, /lang, /stop.",
+        "welcome": (
+            "Вітаємо! Команди: /add — додати рахунок, /list, /bill, /services, /remove N, "
+            "/lang, /stop."
+        ),
         "ask_account": "Введіть номер особового рахунку (9 цифр).",
         "bad_account": "Номер рахунку має 9 цифр. Спробуйте ще раз.",
         "ask_proof": "Підтвердіть: номер лічильника або останні 5 символів EIC-коду.",
@@ -156,10 +183,20 @@ _T: Final[dict[str, dict[str, str]]] = {
         "lang": "Мову змінено.",
         "lang_ask": "Оберіть мову: /lang uk, /lang sl, /lang bg, /lang en.",
         "stopped": "Повідомлення вимкнено, рахунки відв'язано.",
-        "help": "Не зрозуміло. Команди: /add, /list, /remove N, /lang, /stop.",
+        "help": "Не зрозуміло. Команди: /add, /list, /bill, /services, /remove N, /lang, /stop.",
+        "bill_unverified": "Суму показуємо лише для підтвердженого рахунку. Додайте його: /add.",
+        "services": "Ваші послуги:\n{items}\nЩоб змінити: /services N.",
+        "bill_info": "інформація про рахунок",
+        "payment_reminder": "нагадування про оплату",
+        "reading_reminder": "нагадування про показники",
+        "on": "увімкнено",
+        "off": "вимкнено",
+        "service_set": "{service}: {now}.",
     },
     "en": {
-        "welcome": "Welcome! Commands: /add an account, /list, /remove N, /lang, /stop.",
+        "welcome": (
+            "Welcome! Commands: /add an account, /list, /bill, /services, /remove N, /lang, /stop."
+        ),
         "ask_account": "Enter your personal account number (9 digits).",
         "bad_account": "An account number has 9 digits. Please try again.",
         "ask_proof": "To confirm, enter the meter number or the last 5 characters of the EIC.",
@@ -173,11 +210,24 @@ _T: Final[dict[str, dict[str, str]]] = {
         "lang": "Language changed.",
         "lang_ask": "Choose a language: /lang uk, /lang sl, /lang bg, /lang en.",
         "stopped": "Notices are off and your accounts are unlinked.",
-        "help": "Sorry, I did not understand. Commands: /add, /list, /remove N, /lang, /stop.",
+        "help": (
+            "Sorry, I did not understand. Commands: /add, /list, /bill, /services, /remove N, "
+            "/lang, /stop."
+        ),
+        "bill_unverified": "Amounts are shown for a verified account only. Add yours: /add.",
+        "services": "Your services:\n{items}\nTo switch one: /services N.",
+        "bill_info": "bill information",
+        "payment_reminder": "payment reminders",
+        "reading_reminder": "meter-reading reminders",
+        "on": "on",
+        "off": "off",
+        "service_set": "{service}: {now}.",
     },
 }
 _T["sl"] = {
-    "welcome": "Pozdravljeni! Ukazi: /add doda račun, /list, /remove N, /lang, /stop.",
+    "welcome": (
+        "Pozdravljeni! Ukazi: /add doda račun, /list, /bill, /services, /remove N, /lang, /stop."
+    ),
     "ask_account": "Vpišite številko odjemalca.",
     "bad_account": "Številka ni pravilna. Poskusite znova.",
     "ask_proof": "Za potrditev vpišite številko števca ali zadnjih 5 znakov EIC.",
@@ -191,10 +241,21 @@ _T["sl"] = {
     "lang": "Jezik je spremenjen.",
     "lang_ask": "Izberite jezik: /lang sl, /lang uk, /lang bg, /lang en.",
     "stopped": "Obvestila so izklopljena, računi odstranjeni.",
-    "help": "Ne razumem. Ukazi: /add, /list, /remove N, /lang, /stop.",
+    "help": "Ne razumem. Ukazi: /add, /list, /bill, /services, /remove N, /lang, /stop.",
+    "bill_unverified": "Znesek pokažemo le za potrjen račun. Dodajte ga: /add.",
+    "services": "Vaše storitve:\n{items}\nZa spremembo: /services N.",
+    "bill_info": "obvestila o računu",
+    "payment_reminder": "opomniki za plačilo",
+    "reading_reminder": "opomniki za stanje števca",
+    "on": "vklopljeno",
+    "off": "izklopljeno",
+    "service_set": "{service}: {now}.",
 }
 _T["bg"] = {
-    "welcome": "Здравейте! Команди: /add добавя клиентски номер, /list, /remove N, /lang, /stop.",
+    "welcome": (
+        "Здравейте! Команди: /add добавя клиентски номер, /list, /bill, /services, /remove N, "
+        "/lang, /stop."
+    ),
     "ask_account": "Въведете клиентския си номер.",
     "bad_account": "Номерът не е правилен. Опитайте отново.",
     "ask_proof": "За потвърждение въведете номера на електромера или последните 5 знака на EIC.",
@@ -208,7 +269,15 @@ _T["bg"] = {
     "lang": "Езикът е сменен.",
     "lang_ask": "Изберете език: /lang bg, /lang uk, /lang sl, /lang en.",
     "stopped": "Известията са изключени, номерата са премахнати.",
-    "help": "Не разбрах. Команди: /add, /list, /remove N, /lang, /stop.",
+    "help": "Не разбрах. Команди: /add, /list, /bill, /services, /remove N, /lang, /stop.",
+    "bill_unverified": "Сумата се показва само за потвърден номер. Добавете го: /add.",
+    "services": "Вашите услуги:\n{items}\nЗа промяна: /services N.",
+    "bill_info": "информация за сметката",
+    "payment_reminder": "напомняне за плащане",
+    "reading_reminder": "напомняне за показания",
+    "on": "включено",
+    "off": "изключено",
+    "service_set": "{service}: {now}.",
 }
 
 _ACCOUNT: Final = re.compile(r"[0-9]{5,12}")  # UA 9 digits, SI 5–10, BG 12
@@ -248,8 +317,39 @@ def _locked(state: ChatState, budget: ProofBudget, *actions: Action) -> Reply:
     )
 
 
-def respond(state: ChatState, text: str, book: AccountBook, linked: Sequence[Account]) -> Reply:
-    """The bot's answer to one message in a chat with `linked` accounts."""
+def _services(
+    state: ChatState, words: list[str], linked: Sequence[Account], services: Mapping[str, bool]
+) -> Reply:
+    """/services lists the chat's services; /services N switches the N-th."""
+    if not linked:
+        return Reply(state, [_say(state, "none")])
+    chosen = words[1] if len(words) > 1 else ""
+    if chosen.isdigit() and 1 <= int(chosen) <= len(SERVICES):
+        service = SERVICES[int(chosen) - 1]
+        on = not services.get(service, False)
+        text = _say(
+            state,
+            "service_set",
+            service=_say(state, service),
+            now=_say(state, "on" if on else "off"),
+        )
+        return Reply(state, [text], [SetService(service, on)])
+    items = "\n".join(
+        f"{i}. {_say(state, service)}: {_say(state, 'on' if services.get(service) else 'off')}"
+        for i, service in enumerate(SERVICES, 1)
+    )
+    return Reply(state, [_say(state, "services", items=items)])
+
+
+def respond(
+    state: ChatState,
+    text: str,
+    book: AccountBook,
+    linked: Sequence[Account],
+    services: Mapping[str, bool] | None = None,
+) -> Reply:
+    """The bot's answer to one message in a chat with `linked` accounts, whose
+    `services` (every linked account's contact opted in) are on."""
     words = text.strip().split()
     command = words[0].lower().split("@")[0] if words and words[0].startswith("/") else None
     if command == "/start":
@@ -275,6 +375,12 @@ def respond(state: ChatState, text: str, book: AccountBook, linked: Sequence[Acc
         if chosen is None:
             return Reply(state, [_say(state, "not_linked", n=target or "?")])
         return Reply(state, [_say(state, "removed", n=chosen.number)], [Unlink(chosen.number)])
+    if command == "/bill":
+        if not linked:
+            return Reply(state, [_say(state, "bill_unverified")], [CheckBill()])
+        return Reply(state, [], [CheckBill()])
+    if command == "/services":
+        return _services(state, words, linked, services or {})
     if command == "/lang":
         if len(words) > 1 and words[1].lower() in LANGUAGES:
             new = replace(state, language=words[1].lower())

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, select
 
 from dispatch_tui.domain.balances import bill_text, wording
 from dispatch_tui.storage.balances import newest_balance, record_bill_check
-from dispatch_tui.storage.bot_chats import helpline_for
+from dispatch_tui.storage.helplines import helpline_for
 from dispatch_tui.storage.tables import contact, subscriber, utility
 
 

@@ -23,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
-from dispatch_tui.storage import consent, counts
+from dispatch_tui.storage import bill_checks, consent, counts, services
 from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.helplines import helpline_for
 from dispatch_tui.storage.tables import (
     bot_chat,
     contact,
@@ -39,8 +40,6 @@ from dispatch_tui.storage.tables import (
 
 REPLY_VALID = timedelta(hours=1)
 TEXT_LIMIT = 1000
-_FORMAT_COUNTRY = {9: "UA", 12: "BG"}
-"""Whose helpline an unknown account number gets: the country its length suggests."""
 
 
 def _describe(action: dialogue.Action) -> str:
@@ -51,6 +50,10 @@ def _describe(action: dialogue.Action) -> str:
         return f"unlinked {action.account}"
     if isinstance(action, dialogue.ProofFailed):
         return f"wrong proof for {action.account}"
+    if isinstance(action, dialogue.CheckBill):
+        return "bill check"
+    if isinstance(action, dialogue.SetService):
+        return f"{action.service} {'on' if action.opted_in else 'off'}"
     return "stopped"
 
 
@@ -79,18 +82,6 @@ def account_of(conn: Connection, subscriber_id: int, number: str) -> dialogue.Ac
         frozenset(r.eic[-5:] for r in rows if r.eic),
         tuple(f"{r.settlement}, {r.street} {r.house}" for r in rows),
     )
-
-
-def helpline_for(conn: Connection, number: str) -> str:
-    """The number to call about an account that does not exist: the utility of
-    the country its format suggests, so the answer does not reveal that."""
-    country = _FORMAT_COUNTRY.get(len(number), "SI")
-    phone = conn.execute(
-        select(utility.c.contact_phone)
-        .order_by((utility.c.country == country).desc(), utility.c.id)
-        .limit(1)
-    ).scalar()
-    return phone or ""
 
 
 def _account_failures(conn: Connection, account: str, now: datetime) -> tuple[bool, str, datetime]:
@@ -191,6 +182,29 @@ def _linked(conn: Connection, channel: str, chat_id: str) -> list[dialogue.Accou
     return [account_of(conn, r.id, r.account) for r in rows]
 
 
+def _chat_contacts(conn: Connection, channel: str, chat_id: str) -> list[int]:
+    """The chat's opted-in contacts: one per account it linked."""
+    return list(
+        conn.scalars(
+            select(contact.c.id).where(
+                contact.c.channel == channel,
+                contact.c.address == chat_id,
+                contact.c.consent == "opted_in",
+            )
+        )
+    )
+
+
+def _chat_services(conn: Connection, contact_ids: list[int]) -> dict[str, bool]:
+    """A service is on for the chat when every account it linked has it."""
+    consents = services.service_consents(conn, contact_ids)
+    return {
+        service: bool(contact_ids)
+        and all(consents.get(cid, {}).get(service) == "opted_in" for cid in contact_ids)
+        for service in dialogue.SERVICES
+    }
+
+
 def _link(conn: Connection, channel: str, chat_id: str, account: str, now: datetime) -> None:
     """The proven account's subscriber gets this chat as an opted-in, proven contact."""
     sid = subscriber_id(conn, account)
@@ -259,7 +273,15 @@ def handle_chat_message(
             return []
         state = dialogue.ChatState.from_dict(row.state if row is not None else None)
         book = DbAccountBook(conn, channel=channel, chat=chat_id, now=now)
-        reply = dialogue.respond(state, text[:500], book, _linked(conn, channel, chat_id))
+        contact_ids = _chat_contacts(conn, channel, chat_id)
+        reply = dialogue.respond(
+            state,
+            text[:500],
+            book,
+            _linked(conn, channel, chat_id),
+            _chat_services(conn, contact_ids),
+        )
+        texts = list(reply.texts)
         for action in reply.actions:
             if isinstance(action, dialogue.Link):
                 _link(conn, channel, chat_id, action.account, now)
@@ -268,6 +290,20 @@ def handle_chat_message(
             elif isinstance(action, dialogue.ProofFailed):
                 record_proof_failure(
                     conn, channel=channel, chat=chat_id, account=action.account, now=now
+                )
+            elif isinstance(action, dialogue.CheckBill):
+                answers = bill_checks.chat_bill_check(
+                    conn, channel, chat_id, now=now, language=reply.state.language
+                )
+                texts.extend(answer.text for answer in answers)
+            elif isinstance(action, dialogue.SetService):
+                services.set_service_consent(
+                    conn,
+                    contact_ids,
+                    action.service,
+                    opted_in=action.opted_in,
+                    now=now,
+                    source=f"{channel} chat {chat_id}: /services",
                 )
             else:
                 _unlink(conn, channel, chat_id, None, now)
@@ -290,11 +326,11 @@ def handle_chat_message(
                 text=text[:TEXT_LIMIT],
                 gateway_id=f"{channel}:{chat_id}:{update_id}" if update_id is not None else None,
                 outcome="; ".join(map(_describe, reply.actions)) or "answered",
-                replied=bool(reply.texts),
+                replied=bool(texts),
             )
             .returning(inbound_message.c.id)
         ).scalar_one()
-        for body in reply.texts:
+        for body in texts:
             conn.execute(
                 insert(message).values(
                     notice_id=None,
@@ -312,4 +348,4 @@ def handle_chat_message(
                     created_at=now,
                 )
             )
-    return reply.texts
+    return texts

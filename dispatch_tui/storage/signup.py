@@ -45,11 +45,11 @@ from dispatch_tui.domain.languages import LANGUAGES
 from dispatch_tui.storage import audit, counts
 from dispatch_tui.storage.bot_chats import (
     account_of,
-    helpline_for,
     proof_budget,
     record_proof_failure,
 )
 from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.helplines import helpline_for
 from dispatch_tui.storage.tables import (
     contact,
     contact_scope,

@@ -11,6 +11,7 @@ STOP ends every service (storage.consent.opt_out).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select
@@ -30,6 +31,26 @@ SERVICE_NAMES = {
     "reading_reminder": "meter-reading reminders",
 }
 """The services as the (English) screens say them."""
+
+
+@dataclass(frozen=True)
+class ServiceConsent:
+    consent: str
+    at: datetime
+    source: str
+
+
+def service_states(conn: Connection, contact_id: int) -> dict[str, ServiceConsent]:
+    """One contact's consent to each service it was asked about, with when and how."""
+    rows = conn.execute(
+        select(
+            contact_service.c.service,
+            contact_service.c.consent,
+            contact_service.c.consent_at,
+            contact_service.c.consent_source,
+        ).where(contact_service.c.contact_id == contact_id)
+    )
+    return {str(r.service): ServiceConsent(r.consent, r.consent_at, r.consent_source) for r in rows}
 
 
 def service_consents(conn: Connection, contact_ids: Iterable[int]) -> dict[int, dict[str, str]]:

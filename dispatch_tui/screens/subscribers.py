@@ -1,4 +1,5 @@
-"""Subscribers: who is calling, how we reach them, what we sent them, their
+"""Subscribers: who is calling, how we reach them (with their consent per
+service), what they owe as of which balance snapshot, what we sent them, their
 opt-out recorded on request, and a self-service lock (too many wrong bot or
 SMS proofs) lifted once the operator knows the caller (both audited)."""
 
@@ -15,7 +16,10 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Static
 
 from dispatch_tui.dialogs.reason import ReasonDialog
-from dispatch_tui.storage import subscribers
+from dispatch_tui.domain.balances import format_amount
+from dispatch_tui.domain.timeparse import format_local
+from dispatch_tui.storage import balances, services, subscribers
+from dispatch_tui.storage.balances import AccountBalances
 from dispatch_tui.storage.subscribers import (
     ContactRow,
     SubscriberDetail,
@@ -46,6 +50,38 @@ def covers(row: ContactRow) -> str:
     return places if row.proven else f"{places} (unproven: no street names)"
 
 
+SERVICE_LABELS = {"bill_info": "bill", "payment_reminder": "pay", "reading_reminder": "read"}
+HISTORY_SHOWN = 6
+
+
+def service_cell(consents: dict[str, str]) -> str:
+    """ "bill, pay, no read": the services a contact gets, and those it left."""
+    return ", ".join(
+        label if consents[service] == "opted_in" else f"no {label}"
+        for service, label in SERVICE_LABELS.items()
+        if service in consents and consents[service] != "pending"
+    )
+
+
+def balance_lines(found: AccountBalances) -> str:
+    """The newest snapshot's figure, then earlier snapshots' (the utility's local time)."""
+    if not found.history:
+        return "Balance: no snapshot names this account"
+    lines = []
+    if found.newest is None:
+        lines.append("Balance: not in the utility's newest snapshot")
+    for index, row in enumerate(found.history[:HISTORY_SHOWN]):
+        paid = f", paid {row.last_payment_date}" if row.last_payment_date else ""
+        head = "Balance" if index == 0 and found.newest is not None else "  earlier"
+        lines.append(
+            f"{head}: {format_amount(row.amount_minor, row.currency, 'en')} due {row.due_date}"
+            f"{paid} (as of {format_local(row.as_of, row.timezone)} {row.timezone})"
+        )
+    if len(found.history) > HISTORY_SHOWN:
+        lines.append(f"  … {len(found.history) - HISTORY_SHOWN} older snapshots")
+    return "\n".join(lines)
+
+
 def lock_line(detail: SubscriberDetail) -> str:
     if detail.lock is None:
         return ""
@@ -70,6 +106,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         super().__init__()
         self.hits: list[SubscriberHit] = []
         self.detail: SubscriberDetail | None = None
+        self.services: dict[int, dict[str, str]] = {}
         self._timer: Timer | None = None
 
     @property
@@ -84,6 +121,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         yield Static("Contacts and consent", classes="title")
         yield DataTable(id="contacts", cursor_type="row")
         yield Static(id="places")
+        yield Static(id="balance")
         yield Static("Messages (newest first)", classes="title")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
         yield KeyFooter()
@@ -95,7 +133,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             "customer", "name", "found by", "lang", "utility", "first place"
         )
         self.query_one("#contacts", DataTable).add_columns(
-            "channel", "address", "consent", "covers", "since (UTC)", "how"
+            "channel", "address", "consent", "covers", "since (UTC)", "services", "how"
         )
         self.query_one("#history", DataTable).add_columns(
             "created (UTC)", "channel", "address", "state", "notice", "outage", "error"
@@ -150,7 +188,16 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     def _load(self, subscriber_id: int) -> None:
         with self.engine.connect() as conn:
             detail = subscribers.subscriber_detail(conn, subscriber_id)
-        self.app.call_from_thread(self._show_detail, detail)
+            consents = services.service_consents(conn, [c.id for c in detail.contacts])
+            owed = balances.account_balances(conn, subscriber_id)
+        self.app.call_from_thread(self._show_account, detail, consents, owed)
+
+    def _show_account(
+        self, detail: SubscriberDetail, consents: dict[int, dict[str, str]], owed: AccountBalances
+    ) -> None:
+        self.services = consents
+        self._show_detail(detail)
+        self.query_one("#balance", Static).update(balance_lines(owed))
 
     def _show_detail(self, detail: SubscriberDetail | None) -> None:
         """The highlighted subscriber's tables; shown again for the same subscriber (an
@@ -163,6 +210,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             fill_rows(history, [])
             self.query_one("#places", Static).update("")
             self.query_one("#lock", Static).update("")
+            self.query_one("#balance", Static).update("")
             return
         self.query_one("#lock", Static).update(lock_line(detail))
         fill_rows(
@@ -176,6 +224,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                         c.consent,
                         covers(c),
                         stamp(c.consent_at),
+                        service_cell(self.services.get(c.id, {})),
                         c.consent_source,
                     ),
                 )

@@ -110,6 +110,20 @@ def balance_history(conn: Connection, subscriber_id: int) -> list[AccountBalance
     return _balances(conn, subscriber_id)
 
 
+@dataclass(frozen=True)
+class AccountBalances:
+    """What the Subscribers screen shows: the current figure and every snapshot's."""
+
+    newest: AccountBalance | None
+    history: list[AccountBalance]
+
+
+def account_balances(conn: Connection, subscriber_id: int) -> AccountBalances:
+    return AccountBalances(
+        newest_balance(conn, subscriber_id), balance_history(conn, subscriber_id)
+    )
+
+
 def record_bill_check(
     conn: Connection,
     *,

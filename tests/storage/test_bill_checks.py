@@ -22,11 +22,13 @@ ANA = "+38641123456"
 IVAN = "+380501234567"
 
 
-def snapshot(engine: Engine, tmp_path: Path, utility: str, rows: str, as_of: str) -> None:
+def snapshot(
+    engine: Engine, tmp_path: Path, utility: str, rows: str, as_of: str, *, actor: str = "t"
+) -> None:
     path = write(
         tmp_path, f"{utility}-{as_of[:10]}.csv", "account,amount,currency,due_date\n" + rows
     )
-    IMPORTERS["balances"](engine, path, actor="t", utility_code=utility, as_of=as_of, now=NOW)
+    IMPORTERS["balances"](engine, path, actor=actor, utility_code=utility, as_of=as_of, now=NOW)
 
 
 @pytest.fixture

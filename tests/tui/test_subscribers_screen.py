@@ -5,6 +5,7 @@ self-service lock."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -14,7 +15,9 @@ from dispatch_tui.domain.bot_dialogue import MAX_PROOF_FAILURES
 from dispatch_tui.screens.subscribers import SubscribersScreen
 from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.inbound import handle_inbound
+from dispatch_tui.storage.services import set_service_consent
 from dispatch_tui.storage.tables import audit_log, contact, subscriber
+from tests.storage.test_bill_checks import NOW, snapshot
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
 
@@ -48,7 +51,7 @@ async def test_find_by_phone_and_record_an_opt_out(tui_engine: Engine) -> None:
         await settle(app, pilot)
         shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
         assert shown["sms"][2] == "opted_out" and shown["email"][2] == "opted_in"
-        assert "operator ana: asked by phone" in str(shown["sms"][5])
+        assert "operator ana: asked by phone" in str(shown["sms"][6])
     with tui_engine.connect() as conn:
         consent = conn.execute(
             select(contact.c.consent).where(
@@ -141,6 +144,39 @@ async def test_contacts_say_what_places_they_cover(tui_engine: Engine) -> None:
         shown = {str(contacts.get_row_at(i)[1]): contacts.get_row_at(i) for i in range(3)}
         assert str(shown["+38640999888"][3]) == "6-100001 (unproven: no street names)"
         assert str(shown["+38641123456"][3]) == "all places"
+
+
+async def test_balances_and_services_of_a_caller(tui_engine: Engine, tmp_path: Path) -> None:
+    """The newest snapshot's figure first, then the earlier ones; each contact's services."""
+    snapshot(
+        tui_engine, tmp_path, "EG", "100234,99.00,EUR,2026-11-15\n", "2026-11-01", actor="root"
+    )
+    snapshot(
+        tui_engine,
+        tmp_path,
+        "EG",
+        '100234,"12,50",EUR,2026-12-15\n',
+        "2026-12-01 08:00",
+        actor="root",
+    )
+    with tui_engine.begin() as conn:
+        ana = conn.execute(
+            select(contact.c.id).where(contact.c.address == "+38641123456")
+        ).scalar_one()
+        set_service_consent(conn, [ana], "bill_info", opted_in=True, now=NOW, source="b")
+        set_service_consent(conn, [ana], "payment_reminder", opted_in=False, now=NOW, source="b")
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await find(pilot, app, "041123456")
+        contacts = app.screen.query_one("#contacts", DataTable)
+        shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
+        assert (str(shown["sms"][5]), str(shown["email"][5])) == ("bill, no pay", "")
+        lines = str(app.screen.query_one("#balance", Static).render()).splitlines()
+    assert lines == [
+        "Balance: 12.50 EUR due 2026-12-15 (as of 2026-12-01 08:00 Europe/Ljubljana)",
+        "  earlier: 99.00 EUR due 2026-11-15 (as of 2026-11-01 00:00 Europe/Ljubljana)",
+    ]
 
 
 @pytest.mark.parametrize(

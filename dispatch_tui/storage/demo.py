@@ -51,7 +51,10 @@ from dispatch_tui.storage.demo_names import (
 )
 from dispatch_tui.storage.models import User
 from dispatch_tui.storage.tables import (
+    balance,
+    balance_snapshot,
     contact,
+    contact_service,
     metering_point,
     node,
     role_change,
@@ -70,6 +73,12 @@ REFERENCE = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 """The demo's "now": fixed, so that one seed gives identical timestamps too."""
 HISTORY = timedelta(days=6 * 365)
 """Subscribers signed up during the six years before REFERENCE."""
+
+CURRENCIES = {"SI": "EUR", "UA": "UAH", "BG": "BGN"}
+BALANCE_SHARE = 0.5
+"""Accounts in each utility's newest balance snapshot (billing exports only some)."""
+SERVICE_SHARES = {"bill_info": 0.2, "payment_reminder": 0.15, "reading_reminder": 0.2}
+"""Opted-in contacts that also chose each service (meter-reading reminders: UA only)."""
 
 BENCH_REGION_CODE = "EH-R01"
 """The region sized by `SizeSpec.bench_region` (the preview benchmark's ~100k)."""
@@ -563,6 +572,10 @@ class _Builder:
     def __init__(self, conn: Connection, size: SizeSpec, seed: int, progress: Progress) -> None:
         self.conn = conn
         self.rng = random.Random(seed)
+        # The account services draw from their own stream: the rest of the demo (names,
+        # numbers, consent) stays what it was before they existed.
+        self.services_rng = random.Random(seed * 1_000_003 + 14)
+        self.subscriber_ranges: list[tuple[_Plan, range]] = []
         self.progress = progress
         self.out = _Writer(conn)
         self.people = {language: _people(language, seed) for language in ("sl", "uk", "bg")}
@@ -600,6 +613,7 @@ class _Builder:
         self.write_network()
         self.write_metering_points()
         self.write_subscribers()
+        self.write_balances()
         self.write_users()
 
     def refresh_totals(self) -> None:
@@ -741,6 +755,9 @@ class _Builder:
         history = int(HISTORY.total_seconds())
         for plan, groups in zip(self.plans, grouped, strict=True):
             spec = plan.spec
+            self.subscriber_ranges.append(
+                (plan, range(self.next_subscriber, self.next_subscriber + len(groups)))
+            )
             people = self.people[spec.language]
             channels = [channel for channel, _ in spec.country.channel_weights]
             weights = [weight for _, weight in spec.country.channel_weights]
@@ -810,19 +827,103 @@ class _Builder:
         rng = self.rng
         roll = rng.random()
         consent = "opted_in" if roll < 0.95 else "opted_out" if roll < 0.98 else "pending"
+        since = min(created + timedelta(seconds=rng.randrange(30 * 86400)), REFERENCE)
         row = {
             "id": self.next_contact,
             "subscriber_id": sid,
             "channel": channel,
             "address": address,
             "consent": consent,
-            "consent_at": min(created + timedelta(seconds=rng.randrange(30 * 86400)), REFERENCE),
+            "consent_at": since,
             "consent_source": _consent_source(
                 rng, spec.country.code, channel, consent, account, mp_id
             ),
         }
         self.out.add(contact, row)
+        if consent == "opted_in":
+            self._services(self.next_contact, spec.country.code, since)
         self.next_contact += 1
+
+    def _services(self, contact_id: int, country: str, since: datetime) -> None:
+        """Some opted-in contacts also chose bill information or reminders."""
+        rng = self.services_rng
+        for service, share in SERVICE_SHARES.items():
+            if service == "reading_reminder" and country != "UA":
+                continue
+            if rng.random() < share:
+                self.out.add(
+                    contact_service,
+                    {
+                        "contact_id": contact_id,
+                        "service": service,
+                        "consent": "opted_in",
+                        "consent_at": since,
+                        "consent_source": "demo: chosen with the sign-up",
+                    },
+                )
+
+    # balances --------------------------------------------------------------------------
+
+    def write_balances(self) -> None:
+        """Per utility, billing's snapshot of the day before REFERENCE (half the accounts:
+        most paid, some due soon, some overdue) and the month before's for every tenth of
+        them, so the Subscribers screen shows a history."""
+        rng = self.services_rng
+        newest = REFERENCE - timedelta(days=1)
+        older = newest - timedelta(days=28)
+        total = sum(len(ids) for _plan, ids in self.subscriber_ranges)
+        self.progress("balances", 0, total)
+        snapshot_id = 0
+        for plan, ids in self.subscriber_ranges:
+            currency = CURRENCIES[plan.spec.country.code]
+            chosen = [sid for sid in ids if rng.random() < BALANCE_SHARE]
+            history = chosen[::10]
+            for as_of, accounts in ((older, history), (newest, chosen)):
+                snapshot_id += 1
+                self.conn.execute(
+                    balance_snapshot.insert(),
+                    {
+                        "id": snapshot_id,
+                        "utility_id": plan.id,
+                        "as_of": as_of,
+                        "imported_at": as_of,
+                        "imported_by": "demo",
+                        "source": f"demo-{plan.spec.code.lower()}-{as_of:%Y-%m-%d}.csv",
+                        "rows": len(accounts),
+                    },
+                )
+                for sid in accounts:
+                    self.out.add(balance, self._balance(snapshot_id, sid, currency, as_of))
+            self.progress("balances", ids.stop - 1, total)
+        self.out.flush()
+        self.progress("balances", total, total)
+
+    def _balance(
+        self, snapshot_id: int, sid: int, currency: str, as_of: datetime
+    ) -> dict[str, Any]:
+        rng = self.services_rng
+        roll = rng.random()
+        day = as_of.date()
+        if roll < 0.55:  # paid: nothing due until the next bill
+            amount, due = 0, day + timedelta(days=rng.randrange(5, 30))
+            paid = day - timedelta(days=rng.randrange(1, 25))
+        elif roll < 0.8:  # billed, due soon
+            amount, due, paid = (
+                rng.randrange(1500, 30000),
+                day + timedelta(days=rng.randrange(1, 20)),
+                None,
+            )
+        else:  # overdue by a few days to two months
+            amount = rng.randrange(2000, 60000)
+            due, paid = day - timedelta(days=rng.randrange(1, 60)), None
+        return {
+            "snapshot_id": snapshot_id,
+            "subscriber_id": sid,
+            "amount_minor": amount,
+            "currency": currency,
+            "due_date": due,
+            "last_payment_date": paid,
+        }
 
     # users -----------------------------------------------------------------------------
 
@@ -880,7 +981,8 @@ def _secondary_indexes(conn: Connection) -> list[tuple[str, str]]:
 
 def _reset_sequences(conn: Connection) -> None:
     """PostgreSQL: move each id sequence past the ids assigned here."""
-    for table in ("utility", "node", "metering_point", "subscriber", "contact", "app_user"):
+    tables = ("utility", "node", "metering_point", "subscriber", "contact", "app_user")
+    for table in (*tables, "balance_snapshot"):
         conn.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

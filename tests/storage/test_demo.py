@@ -11,7 +11,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,10 @@ from dispatch_tui.storage.preview import WORST_CANDIDATES, gather_affected
 from dispatch_tui.storage.search import PlaceHit, SearchHit, search
 from dispatch_tui.storage.tables import (
     audit_log,
+    balance,
+    balance_snapshot,
     contact,
+    contact_service,
     metering_point,
     node,
     subscriber,
@@ -43,7 +46,16 @@ from dispatch_tui.storage.tables import (
 )
 from tests.conftest import drop_pg_database, new_pg_database
 
-DUMPED = (node, metering_point, subscriber, contact, subscription)
+DUMPED = (
+    node,
+    metering_point,
+    subscriber,
+    contact,
+    subscription,
+    contact_service,
+    balance_snapshot,
+    balance,
+)
 CODE = re.compile(r"(EG|ZOE|EH)-R\d\d(-SS\d\d(-F\d\d(-TP\d\d\d)?)?)?")
 
 
@@ -112,6 +124,22 @@ def test_small_demo_has_the_promised_shape(built: Built) -> None:
     assert summary.subscribers <= summary.contacts <= 3 * summary.subscribers
     assert 200 <= summary.nodes <= 1_000
     assert summary.seconds < 30
+    with engine.connect() as conn:
+        services = dict(
+            conn.execute(
+                select(contact_service.c.service, func.count()).group_by(contact_service.c.service)
+            ).all()
+        )
+        snapshots = conn.execute(select(func.count()).select_from(balance_snapshot)).scalar()
+        overdue = (balance.c.amount_minor > 0) & (balance.c.due_date < date(2025, 2, 28))
+        owed = {
+            bool(late): count
+            for late, count in conn.execute(select(overdue, func.count()).group_by(overdue))
+        }
+    # Some contacts chose each service; two snapshots a utility, some accounts overdue.
+    assert set(services) == {"bill_info", "payment_reminder", "reading_reminder"}
+    assert all(count > 500 for count in services.values()), services
+    assert snapshots == 6 and owed[True] > 1_000 and owed[False] > 3 * owed[True]
     assert table_counts(engine) == {
         "utility": 3,
         "node": summary.nodes,
@@ -119,6 +147,9 @@ def test_small_demo_has_the_promised_shape(built: Built) -> None:
         "subscriber": summary.subscribers,
         "contact": summary.contacts,
         "subscription": summary.subscriptions,
+        "contact_service": sum(services.values()),
+        "balance_snapshot": 6,
+        "balance": sum(owed.values()),
         "audit_log": 1,
     }
 
@@ -155,6 +186,7 @@ def test_small_demo_has_the_promised_shape(built: Built) -> None:
         "network",
         "metering points",
         "subscribers",
+        "balances",
         "indexes",
         "totals",
         "search terms",

@@ -99,6 +99,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_search", "Search", id="subscribers.search"),
         Binding("o", "opt_out", "Record opt-out", id="subscribers.opt_out"),
+        Binding("s", "stop_services", "Stop services", id="subscribers.stop_services"),
         Binding("u", "lift_lock", "Lift self-service lock", id="subscribers.lift_lock"),
     ]
 
@@ -279,6 +280,42 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
         self.app.call_from_thread(self.notify, "Opt-out recorded.")
+        if self.detail is not None:
+            self.app.call_from_thread(self._load, self.detail.hit.id)
+
+    def action_stop_services(self) -> None:
+        """The customer wants no more bill information or reminders on this contact;
+        outage notices stay (`o` stops those)."""
+        table = self.query_one("#contacts", DataTable)
+        if self.detail is None or not table.row_count:
+            self.notify("No contact is highlighted; nothing was changed.", severity="warning")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        chosen = next(c for c in self.detail.contacts if str(c.id) == key)
+        prompt = (
+            f"Record that {self.detail.hit.name} wants no more bill information or reminders "
+            f"on {chosen.channel} {chosen.address} (outage notices stay). Why?"
+        )
+        self.app.push_screen(
+            ReasonDialog(prompt, action="Stop services"), partial(self._stop_answered, chosen.id)
+        )
+
+    def _stop_answered(self, contact_id: int, reason: str | None) -> None:
+        if reason:
+            self._stop_services(contact_id, reason)
+
+    @work(thread=True, exit_on_error=False, group="subscribers-change")
+    def _stop_services(self, contact_id: int, reason: str) -> None:
+        actor = self.dispatch.identity.login
+        try:
+            stopped = services.record_service_opt_out(
+                self.engine, contact_id, None, actor=actor, reason=reason
+            )
+        except SubscriberError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        names = ", ".join(services.SERVICE_NAMES[name] for name in stopped)
+        self.app.call_from_thread(self.notify, f"Stopped: {names}.")
         if self.detail is not None:
             self.app.call_from_thread(self._load, self.detail.hit.id)
 

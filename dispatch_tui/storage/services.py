@@ -113,20 +113,21 @@ def set_service_consent(
 def record_service_opt_out(
     engine: Engine,
     contact_id: int,
-    service: str,
+    service: str | None,
     *,
     actor: str,
     reason: str,
     now: datetime | None = None,
-) -> None:
-    """The customer asked an operator to stop one service on this contact.
+) -> list[str]:
+    """The customer asked an operator to stop one service on this contact (None:
+    every service it gets; outage notices stay). Returns the services stopped.
 
     Role-checked like the outage opt-out (storage.subscribers.record_opt_out:
     Action.CANCEL) and audited with the reason, in one transaction."""
     reason = " ".join(reason.split())
     if not reason:
         raise SubscriberError("say why: the customer's request is recorded with a reason")
-    if service not in SERVICES:
+    if service is not None and service not in SERVICES:
         raise SubscriberError(f"unknown service {service!r}")
     now = now or datetime.now(UTC)
     with write_transaction(engine) as conn:
@@ -138,25 +139,28 @@ def record_service_opt_out(
         ).first()
         if row is None:
             raise SubscriberError(f"contact {contact_id} does not exist")
-        current = service_consents(conn, [contact_id]).get(contact_id, {}).get(service)
-        if current in (None, "opted_out"):
-            raise SubscriberError(
-                f"{row.channel} {row.address} does not get {SERVICE_NAMES[service]}"
+        current = service_consents(conn, [contact_id]).get(contact_id, {})
+        asked = [service] if service is not None else list(SERVICES)
+        stopping = [name for name in asked if current.get(name) in ("opted_in", "pending")]
+        if not stopping:
+            what = SERVICE_NAMES[service] if service is not None else "any service"
+            raise SubscriberError(f"{row.channel} {row.address} does not get {what}")
+        for name in stopping:
+            set_service_consent(
+                conn,
+                [contact_id],
+                name,
+                opted_in=False,
+                now=now,
+                source=f"operator {actor}: {reason}",
             )
-        set_service_consent(
-            conn,
-            [contact_id],
-            service,
-            opted_in=False,
-            now=now,
-            source=f"operator {actor}: {reason}",
-        )
         audit.append(
             conn,
             actor=actor,
             action="opt_out_service",
             entity="contact",
             entity_id=contact_id,
-            detail={"channel": row.channel, "service": service, "reason": reason},
+            detail={"channel": row.channel, "services": stopping, "reason": reason},
             at=now,
         )
+        return stopping

@@ -173,6 +173,14 @@ async def test_balances_and_services_of_a_caller(tui_engine: Engine, tmp_path: P
         shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
         assert (str(shown["sms"][5]), str(shown["email"][5])) == ("bill, no pay", "")
         lines = str(app.screen.query_one("#balance", Static).render()).splitlines()
+        contacts.focus()
+        contacts.move_cursor(row=[str(contacts.get_row_at(i)[0]) for i in range(2)].index("sms"))
+        await pilot.press("s")
+        await settle(app, pilot)
+        await pilot.press(*"asked by phone", "enter")
+        await settle(app, pilot)
+        shown = {str(contacts.get_row_at(i)[0]): contacts.get_row_at(i) for i in range(2)}
+        assert (str(shown["sms"][5]), str(shown["sms"][2])) == ("no bill, no pay", "opted_in")
     assert lines == [
         "Balance: 12.50 EUR due 2026-12-15 (as of 2026-12-01 08:00 Europe/Ljubljana)",
         "  earlier: 99.00 EUR due 2026-11-15 (as of 2026-11-01 00:00 Europe/Ljubljana)",

@@ -143,6 +143,12 @@ class BillWording:
     no_balance: str
     which: str
     """A keyword without a number, from a phone verified for several accounts (or none)."""
+    registered: str
+    """ "<keyword> START": bill information and payment reminders are on."""
+    unregistered: str
+    """ "<keyword> STOP": they are off (outage notices stay)."""
+    register_unverified: str
+    """The phone is on no account's records: {phone}, the utility's number."""
 
 
 _WORDING: Final[dict[str, BillWording]] = {
@@ -154,6 +160,9 @@ _WORDING: Final[dict[str, BillWording]] = {
         ),
         no_balance="Още няма данни за сметката на {account}.",
         which="Изпратете СМЕТКА и клиентския номер, напр. СМЕТКА 300012345678.",
+        registered="Ще получавате информация за сметката и напомняния за плащане.",
+        unregistered="Информацията за сметката и напомнянията са спрени.",
+        register_unverified="Телефонът не е записан към клиентски номер. Обадете се: {phone}.",
     ),
     "sl": BillWording(
         answer="{account}: za plačilo {amount} do {due} (stanje {as_of})",
@@ -161,6 +170,9 @@ _WORDING: Final[dict[str, BillWording]] = {
         unverified="Znesek sporočimo le na telefon, vpisan pri {account}. Pokličite {phone}.",
         no_balance="Za {account} še ni podatkov o računu.",
         which="Pošljite RAČUN in številko odjemalca, npr. RAČUN 2101234.",
+        registered="Prejemali boste obvestila o računu in opomnike za plačilo.",
+        unregistered="Obvestila o računu in opomniki so izklopljeni.",
+        register_unverified="Telefon ni vpisan pri nobenem odjemalcu. Pokličite {phone}.",
     ),
     "uk": BillWording(
         answer="{account}: до сплати {amount} до {due} (на {as_of})",
@@ -171,6 +183,9 @@ _WORDING: Final[dict[str, BillWording]] = {
         ),
         no_balance="Для {account} ще немає даних про рахунок.",
         which="Надішліть РАХУНОК і номер рахунку, напр. РАХУНОК 123456789.",
+        registered="Ви отримуватимете інформацію про рахунок і нагадування про оплату.",
+        unregistered="Інформацію про рахунок і нагадування вимкнено.",
+        register_unverified="Телефон не підтверджено для жодного рахунку. Телефонуйте: {phone}.",
     ),
     "en": BillWording(
         answer="Account {account}: {amount} due by {due} (as of {as_of}).",
@@ -178,6 +193,9 @@ _WORDING: Final[dict[str, BillWording]] = {
         unverified="We give amounts only to a phone on record for {account}. Please call {phone}.",
         no_balance="There is no bill information for {account} yet.",
         which="Send BILL and your customer number, e.g. BILL 300012345678.",
+        registered="You will get bill information and payment reminders.",
+        unregistered="Bill information and reminders are off.",
+        register_unverified="This phone is on no account's records. Please call {phone}.",
     ),
 }
 

@@ -33,6 +33,10 @@ class Intent(StrEnum):
     START_ALL = "start_all"
     BILL_CHECK = "bill_check"
     """ "<keyword> <client number>": what the account owes (issue 14; `_bill_check`)."""
+    BILL_SUBSCRIBE = "bill_subscribe"
+    """ "<bill keyword> START": bill information and payment reminders for the phone."""
+    BILL_UNSUBSCRIBE = "bill_unsubscribe"
+    """ "<bill keyword> STOP": no more of them (outage notices stay; STOP alone ends all)."""
 
 
 class IdKind(StrEnum):
@@ -252,17 +256,25 @@ def _bill_keyword(word: str) -> str | None:
 
 
 def _bill_check(words: list[str]) -> Command | None:
-    """The keyword first or last, the client number (spaces allowed) or nothing beside it."""
+    """The keyword first or last, the client number (spaces allowed) or nothing beside it;
+    or the keyword and a sign-up or leaving word (START, СТАРТ, PRIJAVA; STOP, СТОП,
+    ODJAVA): bill information and payment reminders on or off."""
     if not words:
         return None
     for index in (0, len(words) - 1):
         language = _bill_keyword(words[index])
         if language is None:
             continue
-        rest = "".join(words[1:] if index == 0 else words[:-1])
+        others = words[1:] if index == 0 else words[:-1]
+        rest = "".join(others)
         if not rest:
             return Command(Intent.BILL_CHECK, language=language)
         if _BILL_ACCOUNT.fullmatch(rest):
             return Command(Intent.BILL_CHECK, identifier=rest, language=language)
+        word = _keyword(others[0]) if len(others) == 1 else None
+        if word is not None and word[0] is Intent.SUBSCRIBE:
+            return Command(Intent.BILL_SUBSCRIBE, language=language)
+        if word is not None and word[0] is Intent.UNSUBSCRIBE:
+            return Command(Intent.BILL_UNSUBSCRIBE, language=language)
         return None
     return None

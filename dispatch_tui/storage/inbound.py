@@ -381,6 +381,16 @@ def _apply(req: _Request, command: Command | None) -> _Effect:
         )
         what = f"bill check {command.identifier or '(no number)'}: {check.outcome}"
         return _Effect(what, Reply.HELP, check.language, check.contact_id, text=check.text)
+    if command.intent in (Intent.BILL_SUBSCRIBE, Intent.BILL_UNSUBSCRIBE):
+        done = bill_checks.sms_bill_services(
+            req.conn,
+            req.phone,
+            opted_in=command.intent is Intent.BILL_SUBSCRIBE,
+            now=req.now,
+            language=language,
+            source=req.source,
+        )
+        return _Effect(done.outcome, Reply.HELP, done.language, done.contact_id, text=done.text)
     return _sign_up(req, command, language)
 
 

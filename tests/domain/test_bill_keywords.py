@@ -87,7 +87,24 @@ def test_the_sign_up_words_are_unchanged(text: str, intent: Intent) -> None:
     assert command is not None and command.intent is intent
 
 
-@pytest.mark.parametrize("text", ["SMETKA 12", "BILL 1234567890123", "СМЕТКА abc", "BILL STOP"])
+@pytest.mark.parametrize("text", ["SMETKA 12", "BILL 1234567890123", "СМЕТКА abc", "BILL 12 STOP"])
 def test_a_keyword_with_something_else_is_not_a_check(text: str) -> None:
     command = parse(text)
     assert command is None or command.intent is not Intent.BILL_CHECK
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "language"),
+    [
+        ("SMETKA START", Intent.BILL_SUBSCRIBE, "bg"),
+        ("старт сметка", Intent.BILL_SUBSCRIBE, "bg"),
+        ("RAČUN PRIJAVA", Intent.BILL_SUBSCRIBE, "sl"),
+        ("рахунок старт", Intent.BILL_SUBSCRIBE, "uk"),
+        ("BILL STOP", Intent.BILL_UNSUBSCRIBE, "en"),
+        ("СМЕТКА СТОП", Intent.BILL_UNSUBSCRIBE, "bg"),
+        ("racun odjava", Intent.BILL_UNSUBSCRIBE, "sl"),
+    ],
+)
+def test_registering_for_the_bill_services(text: str, intent: Intent, language: str) -> None:
+    command = parse(text)
+    assert command is not None and (command.intent, command.language) == (intent, language)

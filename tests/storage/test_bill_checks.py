@@ -12,7 +12,13 @@ from sqlalchemy import Engine, select
 
 from dispatch_tui.storage import inbound
 from dispatch_tui.storage.importers import IMPORTERS
-from dispatch_tui.storage.tables import bill_check, inbound_message, message
+from dispatch_tui.storage.tables import (
+    bill_check,
+    contact,
+    contact_service,
+    inbound_message,
+    message,
+)
 from tests.storage.csvdata import write
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -127,3 +133,35 @@ def test_checks_share_the_reply_limits_and_are_all_recorded(billed: Engine) -> N
     ]
     assert [r is not None for r in replies] == [True, True, False, False]
     assert checks(billed) == [("sms", "answered")] * 4
+
+
+def services_of(engine: Engine, phone: str) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(contact_service.c.service, contact_service.c.consent)
+            .join(contact, contact.c.id == contact_service.c.contact_id)
+            .where(contact.c.address == phone)
+        )
+        return {r.service: r.consent for r in rows}
+
+
+def test_registering_for_bill_information_by_sms(loaded: Engine) -> None:
+    assert text(loaded, MARIA, "SMETKA START") == (
+        "Ще получавате информация за сметката и напомняния за плащане."
+    )
+    assert services_of(loaded, MARIA) == {"bill_info": "opted_in", "payment_reminder": "opted_in"}
+    later = NOW + timedelta(minutes=1)
+    assert text(loaded, MARIA, "сметка стоп", now=later) == (
+        "Информацията за сметката и напомнянията са спрени."
+    )
+    assert services_of(loaded, MARIA) == dict.fromkeys(
+        ("bill_info", "payment_reminder"), "opted_out"
+    )
+    # A phone on no account's records (a sign-up by number alone proves nothing).
+    stranger = "+359888000444"
+    text(loaded, stranger, "300000000001")
+    assert text(loaded, stranger, "BILL START", now=later) == (
+        "Телефонът не е записан към клиентски номер. Обадете се: 0700 10 010."
+    )
+    assert services_of(loaded, stranger) == {}
+    assert checks(loaded) == []

@@ -13,11 +13,12 @@ notices). Pure: no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -50,6 +51,7 @@ def _currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+@lru_cache(maxsize=256)
 def parse_currency(text: str) -> str:
     """An ISO 4217 code as billing writes it ("bgn" too); ValueError explains."""
     code = text.strip().upper()
@@ -60,6 +62,7 @@ def parse_currency(text: str) -> str:
     return code
 
 
+@cache
 def precision(currency: str) -> int:
     """Decimals of the currency's minor unit (2 for EUR, BGN, UAH; 0 for JPY)."""
     return int(get_currency_precision(currency))
@@ -89,6 +92,9 @@ def parse_amount(text: str, currency: str = "EUR") -> int:
 
 def parse_day(text: str) -> date:
     """A date as billing exports write it: 2026-12-15 or 15.12.2026."""
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(text)
     typed = text.strip()
     iso = _ISO_DAY.fullmatch(typed)
     dotted = _DOTTED_DAY.fullmatch(typed)

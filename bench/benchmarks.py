@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from bench import delivery, follow, metrics, operators, pg, tui, web
+from bench import balances, delivery, follow, metrics, operators, pg, tui, web
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -462,6 +462,7 @@ REGISTRY: dict[str, Bench] = {
     "demo-large": _sqlite_only(demo_large),
     "import": _sqlite_only(import_bench),
     "import-memory": _sqlite_only(import_memory_bench),
+    "import-balances": _sqlite_only(lambda: balances.import_balances_bench(fresh_engine)),
     "tui-startup": _sqlite_only(lambda: tui.startup(large_engine())),
     "tui-expand": _sqlite_only(lambda: tui.expand(large_engine())),
     "tui-preview": _sqlite_only(lambda: tui.preview(large_engine())),

@@ -12,9 +12,15 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from dispatch_tui.storage import services
+from dispatch_tui.storage import inbound, services
 from dispatch_tui.storage.importers import IMPORTERS, ImportRefused
-from dispatch_tui.storage.tables import balance, balance_snapshot, contact, contact_service
+from dispatch_tui.storage.tables import (
+    balance,
+    balance_snapshot,
+    bill_check,
+    contact,
+    contact_service,
+)
 from tests.security.pg_roles import ADMIN, ANA, SENDER, Cluster, cluster
 from tests.storage.csvdata import write
 
@@ -109,3 +115,23 @@ def test_a_dispatcher_records_opt_outs_of_a_service_never_opt_ins(
             select(contact_service.c.consent, contact_service.c.consent_source)
         ).one()
     assert tuple(row) == ("opted_out", f"operator {ANA}: asked by phone")
+
+
+def test_the_engine_answers_bill_checks_and_records_them(
+    cluster: Cluster, engine: Engine, tmp_path: Path
+) -> None:
+    """The inbound SMS path runs as the engine's role: it reads balances, records the
+    check, switches a phone's bill services and queues the reply."""
+    path = write(tmp_path, "b.csv", BALANCES)
+    IMPORTERS["balances"](cluster.as_role(ADMIN), path, actor=ADMIN, utility_code="EG", now=NOW)
+    sender = cluster.as_role(SENDER)
+    answered = inbound.handle_inbound(
+        sender, sender="+38641123456", receiver="ElektroGor", text="RAČUN 100234", now=NOW
+    )
+    assert answered.reply == "100234: za plačilo 12,00 € do 15. 12. 26 (stanje 2. 12. 26)"
+    inbound.handle_inbound(
+        sender, sender="+38641123456", receiver="ElektroGor", text="RACUN START", now=NOW
+    )
+    with engine.connect() as conn:
+        assert conn.execute(select(bill_check.c.outcome)).scalars().all() == ["answered"]
+        assert count(engine, contact_service) == 2

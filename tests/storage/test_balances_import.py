@@ -61,7 +61,9 @@ def test_a_snapshot_in_minor_units_with_its_history(loaded: Engine, tmp_path: Pa
             ).order_by(balance_snapshot.c.id)
         ).all()
         audited = conn.execute(
-            select(audit_log.c.entity, audit_log.c.entity_id).where(audit_log.c.action == "import")
+            select(audit_log.c.entity, audit_log.c.entity_id, audit_log.c.detail).where(
+                audit_log.c.action == "import"
+            )
         ).all()
     first, second = (s.id for s in snapshots)
     # Local time of Ljubljana (UTC+1 in winter); the later snapshot at local midnight.
@@ -73,7 +75,9 @@ def test_a_snapshot_in_minor_units_with_its_history(loaded: Engine, tmp_path: Pa
     assert stored[(first, "100234")] == (12345, "EUR", date(2026, 12, 15), date(2026, 10, 14))
     assert stored[(first, "100235")] == (50, "EUR", date(2026, 12, 15), None)
     assert stored[(second, "100234")] == (0, "EUR", date(2026, 12, 15), date(2026, 11, 30))
-    assert ("balances", "nov.csv") in audited and ("balances", "dec.csv") in audited
+    recorded = {entity_id: detail for entity, entity_id, detail in audited if entity == "balances"}
+    assert recorded["nov.csv"]["utility"] == "EG" and recorded["dec.csv"]["snapshot"] == second
+    assert recorded["nov.csv"]["as_of"] == "2026-11-30T07:00:00+00:00"
 
 
 def test_client_number_names_the_account_and_one_utility_needs_no_option(

@@ -263,7 +263,16 @@ def import_balances(
                 if progress:
                     progress("writing", written, rows)
             summary = ImportSummary("balances", rows, written, 0)
-            summary.record(conn, actor=actor, source=file_label(path))
+            summary.record(
+                conn,
+                actor=actor,
+                source=file_label(path),
+                extra={
+                    "utility": snapshot.utility.code,
+                    "as_of": snapshot.as_of.isoformat(),
+                    "snapshot": snapshot_id,
+                },
+            )
             return summary
 
 

@@ -56,8 +56,11 @@ class ImportSummary:
     def unchanged(self) -> int:
         return self.rows - self.inserted - self.updated
 
-    def record(self, conn: Connection, *, actor: str, source: str) -> ImportSummary:
-        """Write this import to the audit log (inside the import's transaction).
+    def record(
+        self, conn: Connection, *, actor: str, source: str, extra: dict[str, Any] | None = None
+    ) -> ImportSummary:
+        """Write this import to the audit log (inside the import's transaction), with
+        `extra` facts of its kind (a snapshot's utility and moment) in the detail.
 
         The entity id column is short, so a long file name is cut there and
         kept whole in the detail."""
@@ -73,6 +76,7 @@ class ImportSummary:
                 "rows": self.rows,
                 "inserted": self.inserted,
                 "updated": self.updated,
+                **(extra or {}),
             },
         )
         return self

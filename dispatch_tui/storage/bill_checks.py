@@ -8,7 +8,8 @@ the account. The check is a request in itself, so no service consent is
 asked for (bill_info consent is about messages the utility starts); an
 opted-out phone still gets the answer it asks for. An unknown account gets
 the same answer as an unverified phone, so texting numbers reveals nothing.
-Every check is kept in `bill_check` with its outcome.
+Every check is kept in `bill_check` with its outcome, also when the inbound
+reply limits withhold the reply (the inbound row then says so).
 
 "<bill keyword> START" / "STOP" switch bill information and payment
 reminders for the accounts the phone is proven for (outage notices stay;

@@ -196,7 +196,12 @@ def _command(words: list[str]) -> Command | None:
     found = [(i, _keyword(w)) for i, w in enumerate(words)]
     keywords = [(i, k) for i, k in found if k is not None]
     if len(keywords) > 1:
-        return None
+        # A proof can look like a keyword with a slip ("СТАРТ 000000000 0TAPT"): one
+        # keyword written exactly wins over words that only come near one.
+        exact = [(i, k) for i, k in keywords if _skeleton(words[i]) in _KEYWORDS]
+        if len(exact) != 1:
+            return None
+        keywords = exact
     others = [w for i, w in enumerate(words) if not keywords or i != keywords[0][0]]
     rest = " ".join(others)
     ident = _identifier(rest) if rest else None

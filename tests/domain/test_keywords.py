@@ -5,7 +5,7 @@ account sign-up carries."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from dispatch_tui.domain.bot_dialogue import Account, proof_matches
@@ -208,6 +208,16 @@ def test_bulgarian_client_numbers(number: int, stop: bool) -> None:
     case=st.sampled_from([str.upper, str.lower, str.title]),
     keyword_first=st.booleans(),
     gap=st.sampled_from(["", " ", "  "]),
+)
+# A proof that comes near a keyword ("0TAPT" ~ СТАРТ) is a proof beside an exact keyword.
+@example(
+    account=0,
+    spaced=False,
+    proof="0TAPT",
+    keyword="СТАРТ",
+    case=str.upper,
+    keyword_first=True,
+    gap="",
 )
 def test_a_ukrainian_sign_up_carries_its_proof_in_any_spelling(
     account: int,

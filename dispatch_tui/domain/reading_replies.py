@@ -116,7 +116,7 @@ def _texts(table: dict[str, _T], language: str) -> _T:
 
 
 def _day(d: date) -> str:
-    return f"{d.day:02d}.{d.month:02d}."
+    return f"{d.day:02d}.{d.month:02d}"
 
 
 def _values(values: tuple[int, ...]) -> str:

@@ -18,12 +18,14 @@ locked, so parallel chats guessing one account cannot overrun it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
-from dispatch_tui.storage import consent, counts
+from dispatch_tui.domain import reading_dialogue
+from dispatch_tui.storage import consent, counts, readings
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import (
     bot_chat,
@@ -233,6 +235,37 @@ def _unlink(
     )
 
 
+def _reading(
+    conn: Connection,
+    channel: str,
+    chat_id: str,
+    state: dialogue.ChatState,
+    text: str,
+    linked: list[dialogue.Account],
+    now: datetime,
+) -> tuple[dialogue.Reply, readings.IntakeResult | None] | None:
+    """A meter reading's turn (domain.reading_dialogue), taken by storage.readings;
+    None when the message is about something else."""
+    turn = reading_dialogue.respond(state, text, linked)
+    if turn is None:
+        return None
+    texts = list(turn.texts)
+    taken = None
+    if turn.submit is not None:
+        intake = readings.Intake(
+            channel, turn.submit.identifier, turn.submit.values, text, chat_id, state.language
+        )
+        taken = readings.submit_reading(conn, intake, now=now)
+        texts.append(taken.reply)
+    return dialogue.Reply(turn.state, texts), taken
+
+
+def _outcome(taken: readings.IntakeResult | None) -> str:
+    if taken is None:
+        return ""
+    return "reading accepted" if taken.accepted else f"reading refused: {taken.reason}"
+
+
 def handle_chat_message(
     engine: Engine,
     channel: str,
@@ -259,7 +292,14 @@ def handle_chat_message(
             return []
         state = dialogue.ChatState.from_dict(row.state if row is not None else None)
         book = DbAccountBook(conn, channel=channel, chat=chat_id, now=now)
-        reply = dialogue.respond(state, text[:500], book, _linked(conn, channel, chat_id))
+        linked = _linked(conn, channel, chat_id)
+        reading = _reading(conn, channel, chat_id, state, text[:500], linked, now)
+        if reading is not None:
+            reply, taken = reading
+        else:
+            if state.step is dialogue.Step.READING:  # another command: no reading waits
+                state = replace(state, step=dialogue.Step.IDLE, pending=None)
+            reply, taken = dialogue.respond(state, text[:500], book, linked), None
         for action in reply.actions:
             if isinstance(action, dialogue.Link):
                 _link(conn, channel, chat_id, action.account, now)
@@ -289,11 +329,13 @@ def handle_chat_message(
                 receiver="",
                 text=text[:TEXT_LIMIT],
                 gateway_id=f"{channel}:{chat_id}:{update_id}" if update_id is not None else None,
-                outcome="; ".join(map(_describe, reply.actions)) or "answered",
+                outcome=_outcome(taken) or "; ".join(map(_describe, reply.actions)) or "answered",
                 replied=bool(reply.texts),
             )
             .returning(inbound_message.c.id)
         ).scalar_one()
+        if taken is not None:
+            readings.link_inbound(conn, taken.reading_id, inbound_id)
         for body in reply.texts:
             conn.execute(
                 insert(message).values(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from dispatch_tui.storage import inbound, users
+from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.readings import ReadingError, readings_of, record_meter_change
 from dispatch_tui.storage.tables import (
     audit_log,
@@ -224,3 +225,56 @@ def test_a_stopped_phone_still_gives_readings_but_an_unproven_one_does_not(
     with loaded.begin() as conn:
         conn.execute(update(contact).where(contact.c.address == IVAN).values(proven=False))
     assert sms(loaded, IVAN, "100000002 12346").outcome == "reading refused: unverified"
+
+
+def chat(engine: Engine, chat_id: str, *texts: str, now: datetime = NOW) -> list[list[str]]:
+    return [
+        handle_chat_message(engine, "telegram", chat_id, t, update_id=i, now=now)
+        for i, t in enumerate(texts, 1)
+    ]
+
+
+def test_a_reading_by_the_bot_after_verification(loaded: Engine) -> None:
+    """Telegram chat 123456789 is Олена's (account 100000001, one point) in the CSV."""
+    said = chat(loaded, "123456789", "/reading", "12 345,5")
+    assert said[0] == [
+        "Надішліть показ лічильника для 100000001, напр. 12345 (день і ніч: 4512 1230)."
+    ]
+    assert said[1] == ["Показ 12345.5 за 11.2026 прийнято. Дякуємо!"]
+    with loaded.connect() as conn:
+        row = conn.execute(select(meter_reading)).one()
+        came = conn.execute(select(inbound_message).where(inbound_message.c.id == row.inbound_id))
+        assert came.one().outcome == "reading accepted"
+    assert (row.channel, row.chat, row.status) == ("telegram", "123456789", "accepted")
+    # In one message, and a plain text afterwards is no reading any more.
+    fixed = handle_chat_message(
+        loaded, "telegram", "123456789", "/reading 1 12346", update_id=9, now=NOW
+    )
+    assert "Попередній показ за 11.2026 замінено" in fixed[0]
+    assert (
+        "Не зрозуміло"
+        in handle_chat_message(loaded, "telegram", "123456789", "12347", update_id=10, now=NOW)[0]
+    )
+
+
+def test_an_unverified_chat_is_refused(loaded: Engine) -> None:
+    said = chat(loaded, "999", "/reading", "/reading 100000001 12345", "12345")
+    assert said[0] == [
+        "Спершу підтвердіть рахунок: /add. Покази приймаються лише від підтверджених."
+    ]
+    assert said[1] == said[0]
+    assert "Не зрозуміло" in said[2][0]
+    # Verified for another account: the reading names an account it has not verified.
+    chat(loaded, "555", "/add", "100000002", "UA-777002")
+    refused = handle_chat_message(
+        loaded, "telegram", "555", "/reading 6-100001 12345", update_id=9, now=NOW
+    )
+    assert refused == ["Цей номер не підтверджений для рахунку 6-100001. Покази не прийнято."]
+    assert accepted(loaded) == []
+    assert [r[1:3] for r in rows(loaded)] == [("refused", "unverified")]
+
+
+def test_a_bot_reading_with_bad_numbers_is_answered_and_not_taken(loaded: Engine) -> None:
+    said = chat(loaded, "123456789", "/reading", "дванадцять")
+    assert said[1] == ["Показ має бути числом, напр. 12345 або 12345,6."]
+    assert [r[1:3] for r in rows(loaded)] == [("refused", "not_a_number")]

@@ -10,9 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
+from dispatch_tui.domain.reading_window import ReadingSettings
 from dispatch_tui.storage import inbound, users
 from dispatch_tui.storage.bot_chats import handle_chat_message
-from dispatch_tui.storage.readings import ReadingError, readings_of, record_meter_change
+from dispatch_tui.storage.importers import ImportFailed, import_file
+from dispatch_tui.storage.readings import (
+    ReadingError,
+    readings_of,
+    record_meter_change,
+    settings_of,
+)
 from dispatch_tui.storage.tables import (
     audit_log,
     contact,
@@ -22,7 +29,7 @@ from dispatch_tui.storage.tables import (
     subscriber,
     utility,
 )
-from tests.storage.csvdata import load_all
+from tests.storage.csvdata import load_all, write
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # inside November's window
 IVAN = "+380501234567"
@@ -278,3 +285,23 @@ def test_a_bot_reading_with_bad_numbers_is_answered_and_not_taken(loaded: Engine
     said = chat(loaded, "123456789", "/reading", "дванадцять")
     assert said[1] == ["Показ має бути числом, напр. 12345 або 12345,6."]
     assert [r[1:3] for r in rows(loaded)] == [("refused", "not_a_number")]
+
+
+def test_a_utility_s_reading_settings_come_with_its_import(loaded: Engine, tmp_path: Path) -> None:
+    header = "code,name,country,timezone,language,contact_phone,sms_sender,"
+    header += "reading_registers,reading_opens_days,reading_closes_day,reading_max_kwh_day\n"
+    good = header + "ZOE,Закарпаттяобленерго,UA,Europe/Kyiv,uk,0 800 300 015,ZOE,2,3,5,40\n"
+    import_file(loaded, "utilities", write(tmp_path, "u.csv", good), actor="root")
+    with loaded.connect() as conn:
+        zoe = conn.execute(select(utility.c.id).where(utility.c.code == "ZOE")).scalar_one()
+        assert settings_of(conn, zoe) == ("Europe/Kyiv", ReadingSettings(2, 3, 5, 40))
+    for bad, said in (
+        ("3,2,3,150", "registers must be 1 or 2"),
+        ("1,0,3,150", "opens_days must be 1 to 15"),
+        ("1,2,x,150", "reading_closes_day 'x' must be a whole number"),
+    ):
+        text = header + f"ZOE,Закарпаттяобленерго,UA,Europe/Kyiv,uk,0 800 300 015,ZOE,{bad}\n"
+        with pytest.raises(ImportFailed, match=said):
+            import_file(loaded, "utilities", write(tmp_path, "bad.csv", text), actor="root")
+    with loaded.connect() as conn:
+        assert settings_of(conn, zoe) == ("Europe/Kyiv", ReadingSettings(2, 3, 5, 40))

@@ -138,7 +138,8 @@ GRANTS = [
     "GRANT SELECT ON meter_reading TO dispatch_viewer",
     "GRANT INSERT, UPDATE (status, inbound_id) ON meter_reading TO dispatch_engine",
     "GRANT INSERT ON meter_reading TO dispatch_dispatcher",
-    f"GRANT INSERT ON meter_reading TO {WEB}",
+    # The id back from its INSERT (RETURNING needs it); nothing else of any reading.
+    f"GRANT INSERT, SELECT (id) ON meter_reading TO {WEB}",
     f"GRANT SELECT ({', '.join(UTILITY_COLUMNS)}) ON utility TO {WEB}",
     "GRANT USAGE, SELECT ON SEQUENCE meter_reading_id_seq "
     f"TO dispatch_engine, dispatch_dispatcher, {WEB}",

@@ -398,6 +398,7 @@ class ReadingRow:
     """One line of a subscriber's readings on the Subscribers screen."""
 
     id: int
+    mp_id: int | None
     point: str
     period: str
     values: str
@@ -426,6 +427,7 @@ def readings_of(engine: Engine, subscriber_id: int, *, limit: int = 50) -> list[
         result.append(
             ReadingRow(
                 r.id,
+                r.mp_id,
                 r.point or r.identifier,
                 r.period or "",
                 " / ".join(format_wh(v) for v in values) or r.text,

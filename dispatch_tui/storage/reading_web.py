@@ -7,7 +7,8 @@ per-account rate limits (counted as the sign-up's starts), and on PostgreSQL
 the same `dispatch_web_prove`, whose mark in this transaction is what lets
 the web's role store a reading naming the account (migration 0028). An
 unknown account and a wrong proof get the same answer and leave the same
-trace: a refused reading naming nobody.
+trace: a refused reading naming nobody. The meter number (or EIC tail) given
+as proof says which of an account's metering points the reading is for.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def submit_web_reading(
             language,
             utility_id=util.id,
             proven=tuple(matched),
+            proof=form.proof,
         )
         taken = submit_reading(conn, intake, now=now)
         if not matched:

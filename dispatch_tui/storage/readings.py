@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, literal, or_, select, text, update
 
+from dispatch_tui.domain.bot_dialogue import fold_proof
 from dispatch_tui.domain.reading_checks import Previous, Reason, check_reading
 from dispatch_tui.domain.reading_parse import ParseError, SmsReading, format_wh, parse_values
 from dispatch_tui.domain.reading_replies import accepted_text, refused_text
@@ -83,6 +84,9 @@ class Intake:
     utility_id: int | None = None
     """The web form's utility (SMS and bots find it from the account)."""
     proven: tuple[tuple[int, int | None], ...] = ()
+    proof: str = ""
+    """The web form's proof: the meter it names is the one read (an account may have
+    several)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class _Who:
     mp_id: int | None
     contact_id: int | None
     web: bool = False
+    proof: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,7 +206,13 @@ def _web(conn: Connection, intake: Intake) -> _Who | None:
     if not intake.proven or intake.utility_id is None:
         return None
     sid, mp = intake.proven[0]
-    return _Who(sid, intake.utility_id, intake.language or "en", mp, None, web=True)
+    return _Who(sid, intake.utility_id, intake.language or "en", mp, None, True, intake.proof)
+
+
+def _names_meter(proof: str, meter_number: str | None, eic: str | None) -> bool:
+    """Whether the proof is this metering point's meter number or EIC tail."""
+    tails = {fold_proof(meter_number or ""), fold_proof((eic or "")[-5:])} - {""}
+    return fold_proof(proof) in tails
 
 
 def _web_role(conn: Connection, who: _Who) -> bool:
@@ -215,8 +226,8 @@ def _points(conn: Connection, who: _Who, period: str | None) -> list[_Point]:
     reading taken before `period`'s."""
     if _web_role(conn, who):
         rows = conn.execute(
-            text("SELECT * FROM dispatch_web_reading_points(:sid, :period)"),
-            {"sid": who.subscriber_id, "period": period},
+            text("SELECT * FROM dispatch_web_reading_points(:sid, :period, :proof)"),
+            {"sid": who.subscriber_id, "period": period, "proof": who.proof},
         ).all()
     else:
         last = meter_reading.alias("last")
@@ -238,12 +249,16 @@ def _points(conn: Connection, who: _Who, period: str | None) -> list[_Point]:
                 meter_reading.c.value_wh,
                 meter_reading.c.night_wh,
                 meter_reading.c.received_at.label("at"),
+                metering_point.c.meter_number,
+                metering_point.c.eic,
             )
             .join(subscription, subscription.c.mp_id == metering_point.c.id)
             .outerjoin(meter_reading, meter_reading.c.id == last_id)
             .where(subscription.c.subscriber_id == who.subscriber_id)
             .order_by(metering_point.c.mp_id)
         ).all()
+        if who.web:
+            rows = [r for r in rows if _names_meter(who.proof, r.meter_number, r.eic)]
     points = []
     for r in rows:
         if who.mp_id is not None and int(r.mp) != who.mp_id:

@@ -112,7 +112,7 @@ def test_the_web_cannot_take_a_reading_without_a_proof(web: Engine, engine: Engi
     with web.begin() as conn:
         replace = text("SELECT dispatch_web_replace_reading(:s, :m, '2026-11')")
         assert conn.execute(replace, params).scalar_one() == 0
-        points = text("SELECT * FROM dispatch_web_reading_points(:s, NULL)")
+        points = text("SELECT * FROM dispatch_web_reading_points(:s, NULL, 'UA-777002')")
         assert conn.execute(points, params).all() == []
         conn.execute(
             text(

@@ -226,7 +226,7 @@ def test_the_functions_answer_the_web_only(cluster: Cluster, web: Engine) -> Non
             "SELECT * FROM dispatch_web_proof_budget('sms', 'c', '100000002')",
             "SELECT * FROM dispatch_web_prove(1, '100000002', false, 'x', 'sms', 'c')",
             "SELECT dispatch_proof_state('100000002')",
-            "SELECT * FROM dispatch_web_reading_points(1, NULL)",  # migration 0028
+            "SELECT * FROM dispatch_web_reading_points(1, NULL, 'x')",  # migration 0028
             "SELECT dispatch_web_replace_reading(1, 1, '2026-11')",
         ):
             assert "permission denied" in refused(cluster.as_role(role), sql), (role, sql)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 
 from dispatch_tui.storage import reading_web
-from dispatch_tui.storage.tables import meter_reading
+from dispatch_tui.storage.tables import meter_reading, metering_point
 from tests.web.conftest import Site, serve_site
 
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
@@ -68,6 +68,21 @@ async def test_a_reading_by_the_web_form(site: Site) -> None:
     with site.engine.connect() as conn:
         row = conn.execute(select(meter_reading).where(meter_reading.c.status == "accepted")).one()
     assert row.channel == "web" and row.chat.startswith("web:") and "192.0.2" not in row.chat
+
+
+async def test_the_meter_named_by_the_proof_is_the_one_read(site: Site) -> None:
+    """Account 100000002 has two metering points: its meter numbers tell them apart."""
+    ivan = {"identifier": "100000002", "reading": "4512"}
+    first = await send(site, {**ivan, "proof": "UA-777002"})
+    second = await send(site, {**ivan, "proof": "ua 777 001", "reading": "800"})
+    assert first[0] == second[0] == 200 and "прийнято" in second[1]
+    with site.engine.connect() as conn:
+        rows = conn.execute(
+            select(metering_point.c.mp_id, meter_reading.c.value_wh)
+            .join(metering_point, metering_point.c.id == meter_reading.c.mp_id)
+            .order_by(meter_reading.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("100000002", 4_512_000), ("100000001", 800_000)]
 
 
 async def test_an_unknown_account_and_a_wrong_proof_are_the_same_page(site: Site) -> None:

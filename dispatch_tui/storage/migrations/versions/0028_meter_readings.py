@@ -102,12 +102,14 @@ END
 $$"""
 
 WEB_FUNCTIONS = {
-    "dispatch_web_reading_points(integer, text)": f"""
-CREATE FUNCTION dispatch_web_reading_points(p_subscriber integer, p_period text)
+    "dispatch_web_reading_points(integer, text, text)": f"""
+CREATE FUNCTION dispatch_web_reading_points(p_subscriber integer, p_period text,
+                                            p_proof text)
 RETURNS TABLE(mp integer, code text, value_wh bigint, night_wh bigint, at timestamptz)
 LANGUAGE sql STABLE {DEFINER} AS $$
-    -- storage.readings._points: the proven subscriber's metering points and the last
-    -- reading taken before `p_period`'s (a correction is compared with that one).
+    -- storage.readings._points: the proven subscriber's metering points whose meter
+    -- the proof names (an account's other meters are not this reading's), and the
+    -- last reading taken before `p_period`'s (a correction is compared with that one).
     SELECT m.id, m.mp_id::text, r.value_wh, r.night_wh, r.received_at
       FROM subscription sn JOIN metering_point m ON m.id = sn.mp_id
       LEFT JOIN LATERAL (
@@ -115,6 +117,8 @@ LANGUAGE sql STABLE {DEFINER} AS $$
          WHERE mp_id = m.id AND status = 'accepted' AND period IS DISTINCT FROM p_period
          ORDER BY received_at DESC, id DESC LIMIT 1) r ON true
      WHERE sn.subscriber_id = p_subscriber AND dispatch_reading_proven(p_subscriber, m.id)
+       AND dispatch_proof_fold(p_proof) IN (dispatch_proof_fold(m.meter_number),
+                                            dispatch_proof_fold(right(m.eic, 5)))
      ORDER BY m.mp_id
 $$""",
     "dispatch_web_replace_reading(integer, integer, text)": f"""

@@ -19,6 +19,9 @@ Anybody can text any number, so what a sign-up reaches is bounded:
   against the account and the phone exactly like the bot's, and a locked
   account is told to call the utility. A phone the utility already has as
   the account's contact may come back without one.
+- A text shaped like a meter reading ("<account> <reading>", seed 003) is one
+  when no keyword reads it, or when the phone is a proven contact of the
+  account it names; storage.readings takes it and gives the answer.
 - A phone holds at most `signups_per_phone` sign-ups (a metering point for
   a scoped contact, else an account), counting all its opted-in contacts;
   one more is refused with a reply that says so, and START brings back no

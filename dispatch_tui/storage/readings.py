@@ -326,10 +326,13 @@ def submit_reading(conn: Connection, intake: Intake, *, now: datetime) -> Intake
     who, nobody, named = found
     if who is None:
         nobody = nobody or Reason.UNKNOWN_ACCOUNT
-        # The web's refusal names nobody: an unknown account and a wrong proof look alike.
+        # Whether the account exists is not told: by SMS and bots an unknown account
+        # gets the unverified answer; the web's refusal names nobody (an unknown
+        # account and a wrong proof look alike). The row keeps the real reason.
+        said = Reason.UNKNOWN_ACCOUNT if intake.channel == "web" else Reason.UNVERIFIED
         return refuse(
             nobody,
-            refused_text(language, nobody, identifier=intake.identifier),
+            refused_text(language, said, identifier=intake.identifier),
             subscriber_id=named,
         )
     language = intake.language or who.language

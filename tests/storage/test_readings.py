@@ -106,8 +106,8 @@ def test_a_correction_in_the_window_replaces_the_earlier_reading(loaded: Engine)
 def test_an_unverified_phone_gets_a_polite_answer_and_nothing_is_taken(loaded: Engine) -> None:
     result = sms(loaded, "+380671112233", "100000002 12345")
     assert result.reply == ("Цей номер не підтверджений для рахунку 100000002. Покази не прийнято.")
-    unknown = sms(loaded, "+380671112244", "999999999 12345")
-    assert unknown.reply == "Рахунок 999999999 не знайдено або дані не збігаються."
+    unknown = sms(loaded, "+380671112244", "999999999 12345")  # existence is not told
+    assert unknown.reply == "Цей номер не підтверджений для рахунку 999999999. Покази не прийнято."
     assert rows(loaded) == [
         (None, "refused", "unverified", None),
         (None, "refused", "unknown_account", None),

@@ -662,6 +662,43 @@ def export_evidence(obj: Context, outage: int, output: Path | None, force: bool)
     )
 
 
+@export_group.command("readings")
+@database_option
+@click.option("--period", required=True, help="The month the readings are for, like 2026-11.")
+@click.option("--utility", "utility_code", help="Only this utility's (its code); default: all.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="CSV file (mode 0600); default: stdout.",
+)
+@click.option("--force", is_flag=True, help="Replace the output file if it exists.")
+@click.pass_obj
+def export_readings(
+    obj: Context, period: str, utility_code: str | None, output: Path | None, force: bool
+) -> None:
+    """The meter readings accepted for a period as CSV, one row per metering point,
+    with its channel and time: for billing."""
+    from dispatch_tui.storage import reading_export
+    from dispatch_tui.storage.evidence import EvidenceError, OutputExists
+
+    engine = obj.ready_engine()
+    try:
+        if output is None:
+            reading_export.export_readings(
+                engine, period, sys.stdout, actor=current_login(), utility_code=utility_code
+            )
+            return
+        rows = reading_export.export_readings_file(
+            engine, period, output, actor=current_login(), utility_code=utility_code, force=force
+        )
+    except OutputExists as exc:
+        fail(f"{exc}, or pass --force to replace it")
+    except (reading_export.ReadingExportError, EvidenceError) as exc:
+        fail(str(exc))
+    out.print(f"{rows} reading(s) written to {output}", highlight=False, soft_wrap=True)
+
+
 @export_group.command("notices")
 @database_option
 @click.argument("outage_id", metavar="OUTAGE", type=click.IntRange(min=1))

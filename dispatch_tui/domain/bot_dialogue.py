@@ -57,6 +57,8 @@ class Step(StrEnum):
     IDLE = "idle"
     ACCOUNT = "account"
     PROOF = "proof"
+    READING = "reading"
+    """Waiting for a meter reading's numbers (domain.reading_dialogue)."""
 
 
 @dataclass(frozen=True)

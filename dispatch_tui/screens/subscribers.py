@@ -1,7 +1,8 @@
 """Subscribers: who is calling, how we reach them (with their consent per
 service), what they owe as of which balance snapshot, what we sent them, their
-opt-out recorded on request, and a self-service lock (too many wrong bot or
-SMS proofs) lifted once the operator knows the caller (both audited)."""
+opt-out recorded on request, a self-service lock (too many wrong bot or SMS
+proofs) lifted once the operator knows the caller, and their meter readings,
+where an operator records a meter change (all audited)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Static
 
+from dispatch_tui.dialogs.readings import NewMeterDialog, ReadingsDialog
 from dispatch_tui.dialogs.reason import ReasonDialog
 from dispatch_tui.domain.balances import format_amount
 from dispatch_tui.domain.timeparse import format_local
-from dispatch_tui.storage import balances, services, subscribers
+from dispatch_tui.storage import balances, readings, services, subscribers
 from dispatch_tui.storage.balances import AccountBalances
+from dispatch_tui.storage.readings import ReadingError, ReadingRow
 from dispatch_tui.storage.subscribers import (
     ContactRow,
     SubscriberDetail,
@@ -101,6 +104,7 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         Binding("o", "opt_out", "Record opt-out", id="subscribers.opt_out"),
         Binding("s", "stop_services", "Stop services", id="subscribers.stop_services"),
         Binding("u", "lift_lock", "Lift self-service lock", id="subscribers.lift_lock"),
+        Binding("r", "readings", "Readings", id="subscribers.readings"),
     ]
 
     def __init__(self) -> None:
@@ -347,3 +351,47 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             return
         self.app.call_from_thread(self.notify, "Self-service lock lifted.")
         self.app.call_from_thread(self._load, subscriber_id)
+
+    def action_readings(self) -> None:
+        if self.detail is None:
+            self.notify("No customer is highlighted.", severity="warning")
+            return
+        self._readings(self.detail.hit.id, self.detail.hit.name or self.detail.hit.account)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="subscribers-readings")
+    def _readings(self, subscriber_id: int, who: str) -> None:
+        rows = readings.readings_of(self.engine, subscriber_id)
+        dialog = ReadingsDialog(f"Meter readings of {who} (newest first)", rows)
+        self.app.call_from_thread(self.app.push_screen, dialog, self._meter_change)
+
+    def _meter_change(self, row: ReadingRow | None) -> None:
+        if row is None or row.mp_id is None:
+            return
+        mp_id = row.mp_id
+        prompt = f"A new meter at {row.point}: what did it show when fitted?"
+        self.app.push_screen(
+            NewMeterDialog(prompt, action="Next"), partial(self._meter_reason, mp_id, row.point)
+        )
+
+    def _meter_reason(self, mp_id: int, point: str, values: str | None) -> None:
+        if not values:
+            return
+        prompt = f"Why is the meter at {point} new (e.g. replaced on 20.11 by the field crew)?"
+        self.app.push_screen(
+            ReasonDialog(prompt, action="Record meter change"),
+            partial(self._record_meter_change, mp_id, values),
+        )
+
+    def _record_meter_change(self, mp_id: int, values: str, note: str | None) -> None:
+        if note:
+            self._store_meter_change(mp_id, values, note)
+
+    @work(thread=True, exit_on_error=False, group="subscribers-change")
+    def _store_meter_change(self, mp_id: int, values: str, note: str) -> None:
+        actor = self.dispatch.identity.login
+        try:
+            readings.record_meter_change(self.engine, mp_id, values, actor=actor, note=note)
+        except ReadingError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.notify, "Meter change recorded.")

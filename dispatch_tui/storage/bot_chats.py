@@ -18,12 +18,14 @@ locked, so parallel chats guessing one account cannot overrun it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, update
 
 from dispatch_tui.domain import bot_dialogue as dialogue
-from dispatch_tui.storage import bill_checks, consent, counts, services
+from dispatch_tui.domain import reading_dialogue
+from dispatch_tui.storage import bill_checks, consent, counts, readings, services
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.helplines import helpline_for
 from dispatch_tui.storage.tables import (
@@ -247,6 +249,37 @@ def _unlink(
     )
 
 
+def _reading(
+    conn: Connection,
+    channel: str,
+    chat_id: str,
+    state: dialogue.ChatState,
+    text: str,
+    linked: list[dialogue.Account],
+    now: datetime,
+) -> tuple[dialogue.Reply, readings.IntakeResult | None] | None:
+    """A meter reading's turn (domain.reading_dialogue), taken by storage.readings;
+    None when the message is about something else."""
+    turn = reading_dialogue.respond(state, text, linked)
+    if turn is None:
+        return None
+    texts = list(turn.texts)
+    taken = None
+    if turn.submit is not None:
+        intake = readings.Intake(
+            channel, turn.submit.identifier, turn.submit.values, text, chat_id, state.language
+        )
+        taken = readings.submit_reading(conn, intake, now=now)
+        texts.append(taken.reply)
+    return dialogue.Reply(turn.state, texts), taken
+
+
+def _outcome(taken: readings.IntakeResult | None) -> str:
+    if taken is None:
+        return ""
+    return "reading accepted" if taken.accepted else f"reading refused: {taken.reason}"
+
+
 def handle_chat_message(
     engine: Engine,
     channel: str,
@@ -274,13 +307,16 @@ def handle_chat_message(
         state = dialogue.ChatState.from_dict(row.state if row is not None else None)
         book = DbAccountBook(conn, channel=channel, chat=chat_id, now=now)
         contact_ids = _chat_contacts(conn, channel, chat_id)
-        reply = dialogue.respond(
-            state,
-            text[:500],
-            book,
-            _linked(conn, channel, chat_id),
-            _chat_services(conn, contact_ids),
-        )
+        linked = _linked(conn, channel, chat_id)
+        reading = _reading(conn, channel, chat_id, state, text[:500], linked, now)
+        if reading is not None:
+            reply, taken = reading
+        else:
+            if state.step is dialogue.Step.READING:  # another command: no reading waits
+                state = replace(state, step=dialogue.Step.IDLE, pending=None)
+            services_now = _chat_services(conn, contact_ids)
+            reply = dialogue.respond(state, text[:500], book, linked, services_now)
+            taken = None
         texts = list(reply.texts)
         for action in reply.actions:
             if isinstance(action, dialogue.Link):
@@ -325,11 +361,13 @@ def handle_chat_message(
                 receiver="",
                 text=text[:TEXT_LIMIT],
                 gateway_id=f"{channel}:{chat_id}:{update_id}" if update_id is not None else None,
-                outcome="; ".join(map(_describe, reply.actions)) or "answered",
+                outcome=_outcome(taken) or "; ".join(map(_describe, reply.actions)) or "answered",
                 replied=bool(texts),
             )
             .returning(inbound_message.c.id)
         ).scalar_one()
+        if taken is not None:
+            readings.link_inbound(conn, taken.reading_id, inbound_id)
         for body in texts:
             conn.execute(
                 insert(message).values(

@@ -49,6 +49,7 @@ from dispatch_tui.storage.demo_names import (
     RegionNames,
     latin,
 )
+from dispatch_tui.storage.demo_readings import write_readings
 from dispatch_tui.storage.models import User
 from dispatch_tui.storage.tables import (
     balance,
@@ -1040,6 +1041,7 @@ def build_demo(
                 conn.execute(text(f"ANALYZE {', '.join(_BULK_TABLES)}"))
             builder.refresh_totals()
             builder.refresh_search_terms()
+            write_readings(conn, country="UA", reference=REFERENCE, seed=seed)
             if not is_sqlite(conn):
                 _reset_sequences(conn)
             written = builder.out.written

@@ -19,6 +19,9 @@ Anybody can text any number, so what a sign-up reaches is bounded:
   against the account and the phone exactly like the bot's, and a locked
   account is told to call the utility. A phone the utility already has as
   the account's contact may come back without one.
+- A text shaped like a meter reading ("<account> <reading>", seed 003) is one
+  when no keyword reads it, or when the phone is a proven contact of the
+  account it names; storage.readings takes it and gives the answer.
 - A phone holds at most `signups_per_phone` sign-ups (a metering point for
   a scoped contact, else an account), counting all its opted-in contacts;
   one more is refused with a reply that says so, and START brings back no
@@ -38,10 +41,18 @@ from sqlalchemy import Connection, Engine, Row, delete, func, insert, null, sele
 from dispatch_tui.domain import sms
 from dispatch_tui.domain.bot_dialogue import proof_matches
 from dispatch_tui.domain.keywords import Command, IdKind, Intent, parse
+from dispatch_tui.domain.reading_parse import parse_sms
 from dispatch_tui.domain.replies import Reply, phone_language, reply_text
 from dispatch_tui.storage import bill_checks, consent, counts
 from dispatch_tui.storage.bot_chats import account_of, proof_budget, record_proof_failure
 from dispatch_tui.storage.db import write_transaction
+from dispatch_tui.storage.readings import (
+    Intake,
+    IntakeResult,
+    link_inbound,
+    submit_reading,
+    verified_for,
+)
 from dispatch_tui.storage.tables import (
     contact,
     contact_scope,
@@ -97,6 +108,8 @@ class _Effect:
     helpline: str = ""
     text: str = ""
     """A reply written whole (a bill check's figures), sent instead of `reply`'s."""
+    reading: IntakeResult | None = None
+    """A meter reading's intake, whose answer is the reply."""
 
 
 @dataclass(frozen=True)
@@ -394,6 +407,21 @@ def _apply(req: _Request, command: Command | None) -> _Effect:
     return _sign_up(req, command, language)
 
 
+def _reading(req: _Request, command: Command | None, text: str) -> _Effect | None:
+    """A meter reading ("<account> <reading>", seed 003), when the text is shaped like
+    one and is no keyword command, or the phone is verified for the account it names
+    (then "123456789 123" is a reading, not a 12-digit client number)."""
+    shaped = parse_sms(text)
+    if shaped is None or (command is not None and not verified_for(req.conn, req.phone, shaped)):
+        return None
+    known = _phone_contacts(req.conn, req.phone)
+    language = known[0][2] if known else phone_language(req.phone)
+    intake = Intake("sms", shaped.identifier, shaped.values, text, req.phone, language)
+    result = submit_reading(req.conn, intake, now=req.now)
+    outcome = f"reading {'accepted' if result.accepted else f'refused: {result.reason}'}"
+    return _Effect(outcome, Reply.HELP, result.language, result.contact_id, reading=result)
+
+
 def _may_reply(
     conn: Connection, sender: str, now: datetime, limits: ReplyLimits, *, help_text: bool
 ) -> bool:
@@ -450,16 +478,22 @@ def handle_inbound(
                 return InboundResult(seen.id, parse(text), seen.outcome, None, duplicate=True)
         command = parse(text)
         request = _Request(conn, phone, now, f"SMS {text[:60]!r} from {phone}", signups_per_phone)
-        effect = _apply(request, command)
+        effect = _reading(request, command, text) or _apply(request, command)
+        reading = effect.reading
+        if reading is not None:
+            command = None
         reply = None
-        if _may_reply(conn, phone, now, limits, help_text=command is None):
-            reply = effect.text or reply_text(
-                effect.reply,
-                effect.language,
-                command.identifier if command else None,
-                phone=effect.helpline,
-                limit=signups_per_phone,
-            )
+        if _may_reply(conn, phone, now, limits, help_text=command is None and reading is None):
+            if reading is not None:
+                reply = reading.reply
+            else:
+                reply = effect.text or reply_text(
+                    effect.reply,
+                    effect.language,
+                    command.identifier if command else None,
+                    phone=effect.helpline,
+                    limit=signups_per_phone,
+                )
         inbound_id = conn.execute(
             insert(inbound_message).returning(inbound_message.c.id),
             {
@@ -469,12 +503,14 @@ def handle_inbound(
                 "receiver": receiver,
                 "text": text,
                 "gateway_id": gateway_id or None,
-                "command": str(command.intent) if command else None,
+                "command": str(command.intent) if command else ("reading" if reading else None),
                 "identifier": command.identifier if command else None,
                 "outcome": effect.outcome if reply else f"{effect.outcome}; reply withheld",
                 "replied": reply is not None,
             },
         ).scalar_one()
+        if reading is not None:
+            link_inbound(conn, reading.reading_id, inbound_id)
         if reply is not None:
             reply_id = conn.execute(
                 insert(message).returning(message.c.id),

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -81,6 +82,8 @@ CONSENT_STATES = ("opted_in", "pending", "opted_out")
 SERVICES = ("bill_info", "payment_reminder", "reading_reminder")
 """Services besides outage notices, each with its own consent per contact
 (`contact_service`); `contact.consent` is the consent to outage notices."""
+READING_CHANNELS = ("sms", "telegram", "viber", "web", "operator")
+READING_STATES = ("accepted", "replaced", "refused")
 BILL_CHECK_OUTCOMES = ("answered", "unverified", "unknown_account", "no_balance")
 ROLES = ("dispatcher", "shift_lead", "admin", "viewer")
 OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
@@ -117,6 +120,13 @@ class Utility(Base):
     language: Mapped[str] = mapped_column(String(8))
     contact_phone: Mapped[str] = mapped_column(String(32))
     sms_sender: Mapped[str] = mapped_column(String(16))
+    # Meter readings (domain.reading_window.ReadingSettings): registers (1, or 2 for
+    # day/night), the window (last `opens_days` of the month to day `closes_day` of the
+    # next, local time) and the most kWh a day a reading may imply.
+    reading_registers: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    reading_opens_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    reading_closes_day: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    reading_max_kwh_day: Mapped[int] = mapped_column(Integer, default=150, server_default="150")
 
 
 class Node(Base):
@@ -830,3 +840,68 @@ class BillCheck(Base):
         ForeignKey("balance_snapshot.id", ondelete="SET NULL")
     )
     outcome: Mapped[str] = mapped_column(String(16))
+
+
+class MeterReading(Base):
+    """A meter reading as it came in, by any channel, taken or not (seed 003).
+
+    Exactly one reading per metering point and period is `accepted`; a
+    correction inside the window marks the earlier one `replaced`. A refused
+    one keeps its `reason` (domain.reading_checks.Reason) and what was typed.
+    An operator's row with `meter_change` is a new meter's first reading (no
+    period): later readings are compared with it, not with the old meter's.
+    The evidence: the channel, the contact or chat or web client (a digest of
+    its IP, as sign-ups keep it), the inbound message, and the actor (on
+    PostgreSQL the session user, migration 0027)."""
+
+    __tablename__ = "meter_reading"
+    __table_args__ = (
+        CheckConstraint(_in("channel", READING_CHANNELS), name="channel"),
+        CheckConstraint(_in("status", READING_STATES), name="status"),
+        CheckConstraint("(status = 'refused') = (reason IS NOT NULL)", name="reason"),
+        CheckConstraint(
+            "status = 'refused' OR (mp_id IS NOT NULL AND value_wh IS NOT NULL)", name="taken"
+        ),
+        CheckConstraint("NOT meter_change OR channel = 'operator'", name="meter_change"),
+        CheckConstraint("meter_change OR status = 'refused' OR period IS NOT NULL", name="period"),
+        # A metering point's readings, newest first (the previous one, the screen).
+        Index("ix_meter_reading_mp_received", "mp_id", "received_at"),
+        # The export: a utility's accepted readings of a period.
+        Index("ix_meter_reading_period", "period", "status"),
+        # One accepted reading per metering point and period.
+        Index(
+            "uq_meter_reading_accepted",
+            "mp_id",
+            "period",
+            unique=True,
+            sqlite_where=text("status = 'accepted' AND period IS NOT NULL"),
+            postgresql_where=text("status = 'accepted' AND period IS NOT NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int | None] = mapped_column(ForeignKey("utility.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriber.id", ondelete="SET NULL")
+    )
+    mp_id: Mapped[int | None] = mapped_column(ForeignKey("metering_point.id", ondelete="CASCADE"))
+    identifier: Mapped[str] = mapped_column(String(40))
+    """The account or metering point id as typed."""
+    period: Mapped[str | None] = mapped_column(String(7))
+    value_wh: Mapped[int | None] = mapped_column(BigInteger)
+    """The reading (the day register's with two), in Wh."""
+    night_wh: Mapped[int | None] = mapped_column(BigInteger)
+    consumption_wh: Mapped[int | None] = mapped_column(BigInteger)
+    """Since the previous accepted reading, over all registers."""
+    channel: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(String(200))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    chat: Mapped[str | None] = mapped_column(String(64))
+    """The phone, the chat id, or for the web "web:" and a digest of the client's IP."""
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_message.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(24))
+    meter_change: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    actor: Mapped[str] = mapped_column(String(64))

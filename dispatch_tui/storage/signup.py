@@ -209,30 +209,7 @@ def _utility(conn: Connection, code: str) -> Any:
 def _check(conn: Connection, request: SignupRequest) -> _Checked:
     """The request read and validated, or SignupInputError naming the field."""
     util = _utility(conn, request.utility)
-    scheme = scheme_for(util.country)
-    raw = request.identifier.strip()
-    if not raw:
-        raise SignupInputError("identifier", "give your metering point id or account number")
-    by_mp = True
-    try:
-        identifier = scheme.metering_point(raw)
-    except InvalidIdentifier:
-        by_mp = False
-        try:
-            identifier = scheme.account(raw)
-        except InvalidIdentifier:
-            raise SignupInputError(
-                "identifier",
-                f"{raw[:40]!r} is neither a metering point id (like "
-                f"{scheme.metering_point_example}) nor an account number (like "
-                f"{scheme.account_example})",
-            ) from None
-    if util.country == "UA":
-        by_mp = False  # the personal account is both; it names the account
-    if not request.proof.strip():
-        raise SignupInputError("proof", "give the meter number or the last 5 characters of the EIC")
-    if len(request.proof) > 64:
-        raise SignupInputError("proof", "the proof is at most 64 characters")
+    identifier, by_mp = read_identifier(util.country, request.identifier, request.proof)
     channels = tuple(dict.fromkeys(request.channels))
     unknown = [c for c in channels if c not in CHANNELS]
     if unknown or not channels:
@@ -267,6 +244,37 @@ def _check(conn: Connection, request: SignupRequest) -> _Checked:
         tuple(addresses),
         language,
     )
+
+
+def read_identifier(country: str, raw: str, proof: str) -> tuple[str, bool]:
+    """(identifier, whether it is a metering point id) as a form names an account,
+    checked with its proof's presence; SignupInputError names the field. The web's
+    reading form asks the same (storage.reading_web)."""
+    scheme = scheme_for(country)
+    raw = raw.strip()
+    if not raw:
+        raise SignupInputError("identifier", "give your metering point id or account number")
+    by_mp = True
+    try:
+        identifier = scheme.metering_point(raw)
+    except InvalidIdentifier:
+        by_mp = False
+        try:
+            identifier = scheme.account(raw)
+        except InvalidIdentifier:
+            raise SignupInputError(
+                "identifier",
+                f"{raw[:40]!r} is neither a metering point id (like "
+                f"{scheme.metering_point_example}) nor an account number (like "
+                f"{scheme.account_example})",
+            ) from None
+    if country == "UA":
+        by_mp = False  # the personal account is both; it names the account
+    if not proof.strip():
+        raise SignupInputError("proof", "give the meter number or the last 5 characters of the EIC")
+    if len(proof) > 64:
+        raise SignupInputError("proof", "the proof is at most 64 characters")
+    return identifier, by_mp
 
 
 def _key(value: str) -> str:

@@ -23,6 +23,7 @@ from dispatch_tui.storage.models import (
     InboundMessage,
     Message,
     MeteringPoint,
+    MeterReading,
     Node,
     NodeContacts,
     Notice,
@@ -73,3 +74,4 @@ contact_service = cast(Table, ContactService.__table__)
 balance_snapshot = cast(Table, BalanceSnapshot.__table__)
 balance = cast(Table, Balance.__table__)
 bill_check = cast(Table, BillCheck.__table__)
+meter_reading = cast(Table, MeterReading.__table__)

@@ -490,7 +490,7 @@ def _error(request: web.Request, status: int, message: str, language: str = "") 
 def build_app(listing: Listing, config: WebConfig, forms: Forms | None = None) -> web.Application:
     """The application; without `forms` it serves no sign-up or unsubscribe (404)."""
     # Imported here: those modules build on this one's helpers.
-    from dispatch_tui.web import signup_routes, unsubscribe_routes
+    from dispatch_tui.web import reading_routes, signup_routes, unsubscribe_routes
 
     app = web.Application(middlewares=[errors], client_max_size=8192)
     app[LISTING_KEY] = listing
@@ -509,6 +509,7 @@ def build_app(listing: Listing, config: WebConfig, forms: Forms | None = None) -
     if forms is not None:
         app[FORMS_KEY] = forms
         signup_routes.add_routes(app, code)
+        reading_routes.add_routes(app, code)
         unsubscribe_routes.add_routes(app)
     app.router.add_get(f"/{code}", _add_slash)
     return app

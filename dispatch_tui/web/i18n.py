@@ -118,6 +118,15 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "unsubscribe_already": "This address was already unsubscribed.",
         "unsubscribe_unknown": "This unsubscribe link is not known.",
         "err_one_click": "The request must be List-Unsubscribe=One-Click.",
+        "reading_link": "Send a meter reading",
+        "reading_title": "Send a meter reading",
+        "reading_intro": (
+            "No registration: your account or metering point id, the meter number (or the last "
+            "5 characters of the EIC) and what the meter shows."
+        ),
+        "reading": "Meter reading (kWh; day tariff on a two-tariff meter)",
+        "night": "Night reading (two-tariff meters only)",
+        "send_reading": "Send the reading",
         "notices": "Notices to print for the entrances",
     },
     "sl": {
@@ -224,6 +233,15 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "unsubscribe_already": "Ta naslov je bil že odjavljen.",
         "unsubscribe_unknown": "Te povezave za odjavo ne poznamo.",
         "err_one_click": "Zahteva mora biti List-Unsubscribe=One-Click.",
+        "reading_link": "Sporočite stanje števca",
+        "reading_title": "Sporočite stanje števca",
+        "reading_intro": (
+            "Brez registracije: številka računa ali merilnega mesta, številka števca (ali "
+            "zadnjih 5 znakov EIC) in stanje na števcu."
+        ),
+        "reading": "Stanje števca (kWh; pri dvotarifnem VT)",
+        "night": "Stanje MT (le dvotarifni števci)",
+        "send_reading": "Pošlji stanje",
         "notices": "Obvestila za vhode (za tiskanje)",
     },
     "uk": {
@@ -328,6 +346,15 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "unsubscribe_already": "Цю адресу вже було відписано.",
         "unsubscribe_unknown": "Це посилання для відписки невідоме.",
         "err_one_click": "Запит має бути List-Unsubscribe=One-Click.",
+        "reading_link": "Передати покази лічильника",
+        "reading_title": "Передати покази лічильника",
+        "reading_intro": (
+            "Без реєстрації: особовий рахунок, номер лічильника (або останні 5 символів EIC) "
+            "і покази."
+        ),
+        "reading": "Покази лічильника (кВт·год; для двозонного — день)",
+        "night": "Покази ніч (лише двозонні лічильники)",
+        "send_reading": "Передати покази",
         "notices": "Оголошення для під'їздів (для друку)",
     },
     "bg": {
@@ -438,6 +465,15 @@ TEXTS: Final[Mapping[str, Mapping[str, str]]] = {
         "unsubscribe_already": "Този адрес вече е отписан.",
         "unsubscribe_unknown": "Тази връзка за отписване не е известна.",
         "err_one_click": "Заявката трябва да е List-Unsubscribe=One-Click.",
+        "reading_link": "Подайте показание на електромера",
+        "reading_title": "Подайте показание на електромера",
+        "reading_intro": (
+            "Без регистрация: клиентски номер, номер на електромера (или последните 5 знака "
+            "на EIC) и показанието."
+        ),
+        "reading": "Показание (kWh; дневна тарифа при двутарифен)",
+        "night": "Нощно показание (само двутарифни)",
+        "send_reading": "Изпрати показанието",
         "notices": "Съобщения за входовете (за печат)",
     },
 }

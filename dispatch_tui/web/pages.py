@@ -142,6 +142,7 @@ def _header(
         "zone": utility.timezone,
         "home": f"/{quote(utility.code)}/?lang={language}",
         "signup": f"/{quote(utility.code)}/signup?lang={language}",
+        "reading": f"/{quote(utility.code)}/reading?lang={language}",
     }
 
 
@@ -281,6 +282,27 @@ def signup_page(
         notice_languages=_notice_languages(utility),
     )
     return environment().get_template("signup.html").render(context)
+
+
+def reading_page(
+    utility: PublicUtility,
+    language: str,
+    *,
+    as_of: datetime,
+    stale_since: datetime | None,
+    form: dict[str, Any],
+    csrf: str,
+    error: str = "",
+    field: str = "",
+    answer: str = "",
+) -> str:
+    """The meter-reading form (seed 003), with the answer to the last reading sent."""
+    base = f"/{quote(utility.code)}/"
+    context = _base(language, f"{base}reading", i18n.languages_for(utility.language), {})
+    context.update(_header(utility, language, as_of, stale_since))
+    context.update(action=f"{base}reading", form=form, csrf=csrf, error=error, field=field)
+    context.update(answer=answer)
+    return environment().get_template("reading.html").render(context)
 
 
 def codes_page(

@@ -48,6 +48,8 @@ LIMITS: Final = {
     "language": 8,
     "code": 12,
     "token": 43,
+    "reading": 40,
+    "night": 40,
 }
 SIGNUP_FIELDS: Final = frozenset(
     {"csrf", "lang", "identifier", "proof", "phone", "email", "channels", "language"}
@@ -64,6 +66,8 @@ LABELS: Final = {
     "code": "code",
     "token": "code",
     "pending": "code",
+    "reading": "reading",
+    "night": "night",
 }
 _TOKEN: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 HTML: Final = "text/html"

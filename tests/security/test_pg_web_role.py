@@ -226,6 +226,8 @@ def test_the_functions_answer_the_web_only(cluster: Cluster, web: Engine) -> Non
             "SELECT * FROM dispatch_web_proof_budget('sms', 'c', '100000002')",
             "SELECT * FROM dispatch_web_prove(1, '100000002', false, 'x', 'sms', 'c')",
             "SELECT dispatch_proof_state('100000002')",
+            "SELECT * FROM dispatch_web_reading_points(1, NULL, 'x')",  # migration 0027
+            "SELECT dispatch_web_replace_reading(1, 1, '2026-11')",
         ):
             assert "permission denied" in refused(cluster.as_role(role), sql), (role, sql)
     assert "permission denied" in refused(web, "SELECT dispatch_proof_state('100000002')")
@@ -236,7 +238,7 @@ def test_the_functions_answer_the_web_only(cluster: Cluster, web: Engine) -> Non
                 "AND prosecdef AND proconfig::text LIKE '%search_path=pg_catalog, public%'"
             )
         ).scalar_one()
-    assert definers == 4
+    assert definers == 6
 
 
 def test_the_proof_function_is_no_oracle(web: Engine, engine: Engine) -> None:

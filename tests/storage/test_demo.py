@@ -38,6 +38,7 @@ from dispatch_tui.storage.tables import (
     balance_snapshot,
     contact,
     contact_service,
+    meter_reading,
     metering_point,
     node,
     subscriber,
@@ -475,3 +476,17 @@ def test_the_demos_operators_get_a_notice_sent(built: Built) -> None:
     outage_lifecycle.approve(engine, outage_id, actor="bohdan")
     with engine.connect() as conn:
         assert outage_id in conn.scalars(outages.sendable_outage_ids()).all()
+
+
+def test_the_demo_has_a_meter_reading_history(built: Built) -> None:
+    """Seed 003: three windows of readings for Ukrainian customers, by every channel,
+    a few corrected or refused; what the Subscribers screen and the export show."""
+    with built.engine.connect() as conn:
+        rows = conn.execute(
+            select(meter_reading.c.period, meter_reading.c.status, meter_reading.c.channel)
+        ).all()
+    accepted = [r for r in rows if r.status == "accepted"]
+    assert {r.period for r in accepted} == {"2024-12", "2025-01", "2025-02"}
+    assert len(accepted) == 3 * 150
+    assert {r.channel for r in rows} == {"sms", "telegram", "viber", "web"}
+    assert {r.status for r in rows} == {"accepted", "replaced", "refused"}

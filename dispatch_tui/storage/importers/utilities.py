@@ -1,5 +1,6 @@
 """Import of the utilities themselves
-(`code,name,country,timezone,language,contact_phone,sms_sender`).
+(`code,name,country,timezone,language,contact_phone,sms_sender`, and optionally the
+meter readings' `reading_registers,reading_opens_days,reading_closes_day,reading_max_kwh_day`).
 
 A utility is the root of a network tree and carries what differs between
 operators: country (and with it the identifier formats), time zone,
@@ -16,12 +17,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from sqlalchemy import Connection, Engine, Table, exists, select
 
 from dispatch_tui.domain import identifiers
 from dispatch_tui.domain.languages import LANGUAGES
+from dispatch_tui.domain.reading_window import ReadingSettings
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.importers.common import (
     ImportSummary,
@@ -34,13 +37,30 @@ from dispatch_tui.storage.importers.csvfile import Columns, Errors, read_csv
 from dispatch_tui.storage.models import Base
 from dispatch_tui.storage.tables import utility
 
+READING = {
+    "reading_registers": "registers",
+    "reading_opens_days": "opens_days",
+    "reading_closes_day": "closes_day",
+    "reading_max_kwh_day": "max_kwh_per_day",
+}
+"""Optional columns: the utility's meter readings (domain.reading_window.ReadingSettings);
+empty or absent means its default."""
 COLUMNS = Columns(
-    required=("code", "name", "country", "timezone", "language", "contact_phone", "sms_sender")
+    required=("code", "name", "country", "timezone", "language", "contact_phone", "sms_sender"),
+    optional=tuple(READING),
 )
 CODE = re.compile(r"[A-Z0-9_-]{1,32}")
 # GSM networks accept an alphanumeric sender of up to 11 characters, or a number.
 SENDER = re.compile(r"[A-Za-z0-9 .&-]{1,11}|\+?\d{3,15}")
-FIELDS = ("name", "country", "timezone", "language", "contact_phone", "sms_sender")
+FIELDS = (
+    "name",
+    "country",
+    "timezone",
+    "language",
+    "contact_phone",
+    "sms_sender",
+    *READING,
+)
 COUNTRY = FIELDS.index("country")
 OWNED = {"node": "network nodes", "metering_point": "metering points", "subscriber": "subscribers"}
 
@@ -65,7 +85,7 @@ def import_utilities(
     csv_file = read_csv(path, COLUMNS)
     errors = Errors(str(path))
     zones = available_timezones()
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     lines: list[int] = []
     seen: dict[str, int] = {}
     for line, raw in csv_file.rows(errors):
@@ -94,6 +114,7 @@ def import_utilities(
                 line,
                 f"sms_sender '{row['sms_sender']}' must be up to 11 letters/digits or a number",
             )
+        _reading_settings(row, line, errors)
         rows.append(row)
         lines.append(line)
     errors.fail()
@@ -123,6 +144,26 @@ def import_utilities(
         if progress:
             progress("writing", len(rows), len(rows))
         return summary
+
+
+def _reading_settings(row: dict[str, Any], line: int, errors: Errors) -> None:
+    """The reading columns as integers (their defaults where empty), or errors naming them."""
+    given: dict[str, int] = {}
+    for column, name in READING.items():
+        raw = row[column]
+        if not raw:
+            continue
+        if not raw.isascii() or not raw.isdigit():
+            errors.add(line, f"{column} '{raw[:20]}' must be a whole number")
+            return
+        given[name] = int(raw)
+    try:
+        settings = ReadingSettings(**given)
+    except ValueError as exc:
+        errors.add(line, f"reading settings: {exc}")
+        return
+    for column, name in READING.items():
+        row[column] = getattr(settings, name)
 
 
 def _refuse_country_change(

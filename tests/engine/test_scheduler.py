@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +17,8 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 
 from dispatch_tui.engine.scheduler import NoticeScheduler
-from dispatch_tui.storage import outage_lifecycle
+from dispatch_tui.storage import fanout, outage_lifecycle
+from dispatch_tui.storage.affected import AffectedSubscriber
 from dispatch_tui.storage.tables import message, notice, outage
 from tests.engine.conftest import Recording, running, until
 from tests.factories import approved_outage
@@ -147,12 +150,26 @@ async def test_a_job_that_raises_never_stops_the_scheduler(
 
 @pytest.mark.slow
 async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
-    engine: Engine, caplog: pytest.LogCaptureFixture
+    engine: Engine, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Both engines wake when the notice is due and again whenever its lease
-    seems to end; the builder's renewals keep every later claim away."""
-    count, lease = 40_000, timedelta(seconds=1)
+    seems to end; the builder's renewals keep every later claim away.
+
+    The build is made slow on purpose (a pause before each batch, as a starved
+    machine would), so it outlives its lease several times on any machine
+    while a stall of well over a second still leaves each renewal in time."""
+    count, lease, pause = 3_000, timedelta(seconds=2), 0.3
     notice_id = big_notice(engine, count)
+    batches = fanout._batches
+
+    def slow_batches(
+        stream: Iterator[AffectedSubscriber], size: int
+    ) -> Iterator[list[AffectedSubscriber]]:
+        for group in batches(stream, 250):
+            time.sleep(pause)
+            yield group
+
+    monkeypatch.setattr(fanout, "_batches", slow_batches)
     longest_hold = timedelta(0)
 
     def built() -> list[str]:
@@ -187,8 +204,8 @@ async def test_two_engines_build_a_fan_out_longer_than_its_lease_once(
     assert match is not None, line
     assert float(match[1]) > lease.total_seconds(), "too quick to outlive its lease: raise count"
     assert longest_hold <= lease, "the engine's notice lease was not used"
-    # A builder may lose its lease when the machine stalls longer than the 1 s lease
-    # (a loaded CI box): it stops and the other engine builds, still once. Without
+    # A builder may still lose its lease when the machine stalls longer than it (a
+    # loaded CI box): it stops and the other engine builds, still once. Without
     # renewals no builder would ever outlive the lease, and nothing would be built.
     own_wake_ups = [
         r

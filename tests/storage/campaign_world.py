@@ -137,20 +137,25 @@ def snapshot(
     return int(sid)
 
 
-def make_world(engine: Engine, tmp_path: Path, *, operators: bool = True) -> World:
-    """EH's sample subscriber (SMS and e-mail) plus four more, all with a payment
-    reminder opt-in except 300000000005; 300000000004's SMS is opted in to reading
-    reminders only."""
+def make_world(engine: Engine, tmp_path: Path) -> World:
+    """The CSV sample data, operators (root, ana, bohdan, olena, viktor as in the
+    outage tests) and `populate`."""
     load_all(engine, tmp_path)
-    if operators:
-        users.bootstrap_admin(engine, "root", actor="root")
-        for login, role in (
-            ("ana", "dispatcher"),
-            ("bohdan", "shift_lead"),
-            ("olena", "shift_lead"),
-            ("viktor", "viewer"),
-        ):
-            users.add_operator(engine, login, role, actor="root")
+    users.bootstrap_admin(engine, "root", actor="root")
+    for login, role in (
+        ("ana", "dispatcher"),
+        ("bohdan", "shift_lead"),
+        ("olena", "shift_lead"),
+        ("viktor", "viewer"),
+    ):
+        users.add_operator(engine, login, role, actor="root")
+    return populate(engine)
+
+
+def populate(engine: Engine) -> World:
+    """Beside the sample data: EH's sample subscriber (SMS and e-mail) plus four
+    more, all with a payment reminder opt-in except 300000000004 and 300000000005;
+    300000000004's SMS is opted in to reading reminders only."""
     with engine.connect() as conn:
         eh = conn.execute(select(utility.c.id).where(utility.c.code == "EH")).scalar_one()
         maria = conn.execute(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from dispatch_tui.storage import campaign_fanout, campaigns, consent, outbox
+from dispatch_tui.storage import campaign_fanout, campaigns, consent, monitor, outbox
 from dispatch_tui.storage.campaigns import CampaignError
 from dispatch_tui.storage.tables import audit_log, campaign, contact_service, message
 from tests.storage.campaign_world import (
@@ -307,3 +307,21 @@ def test_preview_counts_texts_and_cost(engine: Engine, world: World) -> None:
     assert bg_sms.segments == 3 and "000000000000" in bg_sms.body
     assert shown.sms_segments == 3 + 1, "UCS-2 Bulgarian: 3 segments; GSM-7 English: 1"
     assert shown.sms_cost == Decimal("0.05") * shown.sms_segments
+
+
+def test_the_monitor_lists_campaigns_with_counts_by_state(engine: Engine, world: World) -> None:
+    cid = approved(engine, world)
+    campaign_fanout.run_due(engine, owner="e1", now=LATER)
+    sent = [m for m in claim(engine, LATER) if m.channel == "sms"]
+    outbox.record_results(
+        engine, owner="e1", results=[outbox.Result(m.id, "sent") for m in sent], now=LATER
+    )
+    with engine.connect() as conn:
+        (shown,) = monitor.campaign_progress(conn, now=LATER)
+    by_channel = {c.channel: {s: n for s, n in c.counts.items() if n} for c in shown.channels}
+    assert (shown.campaign_id, shown.status, shown.title) == (
+        cid,
+        "sending",
+        "payment reminder, 10+ days overdue",
+    )
+    assert by_channel == {"sms": {"sent": 2}, "email": {"sending": 1}, "telegram": {"sending": 1}}

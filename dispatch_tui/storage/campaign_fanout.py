@@ -50,9 +50,10 @@ from dispatch_tui.storage.campaigns import (
     CampaignRow,
     audience,
     get_campaign,
+    newer_snapshot_exists,
     paid_since,
     sendable_campaign_ids,
-    text_groups,
+    text_keys,
     texts,
 )
 from dispatch_tui.storage.db import is_sqlite, write_transaction
@@ -170,7 +171,9 @@ INSERTED = (
 )
 
 
-def _insert(conn: Connection, row: CampaignRow, groups: Sequence[Any], now: datetime) -> None:
+def _insert(
+    conn: Connection, row: CampaignRow, groups: Sequence[Any], now: datetime, *, payers: bool
+) -> None:
     """One INSERT … SELECT of the audience joined to these groups' texts."""
     text = texts(conn, row)
     sender = conn.execute(
@@ -197,7 +200,7 @@ def _insert(conn: Connection, row: CampaignRow, groups: Sequence[Any], now: date
             )
         )
     t = (union_all(*parts) if len(parts) > 1 else parts[0]).cte("texts")
-    who = audience(row, now).subquery("who")
+    who = audience(row, now, payers=payers).subquery("who")
     chosen = select(
         literal(row.id).label("campaign_id"),
         who.c.contact_id,
@@ -251,10 +254,11 @@ def build(
     try:
         with engine.connect() as reader:
             row = get_campaign(reader, campaign_id)
-            groups = text_groups(reader, row, now)
+            groups = text_keys(reader, row, now)
+            payers = newer_snapshot_exists(reader, row)
         for start in range(0, len(groups), GROUPS_PER_INSERT):
             with held.write() as conn:
-                _insert(conn, row, groups[start : start + GROUPS_PER_INSERT], now)
+                _insert(conn, row, groups[start : start + GROUPS_PER_INSERT], now, payers=payers)
         with held.write() as conn:
             # Counted, not summed from rowcounts: SQLite reports none for INSERT … WITH.
             made = int(

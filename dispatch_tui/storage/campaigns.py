@@ -203,14 +203,41 @@ def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-def audience(row: CampaignRow, now: datetime) -> Select[Any]:
+def newer_snapshot_exists(conn: Connection, row: CampaignRow) -> bool:
+    """Whether a snapshot newer than the campaign's exists (only then can anyone
+    have paid since: `paid_since` is not worth evaluating per account otherwise)."""
+    return (
+        conn.execute(
+            select(balance_snapshot.c.id)
+            .where(
+                balance_snapshot.c.utility_id == row.utility_id,
+                balance_snapshot.c.id > (row.snapshot_id or 0),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def _overdue(row: CampaignRow, now: datetime) -> list[ColumnElement[bool]]:
+    """The campaign snapshot's balances that are due and overdue enough now."""
+    assert row.snapshot_id is not None and row.min_days_overdue is not None
+    cutoff = overdue_cutoff(local_today(now, row.timezone), row.min_days_overdue)
+    return [
+        balance.c.snapshot_id == row.snapshot_id,
+        balance.c.amount_minor > 0,
+        balance.c.due_date <= cutoff,
+    ]
+
+
+def audience(row: CampaignRow, now: datetime, *, payers: bool = True) -> Select[Any]:
     """(contact_id, subscriber_id, channel, address, language, account, due_date) of
     everyone this campaign writes to now; `due_date` is the payment's (payment
-    reminders) or the campaign's local due date (reading reminders)."""
+    reminders) or the campaign's local due date (reading reminders). `payers=False`
+    says no newer snapshot exists (`newer_snapshot_exists`): nobody paid since."""
     channels = list(row.channels)
     if row.kind == CampaignKind.PAYMENT_REMINDER:
-        assert row.snapshot_id is not None and row.min_days_overdue is not None
-        cutoff = overdue_cutoff(local_today(now, row.timezone), row.min_days_overdue)
+        paid = [~paid_since(subscriber.c.id, row.snapshot_id or 0)] if payers else []
         return (
             select(
                 contact.c.id.label("contact_id"),
@@ -232,14 +259,12 @@ def audience(row: CampaignRow, now: datetime) -> Select[Any]:
                 ),
             )
             .where(
-                balance.c.snapshot_id == row.snapshot_id,
-                balance.c.amount_minor > 0,
-                balance.c.due_date <= cutoff,
+                *_overdue(row, now),
                 contact_service.c.consent == "opted_in",
                 contact.c.consent != "opted_out",
                 contact.c.proven.is_(True),
                 contact.c.channel.in_(channels),
-                ~paid_since(subscriber.c.id, row.snapshot_id),
+                *paid,
             )
         )
     due = local_today(row.due_at, row.timezone)
@@ -278,7 +303,8 @@ class TextGroup:
 
 
 def text_groups(conn: Connection, row: CampaignRow, now: datetime) -> list[TextGroup]:
-    found = audience(row, now).subquery()
+    """The audience counted by text (the preview's figures)."""
+    found = audience(row, now, payers=newer_snapshot_exists(conn, row)).subquery()
     rows = conn.execute(
         select(
             found.c.language,
@@ -293,6 +319,28 @@ def text_groups(conn: Connection, row: CampaignRow, now: datetime) -> list[TextG
     return [
         TextGroup(language, channel, _as_date(due), int(length), int(n))
         for language, channel, due, length, n in rows
+    ]
+
+
+def text_keys(conn: Connection, row: CampaignRow, now: datetime) -> list[TextGroup]:
+    """Every text a build may need, found without the audience's joins: for a payment
+    reminder the (language, due date, account length) of the overdue balances for each
+    of the campaign's channels (a few more than needed, far cheaper to find);
+    `recipients` is 0 there."""
+    if row.kind != CampaignKind.PAYMENT_REMINDER:
+        return text_groups(conn, row, now)
+    length = func.length(subscriber.c.account)
+    keys = conn.execute(
+        select(subscriber.c.language, balance.c.due_date, length)
+        .select_from(balance)
+        .join(subscriber, subscriber.c.id == balance.c.subscriber_id)
+        .where(*_overdue(row, now))
+        .group_by(subscriber.c.language, balance.c.due_date, length)
+    ).all()
+    return [
+        TextGroup(language, channel, _as_date(due), int(n), 0)
+        for language, due, n in keys
+        for channel in row.channels
     ]
 
 

@@ -95,6 +95,13 @@ class CampaignRow:
             return f"{name}, {self.min_days_overdue}+ days overdue"
         return name
 
+    @property
+    def short_title(self) -> str:
+        """The title for a narrow list: "payment 10+ days", "meter reading"."""
+        if self.kind == CampaignKind.PAYMENT_REMINDER:
+            return f"payment {self.min_days_overdue}+ days"
+        return "meter reading"
+
 
 _COLUMNS = (
     campaign.c.id,
@@ -424,7 +431,7 @@ def preview(
     samples = []
     for (language, channel), (_, g) in sorted(best.items()):
         _, rendered = text(language, channel, g.due_date)
-        account = "0" * g.account_length
+        account = "X" * g.account_length  # the account's place: its length counts
         samples.append(
             PreviewSample(
                 language,

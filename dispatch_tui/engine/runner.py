@@ -243,6 +243,7 @@ class DeliveryEngine:
             owner=self.id,
             now=self.clock(),
             lease=self.notice_lease,
+            unsubscribe_base=self.settings.web_public_url,
         )
         if built:
             for worker in self.workers.values():

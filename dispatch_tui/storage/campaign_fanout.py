@@ -31,6 +31,7 @@ from sqlalchemy import (
     Date,
     Engine,
     and_,
+    bindparam,
     exists,
     func,
     literal,
@@ -44,7 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from dispatch_tui.domain.campaign import expires_at
 from dispatch_tui.domain.notice_plan import in_quiet_hours, shift_out_of_quiet_hours
 from dispatch_tui.domain.rules import defaults_for
-from dispatch_tui.storage import audit
+from dispatch_tui.domain.templates import with_unsubscribe
+from dispatch_tui.storage import audit, unsubscribe
 from dispatch_tui.storage.build_lease import BuildLease, LeaseLost
 from dispatch_tui.storage.campaigns import (
     CampaignRow,
@@ -235,6 +237,33 @@ def _insert(
     conn.execute(stmt)
 
 
+def _with_unsubscribe(conn: Connection, campaign_id: int, base: str, now: datetime) -> None:
+    """The campaign's e-mails built so far get their contact's one-click unsubscribe
+    link (RFC 8058), in the body and for the List-Unsubscribe header, as notices do."""
+    rows = conn.execute(
+        select(message.c.id, message.c.contact_id, message.c.language, message.c.body).where(
+            message.c.campaign_id == campaign_id,
+            message.c.channel == "email",
+            message.c.unsubscribe_url.is_(None),
+        )
+    ).all()
+    if not rows:
+        return
+    tokens = unsubscribe.tokens_for(conn, [r.contact_id for r in rows], now=now)
+    changes = []
+    for r in rows:
+        url = unsubscribe.unsubscribe_url(base, tokens[r.contact_id])
+        changes.append(
+            {"b_id": r.id, "b_body": with_unsubscribe(r.body, r.language, url), "b_url": url}
+        )
+    conn.execute(
+        update(message)
+        .where(message.c.id == bindparam("b_id"))
+        .values(body=bindparam("b_body"), unsubscribe_url=bindparam("b_url")),
+        changes,
+    )
+
+
 def build(
     engine: Engine,
     campaign_id: int,
@@ -242,9 +271,11 @@ def build(
     owner: str,
     now: datetime | None = None,
     lease: timedelta = CAMPAIGN_LEASE,
+    unsubscribe_base: str = "",
 ) -> BuildResult | None:
     """Build the messages of one due campaign; None when it was not ours to build,
-    or stopped being ours part-way (the new owner completes it)."""
+    or stopped being ours part-way (the new owner completes it). With
+    `unsubscribe_base` (the public web's URL) its e-mails carry an unsubscribe link."""
     now = now or datetime.now(UTC)
     if not claim_campaign(engine, campaign_id, owner=owner, now=now, lease=lease):
         return None
@@ -259,6 +290,8 @@ def build(
         for start in range(0, len(groups), GROUPS_PER_INSERT):
             with held.write() as conn:
                 _insert(conn, row, groups[start : start + GROUPS_PER_INSERT], now, payers=payers)
+                if unsubscribe_base and "email" in row.channels:
+                    _with_unsubscribe(conn, campaign_id, unsubscribe_base, now)
         with held.write() as conn:
             # Counted, not summed from rowcounts: SQLite reports none for INSERT … WITH.
             made = int(
@@ -348,7 +381,12 @@ def finish_sent(engine: Engine) -> int:
 
 
 def run_due(
-    engine: Engine, *, owner: str, now: datetime | None = None, lease: timedelta = CAMPAIGN_LEASE
+    engine: Engine,
+    *,
+    owner: str,
+    now: datetime | None = None,
+    lease: timedelta = CAMPAIGN_LEASE,
+    unsubscribe_base: str = "",
 ) -> list[BuildResult]:
     """The engine's periodic campaign work: hold what quiet hours hold, build what
     is due, close what is finished."""
@@ -356,7 +394,14 @@ def run_due(
     defer_quiet(engine, now=now)
     with engine.connect() as reader:
         due = due_campaigns(reader, now)
-    built = [r for r in (build(engine, i, owner=owner, now=now, lease=lease) for i in due) if r]
+    built = [
+        r
+        for r in (
+            build(engine, i, owner=owner, now=now, lease=lease, unsubscribe_base=unsubscribe_base)
+            for i in due
+        )
+        if r
+    ]
     finish_sent(engine)
     return built
 

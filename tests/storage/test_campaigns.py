@@ -325,3 +325,20 @@ def test_the_monitor_lists_campaigns_with_counts_by_state(engine: Engine, world:
         "payment reminder, 10+ days overdue",
     )
     assert by_channel == {"sms": {"sent": 2}, "email": {"sending": 1}, "telegram": {"sending": 1}}
+
+
+def test_e_mails_carry_an_unsubscribe_link(engine: Engine, world: World) -> None:
+    cid = approved(engine, world)
+    campaign_fanout.run_due(
+        engine, owner="e1", now=LATER, unsubscribe_base="https://outages.example.bg/"
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(message.c.channel, message.c.unsubscribe_url, message.c.body).where(
+                message.c.campaign_id == cid
+            )
+        ).all()
+    (email,) = [r for r in rows if r.channel == "email"]
+    assert email.unsubscribe_url.startswith("https://outages.example.bg/")
+    assert email.body.endswith(email.unsubscribe_url)
+    assert all(r.unsubscribe_url is None for r in rows if r.channel != "email")

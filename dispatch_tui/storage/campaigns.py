@@ -185,12 +185,15 @@ def service_consent(
 def paid_since(
     subscriber_id: ColumnElement[Any], snapshot_id: ColumnElement[Any] | int
 ) -> ColumnElement[bool]:
-    """A snapshot newer than `snapshot_id` says the account paid: nothing due, or a
-    payment later than the one `snapshot_id` knew of."""
+    """A snapshot newer than `snapshot_id` (by its moment, `as_of`) says the account
+    paid: nothing due, or a payment later than the one `snapshot_id` knew of."""
     newer, old = balance.alias("newer"), balance.alias("old")
+    newer_snapshot, then = balance_snapshot.alias("newer_snapshot"), balance_snapshot.alias("then")
     return exists().where(
         newer.c.subscriber_id == subscriber_id,
-        newer.c.snapshot_id > snapshot_id,
+        newer_snapshot.c.id == newer.c.snapshot_id,
+        then.c.id == snapshot_id,
+        newer_snapshot.c.as_of > then.c.as_of,
         or_(
             newer.c.amount_minor <= 0,
             and_(
@@ -213,12 +216,14 @@ def local_today(now: datetime, timezone: str) -> date:
 def newer_snapshot_exists(conn: Connection, row: CampaignRow) -> bool:
     """Whether a snapshot newer than the campaign's exists (only then can anyone
     have paid since: `paid_since` is not worth evaluating per account otherwise)."""
+    then = balance_snapshot.alias("then")
     return (
         conn.execute(
             select(balance_snapshot.c.id)
+            .join(then, then.c.id == (row.snapshot_id or 0))
             .where(
                 balance_snapshot.c.utility_id == row.utility_id,
-                balance_snapshot.c.id > (row.snapshot_id or 0),
+                balance_snapshot.c.as_of > then.c.as_of,
             )
             .limit(1)
         ).first()

@@ -342,3 +342,20 @@ def test_e_mails_carry_an_unsubscribe_link(engine: Engine, world: World) -> None
     assert email.unsubscribe_url.startswith("https://outages.example.bg/")
     assert email.body.endswith(email.unsubscribe_url)
     assert all(r.unsubscribe_url is None for r in rows if r.channel != "email")
+
+
+def test_an_older_snapshot_written_later_drops_nobody(engine: Engine, world: World) -> None:
+    """Newer means a later moment (`as_of`), not a later row: history written afterwards
+    (the demo's month before) says nothing about paying since."""
+    cid = approved(engine, world)
+    campaign_fanout.run_due(engine, owner="e1", now=LATER)
+    a = world.accounts
+    snapshot(
+        engine,
+        world.eh,
+        [(a["300000000001"], 0, TODAY - timedelta(days=90), TODAY - timedelta(days=90))],
+        as_of=datetime.now(UTC) - timedelta(days=60),
+    )
+    assert campaign_fanout.drop_paid(engine, world.eh, actor="root") == 0
+    assert len(claim(engine, LATER)) == 4
+    assert {s for _, _, s in messages(engine, cid)} == {"sending"}

@@ -10,17 +10,28 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
-from dispatch_tui.storage import campaign_fanout, campaigns
+from dispatch_tui.storage import campaign_fanout, campaigns, outbox
 from dispatch_tui.storage.campaigns import CampaignError
 from dispatch_tui.storage.tables import campaign, message
-from tests.security.pg_roles import ANA, BOHDAN, DMYTRO, OLENA, SENDER, VIKTOR, Cluster, cluster
-from tests.storage.campaign_world import World, payment_draft, populate, snapshot
+from tests.security.pg_roles import (
+    ADMIN,
+    ANA,
+    BOHDAN,
+    DMYTRO,
+    OLENA,
+    SENDER,
+    VIKTOR,
+    Cluster,
+    cluster,
+)
+from tests.storage.campaign_world import World, local, payment_draft, populate, snapshot
 
 __all__ = ["cluster"]
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
-LATER = datetime.now(UTC) + timedelta(days=1)
+LATER = local(datetime.now(UTC).date() + timedelta(days=1), 10)
+"""Tomorrow 10:00 in Sofia: outside quiet hours."""
 
 
 @pytest.fixture
@@ -71,8 +82,14 @@ def test_the_storage_path_works_as_each_login(
     cid = drafted(cluster, world)
     campaigns.approve(cluster.as_role(OLENA), cid, actor=OLENA)
     assert row(engine, cid) == ("approved", ANA, ANA, OLENA)
-    built = campaign_fanout.run_due(cluster.as_role(SENDER), owner="e1", now=LATER)
+    sender = cluster.as_role(SENDER)
+    built = campaign_fanout.run_due(sender, owner="e1", now=LATER)
     assert built == [campaign_fanout.BuildResult(cid, 5)]
+    maria = world.accounts["300000000001"]
+    snapshot(engine, world.eh, [(maria, 0, LATER.date(), LATER.date())])
+    assert campaign_fanout.drop_paid(cluster.as_role(ADMIN), world.eh, actor=ADMIN) == 2
+    claimed = outbox.claim_batch(sender, owner="e1", channels=["sms", "telegram"], now=LATER)
+    assert len(claimed) == 3
 
 
 def test_nobody_approves_their_own_campaign(cluster: Cluster, engine: Engine, world: World) -> None:

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Header, Static
 
 from dispatch_tui.dialogs.campaign_draft import CampaignDraftDialog
@@ -35,11 +36,12 @@ from dispatch_tui.widgets.preview_panel import channel_label
 from dispatch_tui.widgets.table_rows import fill_rows
 from dispatch_tui.widgets.worker_errors import ReportsWorkerErrors
 
+REFRESH_SECONDS = 2.0
 STATE_WORDS = {"submitted": "waiting", "sending": "sending", "done": "sent"}
 
 
 def campaign_text(row: CampaignRow, counts: dict[str, int], shown: CampaignPreview) -> Text:
-    """Who drafted and approved what, the messages so far, and the preview."""
+    """Who drafted and approved what, its messages so far, and the preview."""
     lines = [
         Text(f"#{row.id} {row.title}", style="bold"),
         Text(
@@ -86,6 +88,10 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[CampaignRow] = []
+        self.previewed: tuple[int, str] | None = None
+        """The campaign (and its state) the preview shows."""
+        self.shown: CampaignPreview | None = None
+        self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,9 +106,17 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         table.border_title = "Campaigns"
         table.add_columns("#", "campaign", "state")
         table.focus()
+        self._timer = self.set_interval(REFRESH_SECONDS, self.reload, pause=True)
 
     def on_screen_resume(self) -> None:
+        """In front: show now, then follow the database (progress, others' decisions)."""
+        if self._timer is not None:
+            self._timer.resume()
         self.reload()
+
+    def on_screen_suspend(self) -> None:
+        if self._timer is not None:
+            self._timer.pause()
 
     def highlighted(self) -> CampaignRow | None:
         table = self.query_one("#campaigns", DataTable)
@@ -118,9 +132,12 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     def _fetch(self) -> None:
         with self.dispatch.engine.connect() as conn:
             rows = campaigns.list_campaigns(conn)
-        self.app.call_from_thread(self._show, rows)
+            counts = campaigns.message_counts(
+                conn, [r.id for r in rows if r.status in ("sending", "done", "cancelled")]
+            )
+        self.app.call_from_thread(self._show, rows, counts)
 
-    def _show(self, rows: list[CampaignRow]) -> None:
+    def _show(self, rows: list[CampaignRow], counts: dict[int, dict[str, int]]) -> None:
         self.rows = rows
         fill_rows(
             self.query_one("#campaigns", DataTable),
@@ -132,14 +149,23 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 for r in rows
             ],
         )
+        row = self.highlighted()
+        if row is not None and self.shown is not None and self.previewed == (row.id, row.status):
+            # The messages so far change often; the preview is not read again for them.
+            self.query_one("#preview", Static).update(
+                campaign_text(row, counts.get(row.id, {}), self.shown)
+            )
         self._preview()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._preview()
 
     def _preview(self) -> None:
+        """The highlighted campaign's preview, read again only when it or its state
+        changed (its audience query is the screen's heaviest)."""
         row = self.highlighted()
-        if row is not None:
+        if row is not None and self.previewed != (row.id, row.status):
+            self.previewed = (row.id, row.status)
             self._fetch_preview(row.id)
 
     @work(thread=True, exit_on_error=False, group="campaigns-preview", exclusive=True)
@@ -154,9 +180,13 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 currency=settings.sms_currency,
             )
             counts = campaigns.message_counts(conn, [campaign_id]).get(campaign_id, {})
-        self.app.call_from_thread(
-            self.query_one("#preview", Static).update, campaign_text(row, counts, shown)
-        )
+        self.app.call_from_thread(self._show_preview, row, counts, shown)
+
+    def _show_preview(
+        self, row: CampaignRow, counts: dict[str, int], shown: CampaignPreview
+    ) -> None:
+        self.shown = shown
+        self.query_one("#preview", Static).update(campaign_text(row, counts, shown))
 
     # -- acts -----------------------------------------------------------------
 
@@ -195,9 +225,31 @@ class CampaignsScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
         )
 
     def action_approve(self) -> None:
+        """Approving sends to everyone the preview counts: asked first, with the count."""
+        row = self.highlighted()
+        if row is None or self.shown is None or self.previewed != (row.id, row.status):
+            self.notify("No campaign previewed yet", severity="warning")
+            return
         login = self.dispatch.identity.login
-        self._on_highlighted(
-            lambda cid: campaigns.approve(self.dispatch.engine, cid, actor=login), "Approved"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._act(
+                    lambda: campaigns.approve(self.dispatch.engine, row.id, actor=login),
+                    f"Approved campaign #{row.id}",
+                )
+
+        shown = self.shown
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Approve campaign #{row.id} ({row.title}), drafted by {row.created_by}?\n"
+                f"{shown.recipients:,} messages now, SMS {shown.sms_segments:,} segments "
+                f"({shown.sms_cost:.2f} {shown.currency}), from "
+                f"{format_local(row.due_at, row.timezone)}.",
+                yes="Approve",
+                no="Not now",
+            ),
+            answered,
         )
 
     def action_cancel_campaign(self) -> None:

@@ -77,7 +77,7 @@ async def test_draft_submit_approve_by_another_and_cancel(tui_engine: Engine) ->
         assert statuses(tui_engine) == [("draft", None)]
         await pilot.press("s")
         await settle(app, pilot)
-        await pilot.press("a")
+        await pilot.press("a", "y")
         await settle(app, pilot)
         said = [n.message for n in app._notifications]
         assert any("a dispatcher may not approve campaigns" in m for m in said)
@@ -90,6 +90,11 @@ async def test_draft_submit_approve_by_another_and_cancel(tui_engine: Engine) ->
         await pilot.press("f9")
         await settle(app, pilot)
         await pilot.press("a")
+        await settle(app, pilot)
+        question = str(app.screen.query_one("#question").render())
+        assert "#1 (payment reminder, 10+ days overdue), drafted by ana?" in question
+        assert "4 messages now, SMS 7 segments" in question
+        await pilot.press("y")
         await settle(app, pilot)
         assert statuses(tui_engine) == [("approved", "bohdan")]
         await pilot.press("c")

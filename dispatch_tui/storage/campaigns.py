@@ -186,26 +186,35 @@ def paid_since(
     subscriber_id: ColumnElement[Any], snapshot_id: ColumnElement[Any] | int
 ) -> ColumnElement[bool]:
     """A snapshot newer than `snapshot_id` (by its moment, `as_of`) says the account
-    paid: nothing due, or a payment later than the one `snapshot_id` knew of."""
+    paid: nothing due, or a payment later than the one `snapshot_id` knew of.
+
+    Correlation is spelled out: the innermost test refers to columns two queries up
+    (the account's), which SQLAlchemy would otherwise add to its own FROM."""
     newer, old = balance.alias("newer"), balance.alias("old")
     newer_snapshot, then = balance_snapshot.alias("newer_snapshot"), balance_snapshot.alias("then")
-    return exists().where(
-        newer.c.subscriber_id == subscriber_id,
-        newer_snapshot.c.id == newer.c.snapshot_id,
-        then.c.id == snapshot_id,
-        newer_snapshot.c.as_of > then.c.as_of,
-        or_(
-            newer.c.amount_minor <= 0,
-            and_(
-                newer.c.last_payment_date.is_not(None),
-                ~exists().where(
-                    old.c.snapshot_id == snapshot_id,
-                    old.c.subscriber_id == subscriber_id,
-                    old.c.last_payment_date.is_not(None),
-                    old.c.last_payment_date >= newer.c.last_payment_date,
-                ),
+    known_payment = (
+        exists()
+        .where(
+            old.c.snapshot_id == snapshot_id,
+            old.c.subscriber_id == subscriber_id,
+            old.c.last_payment_date.is_not(None),
+            old.c.last_payment_date >= newer.c.last_payment_date,
+        )
+        .correlate_except(old)
+    )
+    return (
+        exists()
+        .where(
+            newer.c.subscriber_id == subscriber_id,
+            newer_snapshot.c.id == newer.c.snapshot_id,
+            then.c.id == snapshot_id,
+            newer_snapshot.c.as_of > then.c.as_of,
+            or_(
+                newer.c.amount_minor <= 0,
+                and_(newer.c.last_payment_date.is_not(None), ~known_payment),
             ),
-        ),
+        )
+        .correlate_except(newer, newer_snapshot, then)
     )
 
 

@@ -53,6 +53,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 
@@ -96,14 +97,15 @@ def consents() -> ColumnElement[bool]:
     """The message may go to its recipient now: a reply to an inbound SMS (no
     notice, no campaign) always, a notice message only while its contact is opted
     in, a campaign's while its contact keeps the service and its account has not
-    paid (`campaign_fanout.campaign_message_wanted`)."""
-    return or_(
-        and_(message.c.notice_id.is_(None), message.c.campaign_id.is_(None)),
-        and_(
+    paid (`campaign_fanout.campaign_message_wanted`). A CASE, so that a notice's
+    message never evaluates the campaign's test (the claim's hottest expression)."""
+    return case(
+        (
             message.c.notice_id.is_not(None),
             exists().where(contact.c.id == message.c.contact_id, contact.c.consent == "opted_in"),
         ),
-        and_(message.c.campaign_id.is_not(None), campaign_message_wanted()),
+        (message.c.campaign_id.is_not(None), campaign_message_wanted()),
+        else_=true(),
     )
 
 

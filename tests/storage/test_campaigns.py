@@ -359,3 +359,34 @@ def test_an_older_snapshot_written_later_drops_nobody(engine: Engine, world: Wor
     assert campaign_fanout.drop_paid(engine, world.eh, actor="root") == 0
     assert len(claim(engine, LATER)) == 4
     assert {s for _, _, s in messages(engine, cid)} == {"sending"}
+
+
+def test_a_payment_counts_only_against_the_accounts_own_history(
+    engine: Engine, world: World
+) -> None:
+    """0003 had no payment in the campaign's snapshot and one in the next: it paid,
+    though maria's payment known before is later still; maria paid nothing new."""
+    a = world.accounts
+    build_day = LATER.astimezone(SOFIA).date()
+    overdue = build_day - timedelta(days=30)
+    known = build_day - timedelta(days=20)
+    snapshot(
+        engine,
+        world.eh,
+        [(a["300000000001"], 5000, overdue, known), (a["300000000003"], 800, overdue, None)],
+    )
+    cid = approved(engine, world)
+    campaign_fanout.run_due(engine, owner="e1", now=LATER)
+    snapshot(
+        engine,
+        world.eh,
+        [
+            (a["300000000001"], 5000, overdue, known),
+            (a["300000000003"], 800, overdue, known - timedelta(days=5)),
+        ],
+    )
+    assert campaign_fanout.drop_paid(engine, world.eh, actor="root") == 2
+    assert sorted(addr for addr, _, s in messages(engine, cid) if s == "pending") == [
+        "+359888123456",
+        "maria@example.bg",
+    ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from bench import balances, delivery, follow, metrics, operators, pg, tui, web
+from bench import balances, delivery, follow, metrics, operators, pg, reminders, tui, web
 from dispatch_tui.domain.identifiers import eic_check_char
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
@@ -456,6 +456,7 @@ REGISTRY: dict[str, Bench] = {
     "children": children_bench,
     "search": search_bench,
     "fanout": lambda backend: delivery.fanout_bench(_large_on(backend), backend),
+    "reminders": lambda backend: reminders.reminders_bench(_large_on(backend), backend),
     "deliver": delivery.deliver_bench,
     "operators": operators_bench,
     "lease-deadlock": lambda backend: delivery.lease_deadlock_bench(),
@@ -472,7 +473,7 @@ REGISTRY: dict[str, Bench] = {
 }
 BACKENDS: dict[str, tuple[str, ...]] = {
     name: ("sqlite", "postgresql")
-    for name in ("preview", "children", "search", "fanout", "deliver", "operators")
+    for name in ("preview", "children", "search", "fanout", "deliver", "operators", "reminders")
 }
 """Which backends each benchmark runs on (the others: SQLite only; lease-deadlock: PostgreSQL)."""
 BACKENDS["lease-deadlock"] = ("postgresql",)

@@ -24,6 +24,7 @@ from dispatch_tui.domain.roles import Action
 from dispatch_tui.engine.runner import DeliveryEngine
 from dispatch_tui.screens.approvals import ApprovalsScreen
 from dispatch_tui.screens.audit import AuditScreen
+from dispatch_tui.screens.campaigns import CampaignsScreen
 from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.monitor import MonitorScreen
 from dispatch_tui.screens.network import NetworkScreen
@@ -84,6 +85,7 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         "audit": AuditScreen,
         "monitor": MonitorScreen,
         "subscribers": SubscribersScreen,
+        "campaigns": CampaignsScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "switch_mode('network')", "Network", id="mode.network"),
@@ -92,6 +94,7 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         Binding("f5", "switch_mode('audit')", "Audit", id="mode.audit"),
         Binding("f6", "switch_mode('monitor')", "Monitor", id="mode.monitor"),
         Binding("f8", "switch_mode('subscribers')", "Subscribers", id="mode.subscribers"),
+        Binding("f9", "switch_mode('campaigns')", "Campaigns", id="mode.campaigns"),
         Binding("f1,question_mark", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit"),
         # Priority: the app moves focus the moment it reads Tab, so the keys after it in

@@ -699,6 +699,24 @@ def export_readings(
     out.print(f"{rows} reading(s) written to {output}", highlight=False, soft_wrap=True)
 
 
+@export_group.command("stats")
+@database_option
+@click.option("--month", required=True, help="The month, YYYY-MM (each utility's local month).")
+@click.pass_obj
+def export_stats(obj: Context, month: str) -> None:
+    """The account services' figures of a month per utility as CSV: registrations per
+    service, reminders sent and delivered, bill checks by outcome."""
+    from dispatch_tui.storage import service_stats
+
+    try:
+        first = service_stats.parse_month(month)
+    except ValueError as exc:
+        fail(f"--month: {exc}")
+    with obj.ready_engine().connect() as conn:
+        figures = service_stats.monthly(conn, first)
+    service_stats.write_csv(figures, first, sys.stdout)
+
+
 @export_group.command("notices")
 @database_option
 @click.argument("outage_id", metavar="OUTAGE", type=click.IntRange(min=1))

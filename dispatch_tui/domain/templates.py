@@ -22,7 +22,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +48,7 @@ __all__ = [
     "RenderedNotice",
     "SmsPreview",
     "format_addresses",
+    "local_date",
     "min_sms_segments",
     "render",
     "sms_preview",
@@ -569,6 +570,15 @@ def local_window(
         raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
     start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
     return _window(start, end, _zone(timezone), _LOCALES[language], date_format)
+
+
+def local_date(day: date, language: str, *, short: bool) -> str:
+    """A calendar date as a notice writes it: the fixed SMS pattern (`short`) or
+    CLDR's "medium" (e-mail)."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}; expected one of {', '.join(LANGUAGES)}")
+    pattern = SMS_DATE_PATTERNS[language] if short else "medium"
+    return format_date(day, format=pattern, locale=_LOCALES[language]).translate(_SPACES)
 
 
 def local_moment(moment: datetime, timezone: str, language: str) -> str:

@@ -37,6 +37,7 @@ from dispatch_tui.storage import (
     audit,
     audit_anchor,
     bot_chats,
+    campaign_fanout,
     fanout,
     inbound,
     monitor,
@@ -159,6 +160,7 @@ class DeliveryEngine:
         self.scheduler.every("audit-seal", self._sync_seconds, self._seal)
         self.scheduler.every("sync", self._sync_seconds, self._sync)
         self.scheduler.every("web-signups", SIGNUPS_SECONDS, self._activate_signups)
+        self.scheduler.every("campaigns", self._sync_seconds, self._campaigns)
         await self.scheduler.start()
         self.running = True
         log.info(
@@ -230,6 +232,20 @@ class DeliveryEngine:
             self.notice_log.fanned_out(
                 notice_id, result.messages, result.subscribers, time.monotonic() - started
             )
+            for worker in self.workers.values():
+                worker.wake()
+
+    async def _campaigns(self) -> None:
+        """Build approved campaigns that are due, hold them in quiet hours, close finished ones."""
+        built = await asyncio.to_thread(
+            campaign_fanout.run_due,
+            self.db,
+            owner=self.id,
+            now=self.clock(),
+            lease=self.notice_lease,
+            unsubscribe_base=self.settings.web_public_url,
+        )
+        if built:
             for worker in self.workers.values():
                 worker.wake()
 

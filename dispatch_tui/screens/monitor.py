@@ -19,7 +19,7 @@ from not done only by colour, which `NO_COLOR` (on-call over SSH) removes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -39,6 +39,7 @@ from dispatch_tui.storage import monitor, processes
 from dispatch_tui.storage.models import CHANNELS
 from dispatch_tui.storage.monitor import (
     RATE_MINUTES,
+    CampaignProgress,
     ChannelProgress,
     MonitorError,
     NoticeProgress,
@@ -187,6 +188,7 @@ class Snapshot:
     problems: list[ProblemRow]
     processes: list[ProcessRow]
     channel_states: dict[str, str]
+    campaigns: list[CampaignProgress] = field(default_factory=list)
 
 
 class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
@@ -301,10 +303,13 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                 )
                 procs = processes.list_processes(conn, now=now)
                 states = monitor.channel_states(conn)
+                running = monitor.campaign_progress(conn, now=now)
         except Exception:
             self.app.call_from_thread(setattr, self, "_fetching", False)
             raise  # shown by ReportsWorkerErrors; the next tick tries again
-        self.app.call_from_thread(self._show, Snapshot(now, notices, problems, procs, states))
+        self.app.call_from_thread(
+            self._show, Snapshot(now, notices, problems, procs, states, running)
+        )
 
     def _show(self, snapshot: Snapshot) -> None:
         self._fetching = False
@@ -329,6 +334,22 @@ class MonitorScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
                     ),
                 )
                 for n in snapshot.notices
+            ]
+            + [
+                (
+                    f"campaign-{c.campaign_id}",
+                    (
+                        clip(f"campaign #{c.campaign_id} {c.title}", TITLE_WIDTH),
+                        "",
+                        "campaign",
+                        channels_text([ch.channel for ch in c.channels]),
+                        format_local(c.due_at, c.timezone)[5:],
+                        c.status,
+                        f"{c.left:,}",
+                        f"{c.unknown:,}" if c.unknown else "",
+                    ),
+                )
+                for c in snapshot.campaigns
             ],
         )
         notice = self.highlighted_notice()

@@ -24,9 +24,7 @@ working on beside the new owner.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -38,6 +36,7 @@ from dispatch_tui.domain import templates
 from dispatch_tui.domain.transition_notices import Audience
 from dispatch_tui.storage import unsubscribe
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
+from dispatch_tui.storage.build_lease import BuildLease, LeaseLost
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import (
     FOLLOW_UP_KINDS,
@@ -103,54 +102,6 @@ def claim_notice(
             .values(status="fanning_out", lease_owner=owner, lease_until=now + lease)
         ).rowcount
     return bool(taken)
-
-
-class LeaseLost(Exception):
-    """Our claim on a notice's fan-out ended (taken over, cancelled, reset)."""
-
-
-class _Lease:
-    """Our hold on one notice's fan-out. Time runs on from the caller's `now`
-    (by the monotonic clock), so renewals agree with the claim's clock."""
-
-    def __init__(
-        self, engine: Engine, notice_id: int, owner: str, length: timedelta, now: datetime
-    ) -> None:
-        self.engine = engine
-        self.notice_id = notice_id
-        self.owner = owner
-        self.length = length
-        self.until = now + length
-        self._start = now
-        self._started = time.monotonic()
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=time.monotonic() - self._started)
-
-    @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A write transaction that first renews the lease, if it is still
-        ours: the lease we last wrote, not merely our owner name, so a
-        takeover in between (even by this process) is seen."""
-        until = self.now() + self.length
-        with write_transaction(self.engine) as conn:
-            renewed = conn.execute(
-                update(notice)
-                .where(
-                    notice.c.id == self.notice_id,
-                    notice.c.status == "fanning_out",
-                    notice.c.lease_owner == self.owner,
-                    notice.c.lease_until == self.until,
-                )
-                .values(lease_until=until)
-            ).rowcount
-            if not renewed:
-                raise LeaseLost(
-                    f"notice {self.notice_id}: {self.owner} lost its fan-out lease"
-                    " (taken over after it ran out, or the notice was cancelled)"
-                )
-            yield conn
-        self.until = until
 
 
 def skip_missed(engine: Engine, *, now: datetime) -> int:
@@ -323,7 +274,9 @@ def fan_out(
         notice_id,
         extra={"event": "notice_fan_out_started", "notice": notice_id},
     )
-    held = _Lease(engine, notice_id, owner, lease, now)
+    held = BuildLease(
+        engine, notice, notice_id, status="fanning_out", owner=owner, length=lease, now=now
+    )
     try:
         return _build(
             engine,
@@ -342,7 +295,7 @@ def fan_out(
 def _build(
     engine: Engine,
     notice_id: int,
-    held: _Lease,
+    held: BuildLease,
     *,
     now: datetime,
     max_sms_segments: int,

@@ -90,6 +90,10 @@ OUTAGE_STATES = ("draft", "submitted", "approved", "completed", "cancelled")
 NOTICE_KINDS = ("advance", "day_before", "day_of", "immediate", "amendment", "cancellation")
 NOTICE_STATES = ("scheduled", "due", "fanning_out", "done", "cancelled", "skipped")
 NOTICE_AUDIENCES = ("all", "told", "untold")
+CAMPAIGN_KINDS = ("payment_reminder", "reading_reminder")
+"""Mass sends that are not about an outage; each is also the service its
+recipients consent to (`contact_service.service`)."""
+CAMPAIGN_STATES = ("draft", "submitted", "approved", "sending", "done", "cancelled")
 MESSAGE_STATES = (
     "pending",
     "sending",
@@ -454,6 +458,49 @@ class Outage(Base):
     affected_subscribers: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Campaign(Base):
+    """A mass send that is not about an outage (a payment or meter-reading
+    reminder), approved like an outage: four-eyes in the schema, its fan-out
+    claimed under a lease like a notice's (`storage.campaign_fanout`)."""
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CAMPAIGN_KINDS), name="kind"),
+        CheckConstraint(_in("status", CAMPAIGN_STATES), name="status"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> created_by", name="four_eyes"),
+        CheckConstraint(
+            "status NOT IN ('approved', 'sending', 'done') OR approved_by IS NOT NULL",
+            name="approved_has_approver",
+        ),
+        CheckConstraint(
+            "kind <> 'payment_reminder' OR (snapshot_id IS NOT NULL AND min_days_overdue >= 1)",
+            name="payment_reminder_audience",
+        ),
+        Index("ix_campaign_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("utility.id"))
+    kind: Mapped[str] = mapped_column(String(24))
+    min_days_overdue: Mapped[int | None] = mapped_column(Integer)
+    snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("balance_snapshot.id"))
+    """The newest balances snapshot when drafted: who is overdue in it."""
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime | None]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[datetime | None]
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    cancelled_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    built_at: Mapped[datetime | None]
+    """When its fan-out finished (status done)."""
+
+
 class OutageSelection(Base):
     """One entry of an outage's affected area: a node or a single metering
     point, included or excluded (an exclusion under an included node)."""
@@ -498,7 +545,7 @@ class Notice(Base):
 
 
 class Message(Base):
-    """The outbox: one row per (notice, contact), created once.
+    """The outbox: one row per (notice, contact) or (campaign, contact), created once.
 
     Replies to inbound SMS and bot updates have no notice (and maybe no
     contact: an unknown number still gets its one help text) but always the
@@ -524,10 +571,13 @@ class Message(Base):
             sqlite_where=text("delivered_at IS NOT NULL"),
             postgresql_where=text("delivered_at IS NOT NULL"),
         ),
-        # Nothing is sent that neither an approved notice nor a stored inbound message asked for.
+        # Nothing is sent that no approved notice or campaign, or stored inbound message, asked for.
         CheckConstraint(
-            "notice_id IS NOT NULL OR inbound_id IS NOT NULL", name="notice_or_inbound"
+            "notice_id IS NOT NULL OR inbound_id IS NOT NULL OR campaign_id IS NOT NULL",
+            name="notice_or_inbound",
         ),
+        # One message per (campaign, contact); monitor counts per campaign.
+        Index("ix_message_campaign_contact", "campaign_id", "contact_id", unique=True),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
@@ -554,6 +604,7 @@ class Message(Base):
     unsubscribe_url: Mapped[str | None] = mapped_column(String(500))
     # The inbound SMS or bot update this reply answers (inbound_message.channel says which).
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id", use_alter=True))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"))
 
 
 class DeliveryEvent(Base):

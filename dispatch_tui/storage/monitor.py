@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch_tui.domain.roles import Action
-from dispatch_tui.storage import audit
+from dispatch_tui.storage import audit, campaigns
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.models import CHANNELS, MESSAGE_STATES
 from dispatch_tui.storage.outages import sendable_notice_ids
@@ -252,6 +252,85 @@ def progress(
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class CampaignProgress:
+    """A campaign beside the notices: its messages by channel and state."""
+
+    campaign_id: int
+    title: str
+    timezone: str
+    due_at: datetime
+    status: str
+    channels: list[ChannelProgress] = field(default_factory=list)
+
+    @property
+    def left(self) -> int:
+        return sum(c.in_flight for c in self.channels)
+
+    @property
+    def unknown(self) -> int:
+        return sum(c.counts.get("unknown", 0) for c in self.channels)
+
+
+def campaign_progress(
+    conn: Connection,
+    *,
+    now: datetime | None = None,
+    window: timedelta = timedelta(days=2),
+    limit: int = 20,
+) -> list[CampaignProgress]:
+    """Approved campaigns due within `window` either side of now, or still sending,
+    newest first, with their per-channel counts (index `ix_message_campaign_contact`)."""
+    now = now or datetime.now(UTC)
+    rows = campaigns.list_campaigns(conn, limit=limit * 5)
+    shown = [
+        r
+        for r in rows
+        if r.status in ("approved", "sending", "done", "cancelled")
+        and (r.status == "sending" or abs(r.due_at - now) <= window)
+    ][:limit]
+    if not shown:
+        return []
+    counts: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    recent: Counter[tuple[int, str]] = Counter()
+    for campaign_id, channel, status, count, last_minute in conn.execute(
+        select(
+            message.c.campaign_id,
+            message.c.channel,
+            message.c.status,
+            func.count(),
+            func.count().filter(message.c.sent_at >= now - timedelta(minutes=1)),
+        )
+        .where(message.c.campaign_id.in_([r.id for r in shown]))
+        .group_by(message.c.campaign_id, message.c.channel, message.c.status)
+    ):
+        counts[campaign_id, channel][status] = count
+        recent[campaign_id, channel] += last_minute
+    paused = paused_channels(conn)
+    served = served_channels(conn, now=now)
+    return [
+        CampaignProgress(
+            r.id,
+            r.title,
+            r.timezone,
+            r.due_at,
+            r.status,
+            [
+                ChannelProgress(
+                    channel,
+                    {s: counts[r.id, channel].get(s, 0) for s in MESSAGE_STATES},
+                    recent[r.id, channel],
+                    channel in paused,
+                    None,
+                    no_sender=served is not None and channel not in served,
+                )
+                for channel in r.channels
+            ],
+        )
+        for r in shown
+    ]
 
 
 def _aware(value: datetime) -> datetime:

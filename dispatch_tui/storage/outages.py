@@ -184,20 +184,24 @@ def _base() -> Any:
 APPROVER_ROLES = ("shift_lead", "admin")
 
 
-def _approver_held_role() -> ColumnElement[bool]:
+def approver_held_role(
+    approved_by: ColumnElement[Any] = outage.c.approved_by,
+    approved_at: ColumnElement[Any] = outage.c.approved_at,
+) -> ColumnElement[bool]:
     """The approver's role at the moment of approval (the last change before
     it) was one that may approve: a row written by hand naming a stranger, a
-    dispatcher or a removed user sends nothing."""
+    dispatcher or a removed user sends nothing. Outages by default; campaigns
+    pass their own columns."""
     held = role_change.alias("held")
     later = role_change.alias("later")
     return exists().where(
-        held.c.username == outage.c.approved_by,
-        held.c.changed_at <= outage.c.approved_at,
+        held.c.username == approved_by,
+        held.c.changed_at <= approved_at,
         held.c.role.in_(APPROVER_ROLES),
         ~exists().where(
             later.c.username == held.c.username,
             later.c.changed_at > held.c.changed_at,
-            later.c.changed_at <= outage.c.approved_at,
+            later.c.changed_at <= approved_at,
         ),
     )
 
@@ -220,21 +224,28 @@ def sendable_outage_ids() -> Select[tuple[int]]:
             outage_editor.c.cycle == outage.c.edit_cycle,
             outage_editor.c.username == outage.c.approved_by,
         ),
-        _approver_held_role(),
-        _approval_audited(),
+        approver_held_role(),
+        approval_audited("outage", outage.c.id, outage.c.approved_by, outage.c.revision),
     )
 
 
-def _approval_audited() -> ColumnElement[bool]:
-    """The approver's audit row for this revision exists: an approval written into the
-    outage row by hand, past the storage layer, leaves none, and sends nothing."""
-    return exists().where(
-        audit_log.c.entity == "outage",
-        audit_log.c.entity_id == cast(outage.c.id, String),
+def approval_audited(
+    entity: str,
+    row_id: ColumnElement[Any],
+    approved_by: ColumnElement[Any],
+    revision: ColumnElement[Any] | None = None,
+) -> ColumnElement[bool]:
+    """The approver's audit row (for this revision) exists: an approval written into
+    the row by hand, past the storage layer, leaves none, and sends nothing."""
+    conditions = [
+        audit_log.c.entity == entity,
+        audit_log.c.entity_id == cast(row_id, String),
         audit_log.c.action == "approve",
-        audit_log.c.actor == outage.c.approved_by,
-        audit_log.c.detail["revision"].as_integer() == outage.c.revision,
-    )
+        audit_log.c.actor == approved_by,
+    ]
+    if revision is not None:
+        conditions.append(audit_log.c.detail["revision"].as_integer() == revision)
+    return exists().where(*conditions)
 
 
 FOLLOW_UP_KINDS = ("amendment", "cancellation")

@@ -53,11 +53,14 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 
 from dispatch_tui.domain.resend import resend_at
 from dispatch_tui.storage import consent
+from dispatch_tui.storage.campaign_fanout import campaign_message_wanted
+from dispatch_tui.storage.campaigns import sendable_campaign_ids
 from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import sendable_notice_ids
 from dispatch_tui.storage.tables import (
@@ -79,6 +82,7 @@ WAITING_STATES = ("pending", "retry_wait")
 CHUNK = 5000
 """Most ids one statement takes, far below either backend's parameter limit."""
 OPTED_OUT_REASON = "opted out: the contact no longer consents"
+NOT_WANTED_REASON = "no longer wanted: the contact left the service, or the account paid"
 
 _T = TypeVar("_T")
 
@@ -91,10 +95,17 @@ def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
 
 def consents() -> ColumnElement[bool]:
     """The message may go to its recipient now: a reply to an inbound SMS (no
-    notice) always, a notice message only while its contact is opted in."""
-    return or_(
-        message.c.notice_id.is_(None),
-        exists().where(contact.c.id == message.c.contact_id, contact.c.consent == "opted_in"),
+    notice, no campaign) always, a notice message only while its contact is opted
+    in, a campaign's while its contact keeps the service and its account has not
+    paid (`campaign_fanout.campaign_message_wanted`). A CASE, so that a notice's
+    message never evaluates the campaign's test (the claim's hottest expression)."""
+    return case(
+        (
+            message.c.notice_id.is_not(None),
+            exists().where(contact.c.id == message.c.contact_id, contact.c.consent == "opted_in"),
+        ),
+        (message.c.campaign_id.is_not(None), campaign_message_wanted()),
+        else_=true(),
     )
 
 
@@ -114,6 +125,10 @@ def not_resent(now: datetime) -> ColumnElement[bool]:
         message.c.expires_at <= now,
         message.c.next_attempt_at >= message.c.expires_at,
         and_(message.c.notice_id.is_not(None), message.c.notice_id.not_in(sendable_notice_ids())),
+        and_(
+            message.c.campaign_id.is_not(None),
+            message.c.campaign_id.not_in(sendable_campaign_ids()),
+        ),
         not_(consents()),
     )
 
@@ -230,7 +245,12 @@ def claim_batch(
     now = now or datetime.now(UTC)
     limit = min(limit, CHUNK)
     candidates = (
-        select(message.c.id, message.c.status, consents().label("consents"))
+        select(
+            message.c.id,
+            message.c.status,
+            message.c.campaign_id,
+            consents().label("consents"),
+        )
         .where(
             message.c.status.in_((*WAITING_STATES, "unknown")),
             message.c.next_attempt_at <= now,
@@ -241,8 +261,10 @@ def claim_batch(
             # to a stored inbound SMS or bot update, back to its sender on its channel.
             or_(
                 message.c.notice_id.in_(sendable_notice_ids()),
+                message.c.campaign_id.in_(sendable_campaign_ids()),
                 and_(
                     message.c.notice_id.is_(None),
+                    message.c.campaign_id.is_(None),
                     exists().where(
                         inbound_message.c.id == message.c.inbound_id,
                         inbound_message.c.channel == message.c.channel,
@@ -285,12 +307,17 @@ def claim_batch(
         before: dict[int, str] = {}
         while len(before) < limit:
             found = conn.execute(candidates.limit(limit - len(before))).all()
-            refused = [r.id for r in found if not r.consents]
+            refused = [r for r in found if not r.consents]
             before.update((r.id, r.status) for r in found if r.consents)
             if not refused:
                 break
             # Cancelled now, so the next round looks past them.
-            _cancel_opted_out(conn, refused, now)
+            for reason in (OPTED_OUT_REASON, NOT_WANTED_REASON):
+                ids = [
+                    r.id for r in refused if (r.campaign_id is None) == (reason == OPTED_OUT_REASON)
+                ]
+                if ids:
+                    _cancel_opted_out(conn, ids, now, reason)
         if not before:
             return []
         rows = conn.execute(take, {"ids": list(before)}).all()
@@ -321,20 +348,20 @@ def claim_batch(
     return claimed
 
 
-def _cancel_opted_out(conn: Connection, ids: Sequence[int], now: datetime) -> None:
-    """Waiting messages whose contact left since they were built (at most one
-    claim's worth of ids)."""
+def _cancel_opted_out(conn: Connection, ids: Sequence[int], now: datetime, reason: str) -> None:
+    """Waiting messages whose contact left (or, a campaign's, whose account paid)
+    since they were built (at most one claim's worth of ids)."""
     conn.execute(
         update(message)
         .where(message.c.id.in_(list(ids)), message.c.status.in_(WAITING_STATES))
-        .values(status="cancelled", last_error=OPTED_OUT_REASON, lease_owner=None, lease_until=None)
+        .values(status="cancelled", last_error=reason, lease_owner=None, lease_until=None)
     )
     stamp = db_value(conn, delivery_event.c.at, now)
     insert_rows(
         conn,
         delivery_event,
         ("message_id", "at", "status", "detail"),
-        [(i, stamp, "cancelled", OPTED_OUT_REASON) for i in ids],
+        [(i, stamp, "cancelled", reason) for i in ids],
     )
 
 

@@ -12,6 +12,7 @@ from dispatch_tui.storage.models import (
     BalanceSnapshot,
     BillCheck,
     BotChat,
+    Campaign,
     ChangeCounter,
     ChannelControl,
     Contact,
@@ -59,6 +60,7 @@ outage_selection = cast(Table, OutageSelection.__table__)
 outage_editor = cast(Table, OutageEditor.__table__)
 notice = cast(Table, Notice.__table__)
 message = cast(Table, Message.__table__)
+campaign = cast(Table, Campaign.__table__)
 delivery_event = cast(Table, DeliveryEvent.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 engine_process = cast(Table, EngineProcess.__table__)

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, insert, select
 
 from dispatch_tui.domain import balances, identifiers, timeparse
+from dispatch_tui.storage import campaign_fanout
 from dispatch_tui.storage.balances import newest_snapshot
 from dispatch_tui.storage.db import insert_rows, write_transaction
 from dispatch_tui.storage.importers.common import (
@@ -262,6 +263,8 @@ def import_balances(
                 written += len(chunk)
                 if progress:
                     progress("writing", written, rows)
+            # Reminders waiting for accounts this snapshot shows paid are not sent.
+            campaign_fanout.drop_paid_in(conn, snapshot.utility.id, actor=actor)
             summary = ImportSummary("balances", rows, written, 0)
             summary.record(
                 conn,

@@ -136,13 +136,20 @@ $$"""
 MESSAGE_GUARD = """
 CREATE FUNCTION dispatch_campaign_message_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF dispatch_trusted(TG_RELID) THEN
+    -- Most inserts (a notice's fan-out, a reply, a sign-up code by the web's role, which
+    -- may not read campaigns) carry no campaign: they look at nothing else.
+    IF dispatch_trusted(TG_RELID)
+       OR NOT EXISTS (SELECT FROM campaign_messages WHERE campaign_id IS NOT NULL) THEN
         RETURN NULL;
+    END IF;
+    IF NOT dispatch_is_engine() THEN
+        PERFORM dispatch_refuse(
+            'messages of a campaign are made only by the engine, for an approved campaign');
     END IF;
     IF EXISTS (
         SELECT FROM campaign_messages m LEFT JOIN campaign c ON c.id = m.campaign_id
         WHERE m.campaign_id IS NOT NULL
-          AND (NOT dispatch_is_engine() OR c.status IS DISTINCT FROM 'sending'
+          AND (c.status IS DISTINCT FROM 'sending'
                OR c.approved_by IS NULL OR c.approved_by = c.created_by)
     ) THEN
         PERFORM dispatch_refuse(

@@ -4,7 +4,9 @@ Migrating once per session and copying is far cheaper than migrating per
 test: SQLite copies a template file, PostgreSQL clones a template database.
 PostgreSQL comes from `DISPATCH_TEST_PG_URL` (set by `.ci/run`); without it
 the PostgreSQL variants skip with the reason, except under CI, where a
-missing server is a failure.
+missing server is a failure. It may name several servers, one per test
+process (pytest-xdist worker): login roles belong to a whole server, so two
+processes testing roles at once on one server would meet each other's.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ _counter = itertools.count()
 
 
 def _pg_admin_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
+    """This test process's server: the worker's own when several are named."""
+    urls = os.environ.get(PG_ENV, "").split()
+    if not urls:
         reason = f"PostgreSQL not available: set {PG_ENV} (bash .ci/run starts a server)"
         unavailable(reason)
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    return urls[int(worker) % len(urls) if worker.isdigit() else 0]
 
 
 def _pg_url(admin_url: str, database: str) -> str:

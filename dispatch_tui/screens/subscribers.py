@@ -256,13 +256,19 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
             ],
         )
 
-    def action_opt_out(self) -> None:
+    def _highlighted_contact(self) -> ContactRow | None:
+        """The contact under the cursor; None (and says so) when there is none."""
         table = self.query_one("#contacts", DataTable)
         if self.detail is None or not table.row_count:
             self.notify("No contact is highlighted; nothing was changed.", severity="warning")
-            return
+            return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        chosen = next(c for c in self.detail.contacts if str(c.id) == key)
+        return next(c for c in self.detail.contacts if str(c.id) == key)
+
+    def action_opt_out(self) -> None:
+        chosen = self._highlighted_contact()
+        if chosen is None or self.detail is None:
+            return
         prompt = (
             f"Record that {self.detail.hit.name} wants no more notices on "
             f"{chosen.channel} {chosen.address}. Why (e.g. asked by phone)?"
@@ -290,12 +296,9 @@ class SubscribersScreen(AppAccess, ReportsWorkerErrors, Screen[None]):
     def action_stop_services(self) -> None:
         """The customer wants no more bill information or reminders on this contact;
         outage notices stay (`o` stops those)."""
-        table = self.query_one("#contacts", DataTable)
-        if self.detail is None or not table.row_count:
-            self.notify("No contact is highlighted; nothing was changed.", severity="warning")
+        chosen = self._highlighted_contact()
+        if chosen is None or self.detail is None:
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        chosen = next(c for c in self.detail.contacts if str(c.id) == key)
         prompt = (
             f"Record that {self.detail.hit.name} wants no more bill information or reminders "
             f"on {chosen.channel} {chosen.address} (outage notices stay). Why?"

@@ -18,7 +18,7 @@ from aiohttp import web
 from dispatch_tui.storage import reading_web, signup
 from dispatch_tui.web import pages
 from dispatch_tui.web.app import client_address
-from dispatch_tui.web.signup_routes import LABELS, _Page, _read, _storage, _text
+from dispatch_tui.web.signup_routes import LABELS, _form_page, _Page, _read, _storage, _text
 
 FIELDS: Final = frozenset({"csrf", "lang", "identifier", "proof", "reading", "night"})
 
@@ -41,16 +41,7 @@ def _empty() -> dict[str, Any]:
 
 
 async def reading_form(request: web.Request) -> web.Response:
-    page = _Page(request)
-    wanted = request.query.get("lang")
-    for name in request.query:
-        if name != "lang" or len(request.query.getall(name)) > 1:
-            raise page.bad("err_parameter", name=repr(name[:30]))
-    if wanted is not None:
-        if wanted not in page.choices:
-            choices = ", ".join(page.choices)
-            raise page.bad("err_language", lang=repr(wanted[:20]), choices=choices)
-        page.language = wanted
+    page = _form_page(request)
     return _form(page, _empty())
 
 

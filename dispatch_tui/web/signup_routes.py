@@ -218,7 +218,8 @@ async def _storage(page: _Page, call: Callable[[], T]) -> T:
         raise page.bad("err_unavailable", 503) from None
 
 
-async def signup_form(request: web.Request) -> web.Response:
+def _form_page(request: web.Request) -> _Page:
+    """The page of an empty form: its only parameter is `lang`, once."""
     page = _Page(request)
     wanted = request.query.get("lang")
     for name in request.query:
@@ -229,6 +230,11 @@ async def signup_form(request: web.Request) -> web.Response:
             choices = ", ".join(page.choices)
             raise page.bad("err_language", lang=repr(wanted[:20]), choices=choices)
         page.language = wanted
+    return page
+
+
+async def signup_form(request: web.Request) -> web.Response:
+    page = _form_page(request)
     return page.signup_form(_empty_form(page.utility))
 
 

@@ -77,7 +77,10 @@ def _snapshot(engine: Engine, accounts: int, now: datetime) -> tuple[int, int]:
                 "consent_source) "
                 "SELECT c.id, 'payment_reminder', 'opted_in', :now, 'bench' "
                 "FROM balance b JOIN contact c ON c.subscriber_id = b.subscriber_id "
-                "WHERE b.snapshot_id = :sid AND c.consent = 'opted_in'"
+                "WHERE b.snapshot_id = :sid AND c.consent = 'opted_in' "
+                # The demo already opted some contacts in (or out) of the services.
+                "AND NOT EXISTS (SELECT 1 FROM contact_service s "
+                "WHERE s.contact_id = c.id AND s.service = 'payment_reminder')"
             ),
             {"sid": sid, "now": now.replace(tzinfo=None) if conn.dialect.name == "sqlite" else now},
         )

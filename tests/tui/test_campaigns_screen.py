@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Button, Input, Select
 
 from dispatch_tui.dialogs.campaign_draft import CampaignDraftDialog
 from dispatch_tui.domain.campaign import CampaignDraft
@@ -45,6 +45,17 @@ def statuses(engine: Engine) -> list[tuple[str, str | None]]:
         ]
 
 
+async def said(app: Any, pilot: Pilot[None], text: str) -> None:
+    """Wait (a few seconds at most) for a notification saying `text`: a refusal comes
+    from a worker thread, and on a loaded machine after `settle` has returned."""
+    for _ in range(100):
+        if any(text in n.message for n in app._notifications):
+            return
+        await pilot.pause(0.05)
+    shown = [n.message for n in app._notifications]
+    raise AssertionError(f"no notification said {text!r}: {shown}")
+
+
 async def test_draft_submit_approve_by_another_and_cancel(tui_engine: Engine) -> None:
     world = with_balances(tui_engine)
     app = make_app(tui_engine, "ana")
@@ -64,9 +75,11 @@ async def test_draft_submit_approve_by_another_and_cancel(tui_engine: Engine) ->
             dialog.query_one("#error").render()
         )
         dialog.query_one("#days", Input).value = "10"
-        await pilot.click("#ok")  # Elektro Gorenjska, first by name, has no balances
+        # Pressed, not clicked: the error line above it may have moved the button since
+        # the last layout, and a click there lands beside it.
+        dialog.query_one("#ok", Button).press()  # Elektro Gorenjska, first by name: no balances
         await settle(app, pilot)
-        assert any("EG: no balances imported yet" in n.message for n in app._notifications)
+        await said(app, pilot, "EG: no balances imported yet")
         assert statuses(tui_engine) == []
         await pilot.press("n")
         await settle(app, pilot)
@@ -79,8 +92,7 @@ async def test_draft_submit_approve_by_another_and_cancel(tui_engine: Engine) ->
         await settle(app, pilot)
         await pilot.press("a", "y")
         await settle(app, pilot)
-        said = [n.message for n in app._notifications]
-        assert any("a dispatcher may not approve campaigns" in m for m in said)
+        await said(app, pilot, "a dispatcher may not approve campaigns")
         assert statuses(tui_engine) == [("submitted", None)]
         shown = str(app.screen.query_one("#preview").render())
         assert "Recipients now: 4 (1 email, 3 sms)" in shown

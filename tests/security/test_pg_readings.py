@@ -5,19 +5,16 @@ matched; nobody rewrites a reading, and the actor is the session user."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
-import pytest
-from sqlalchemy import Engine, exc, select, text
+from sqlalchemy import Engine, select, text
 
 from dispatch_tui.storage import inbound
-from dispatch_tui.storage.db_roles import WEB_ROLE
 from dispatch_tui.storage.readings import record_meter_change
 from dispatch_tui.storage.tables import meter_reading, metering_point
 from tests.security.pg_roles import ANA, SENDER, VIKTOR, Cluster, cluster  # noqa: F401
+from tests.security.test_pg_web_role import refused, web  # noqa: F401
 
-WEB = f"pgwebr_{os.getpid()}"
 NOW = datetime(2026, 11, 30, 10, tzinfo=UTC)
 IVAN = "+380501234567"
 ROW = (
@@ -28,30 +25,6 @@ ROW = (
     "(SELECT id FROM metering_point WHERE mp_id = '100000002'), "
     "'100000002', '2026-11', 1, :channel, now(), 'x', 'accepted', :change, 'someone')"
 )
-
-
-@pytest.fixture
-def web(cluster: Cluster, engine: Engine) -> Engine:  # noqa: F811
-    with engine.begin() as conn:
-        conn.execute(
-            text(f"""
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WEB}') THEN
-        CREATE ROLE {WEB} LOGIN;
-    END IF;
-    GRANT {WEB_ROLE} TO {WEB};
-EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-END
-$$""")
-        )
-    return cluster.as_role(WEB)
-
-
-def refused(db: Engine, sql: str, **params: object) -> str:
-    with pytest.raises(exc.DBAPIError) as raised, db.begin() as conn:
-        conn.execute(text(sql), params)
-    return str(raised.value.orig)
 
 
 def test_the_engine_takes_sms_readings_as_itself(cluster: Cluster, engine: Engine) -> None:  # noqa: F811
@@ -88,7 +61,7 @@ def test_an_operator_records_a_meter_change_only(cluster: Cluster, engine: Engin
     assert tuple(row) == (ANA, True)
 
 
-def test_the_web_cannot_take_a_reading_without_a_proof(web: Engine, engine: Engine) -> None:
+def test_the_web_cannot_take_a_reading_without_a_proof(web: Engine, engine: Engine) -> None:  # noqa: F811
     """With the web's password in psql: a reading naming an account, or replacing one,
     without a proof matched in the same transaction is refused; a refused one naming
     nobody goes in (every intake is kept)."""

@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_ERROR, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import Engine
 
@@ -34,12 +33,16 @@ Job = Callable[[], Awaitable[None]]
 
 
 def guarded(name: str, job: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """Log and swallow a job's exception, so one bad run never stops the others."""
+    """Log and swallow a job's exception, so one bad run never stops the others. A run
+    cut short by the scheduler's shutdown (which cancels it) ends quietly: APScheduler
+    would otherwise log the cancellation as an error of the job."""
 
     @wraps(job)
     async def run(*args: Any) -> None:
         try:
             await job(*args)
+        except asyncio.CancelledError:
+            log.debug("scheduled job %s cut short by shutdown", name)
         except Exception:
             log.exception("scheduled job %s failed", name)
 
@@ -64,14 +67,7 @@ class NoticeScheduler:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        self._scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self._sync_lock = asyncio.Lock()
-
-    @staticmethod
-    def _on_error(event: JobExecutionEvent) -> None:
-        if isinstance(event.exception, asyncio.CancelledError):
-            return  # a job cut short by shutdown
-        log.error("scheduled job %s raised %r", event.job_id, event.exception)
 
     def every(self, name: str, seconds: float, job: Job) -> None:
         """Run `job` every `seconds`; the first run is right away."""

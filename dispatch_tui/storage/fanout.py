@@ -37,7 +37,7 @@ from dispatch_tui.domain.transition_notices import Audience
 from dispatch_tui.storage import unsubscribe
 from dispatch_tui.storage.affected import AffectedSubscriber, iter_affected_subscribers
 from dispatch_tui.storage.build_lease import BuildLease, LeaseLost
-from dispatch_tui.storage.db import db_value, insert_rows, write_transaction
+from dispatch_tui.storage.db import among, db_value, insert_rows, write_transaction
 from dispatch_tui.storage.outages import (
     FOLLOW_UP_KINDS,
     get_outage,
@@ -172,7 +172,7 @@ def _scopes(conn: Connection, contact_ids: list[int]) -> dict[int, set[str]]:
     rows = conn.execute(
         select(contact_scope.c.contact_id, metering_point.c.mp_id)
         .join(metering_point, metering_point.c.id == contact_scope.c.mp_id)
-        .where(contact_scope.c.contact_id.in_(contact_ids))
+        .where(among(conn, contact_scope.c.contact_id, contact_ids))
     )
     for contact_id, mp_code in rows:
         scopes.setdefault(contact_id, set()).add(mp_code)
@@ -351,7 +351,7 @@ def _build(
                     contact.c.address,
                     contact.c.proven,
                 ).where(
-                    contact.c.subscriber_id.in_(list(by_id)),
+                    among(reader, contact.c.subscriber_id, list(by_id)),
                     contact.c.consent == "opted_in",
                     contact.c.channel.in_(list(channels)),
                 )
@@ -392,7 +392,7 @@ def _build(
                     still = set(
                         conn.scalars(
                             select(contact.c.id).where(
-                                contact.c.id.in_([r[1] for r in rows]),
+                                among(conn, contact.c.id, [r[1] for r in rows]),
                                 contact.c.consent == "opted_in",
                             )
                         )

@@ -8,8 +8,8 @@ the houses numbered 5 on the streets whose name starts with "Prešernova".
 
 Each field is one index range scan with a LIMIT, so a search stays a few
 milliseconds over a million metering points whatever is typed. The scans
-of all fields go in one statement (two for "street house"), built once per
-shape with bound prefixes: on PostgreSQL each statement is a round trip.
+of all fields go in one statement (after finding the streets of "street
+house"), built once per shape with bound prefixes: on PostgreSQL each statement is a round trip.
 """
 
 from __future__ import annotations
@@ -118,27 +118,39 @@ def search_metering_points(
     text = " ".join(text.split())
     if not text:
         return []
+    # The streets of "Prešernova 5" first, so the lookups keep their order of merit
+    # (the addresses of those streets before account numbers) in one statement.
+    streets = [
+        ("search_key", fold(f"{street} {house}"))
+        for street, house in _streets_with_house(conn, text, utility_id)
+    ]
     lookups = [
         *(("mp_id", p) for p in _id_prefixes(text)),
         ("eic", text.upper()),
         ("meter_number", text.upper()),
         ("search_key", fold(text)),
+        *streets,
         ("account", text.replace(" ", "")),
     ]
     hits: dict[int, SearchHit] = {}
     _collect(hits, _matching(conn, lookups, utility_id, limit), limit)
-    if len(hits) < limit:
-        streets = [
-            ("search_key", fold(f"{street} {house}"))
-            for street, house in _streets_with_house(conn, text, utility_id)
-        ]
-        _collect(hits, _matching(conn, streets, utility_id, limit), limit)
     return list(hits.values())
 
 
 def _between(column: ColumnElement[str], name: str) -> ColumnElement[bool]:
     """A prefix range whose bounds are bound as `<name>_lo` and `<name>_hi`."""
     return (column >= bindparam(f"{name}_lo")) & (column < bindparam(f"{name}_hi"))
+
+
+POINT_COLUMNS = (
+    mp.c.id,
+    mp.c.utility_id,
+    mp.c.mp_id,
+    mp.c.street,
+    mp.c.house,
+    mp.c.settlement,
+    mp.c.path,
+)
 
 
 @lru_cache(maxsize=64)
@@ -170,24 +182,11 @@ def _points_statement(columns: tuple[str, ...], scoped: bool) -> CompoundSelect[
     return union_all(*(select(*part.c) for part in parts))
 
 
-POINT_COLUMNS = (
-    mp.c.id,
-    mp.c.utility_id,
-    mp.c.mp_id,
-    mp.c.street,
-    mp.c.house,
-    mp.c.settlement,
-    mp.c.path,
-)
-
-
 def _matching(
     conn: Connection, lookups: list[tuple[str, str]], utility_id: int | None, limit: int
 ) -> list[tuple[str, Any]]:
     """(label, row) of up to `limit` metering points per (column, prefix) lookup, in
     the order of the lookups."""
-    if not lookups:
-        return []
     params: dict[str, Any] = {"limit": limit, "utility_id": utility_id}
     for order, (_, prefix) in enumerate(lookups):
         params[f"m{order}_lo"] = prefix

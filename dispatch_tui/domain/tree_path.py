@@ -42,3 +42,21 @@ def common_path(low: str, high: str) -> str:
 def path_of(ids: list[int]) -> str:
     """The path of the node reached by `ids` from the root ("" for none)."""
     return "".join(f"{SEPARATOR}{node_id}" for node_id in ids) + SEPARATOR if ids else ""
+
+
+def is_under(path: str, ancestor: str) -> bool:
+    """Whether `path` is `ancestor` or below it."""
+    return path.startswith(ancestor)
+
+
+def outermost(paths: set[str]) -> set[str]:
+    """The paths not under another of them: a subtree inside another adds nothing to it."""
+    return {
+        path
+        for path in paths
+        if not any(path_of(ids) in paths for ids in _proper_prefixes(ancestor_ids(path)))
+    }
+
+
+def _proper_prefixes(ids: list[int]) -> list[list[int]]:
+    return [ids[:k] for k in range(1, len(ids))]

@@ -30,7 +30,6 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
-    Join,
     and_,
     bindparam,
     exists,
@@ -42,8 +41,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
 
 from dispatch_tui.domain.campaign import expires_at
 from dispatch_tui.domain.notice_plan import in_quiet_hours, shift_out_of_quiet_hours
@@ -61,7 +58,7 @@ from dispatch_tui.storage.campaigns import (
     text_keys,
     texts,
 )
-from dispatch_tui.storage.db import is_sqlite, write_transaction
+from dispatch_tui.storage.db import LeftFirst, is_sqlite, write_transaction
 from dispatch_tui.storage.tables import campaign, contact, contact_service, message, utility
 
 log = logging.getLogger(__name__)
@@ -176,33 +173,6 @@ INSERTED = (
 )
 
 
-class AudienceFirst(Join):
-    """The audience joined to its texts, the audience as the outer loop.
-
-    SQLite's planner put the few texts outside and scanned the audience once per
-    text (0.98 s for 38k messages of 8 texts, against 0.32 s the other way round);
-    a CROSS JOIN is SQLite's way to fix the order. PostgreSQL hashes the texts."""
-
-    inherit_cache = True
-
-
-@compiles(AudienceFirst, "sqlite")
-def _cross_join(
-    join: AudienceFirst, compiler: SQLCompiler, from_linter: Any = None, **kw: Any
-) -> str:
-    kw.pop("asfrom", None)
-    assert join.onclause is not None
-    if from_linter:
-        from_linter.edges.add((join.left, join.right))
-    return (
-        join.left._compiler_dispatch(compiler, asfrom=True, from_linter=from_linter, **kw)
-        + " CROSS JOIN "
-        + join.right._compiler_dispatch(compiler, asfrom=True, from_linter=from_linter, **kw)
-        + " ON "
-        + join.onclause._compiler_dispatch(compiler, from_linter=from_linter, **kw)
-    )
-
-
 def _insert(
     conn: Connection, row: CampaignRow, groups: Sequence[Any], now: datetime, *, payers: bool
 ) -> None:
@@ -249,7 +219,10 @@ def _insert(
         literal(expires_at(row.due_at), message.c.expires_at.type),
         literal(now, message.c.created_at.type),
     ).select_from(
-        AudienceFirst(
+        # The audience as the outer loop: SQLite's planner put the few texts
+        # outside and scanned the audience once per text (0.98 s for 38k messages
+        # of 8 texts, against 0.32 s the other way round).
+        LeftFirst(
             who,
             t,
             and_(

@@ -63,7 +63,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dispatch_tui.domain.tree_path import ancestor_ids, path_of
+from dispatch_tui.domain.tree_path import ancestor_ids, outermost
 from dispatch_tui.storage.tables import (
     contact,
     node,
@@ -392,8 +392,8 @@ def sum_nodes(conn: Connection, node_ids: Iterable[int]) -> NodeSums:
             node.c.id, node.c.path, node.c.mp_count, node.c.priority_count, node.c.subscriber_count
         ).where(node.c.id.in_(sorted(set(node_ids))))
     ).all()
-    outermost = _outermost({row.path for row in rows})
-    kept = [row for row in rows if row.path in outermost]
+    outer = outermost({row.path for row in rows})
+    kept = [row for row in rows if row.path in outer]
     if not kept:
         return NodeSums(0, 0, 0, {})
     ids = sorted(row.id for row in kept)
@@ -417,16 +417,6 @@ def sum_nodes(conn: Connection, node_ids: Iterable[int]) -> NodeSums:
         subscribers=subscribers,
         contacts={bucket: n for bucket, n in contacts.items() if n},
     )
-
-
-def _outermost(paths: set[str]) -> set[str]:
-    """The paths not under another of them: a node under another selected node adds nothing."""
-    return {path for path in paths if not any(p in paths for p in _proper_ancestor_paths(path))}
-
-
-def _proper_ancestor_paths(path: str) -> list[str]:
-    ids = ancestor_ids(path)
-    return [path_of(ids[:k]) for k in range(1, len(ids))]
 
 
 def _counted_twice(conn: Connection, node_ids: list[int]) -> tuple[int, Counter[Bucket]]:
@@ -473,22 +463,15 @@ def _under(path: ColumnElement[str], node_path: ColumnElement[str]) -> ColumnEle
     return and_(path >= node_path, path < _upper(node_path))
 
 
-def top_subscribers(conn: Connection, node_ids: Iterable[int], limit: int) -> list[int] | None:
-    """The `limit` subscribers with the most metering points under these whole
-    nodes (most first, then by id), found among those with several points; None
-    when fewer than `limit` have more than one there (any single-point one could
-    then be among them)."""
-    rows = conn.execute(
-        select(node.c.id, node.c.path).where(node.c.id.in_(sorted(set(node_ids))))
-    ).all()
-    outermost = _outermost({row.path for row in rows})
-    disjoint = sorted(row.id for row in rows if row.path in outermost)
-    chosen = node.alias("chosen")
+def top_subscribers(conn: Connection, where: ColumnElement[bool], limit: int) -> list[int] | None:
+    """The `limit` subscribers with the most affected metering points (most first,
+    then by id), found among those with several points, `where` being the
+    selection's condition on `shared_subscription`'s path and point; None when
+    fewer than `limit` have more than one there (any single-point one could then
+    be among them)."""
     top = conn.execute(
         select(shared_subscription.c.subscriber_id, func.count())
-        .select_from(chosen)
-        .join(shared_subscription, _under(shared_subscription.c.path, chosen.c.path))
-        .where(chosen.c.id.in_(disjoint))
+        .where(where)
         .group_by(shared_subscription.c.subscriber_id)
         .having(func.count() > 1)
         .order_by(func.count().desc(), shared_subscription.c.subscriber_id)

@@ -23,12 +23,7 @@ from dispatch_tui.domain.notice_plan import PlannedNotice, channel_group, plan_n
 from dispatch_tui.domain.rules import defaults_for
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.storage import counts
-from dispatch_tui.storage.affected import (
-    AffectedCounts,
-    affected_condition,
-    affected_counts,
-    whole_nodes,
-)
+from dispatch_tui.storage.affected import AffectedCounts, Scope, affected_counts, scope_of
 from dispatch_tui.storage.outages import overlapping
 from dispatch_tui.storage.tables import metering_point as mp
 from dispatch_tui.storage.tables import subscriber, subscription, utility
@@ -85,13 +80,16 @@ class Preview:
         return not self.problems
 
 
-def _worst_addresses(conn: Connection, selection: Selection) -> dict[str, list[templates.Address]]:
+def _worst_addresses(
+    conn: Connection, scope: Scope
+) -> tuple[dict[str, list[templates.Address]], list[templates.Address]]:
     """Per language, the affected addresses of the subscriber with the most of them
-    (of the WORST_CANDIDATES with the most)."""
-    condition = affected_condition(conn, selection)
+    (of the WORST_CANDIDATES with the most); and one affected address, for a
+    language none of them speaks."""
+    condition = scope.condition()
     candidates = None
-    if whole_nodes(selection):
-        candidates = counts.top_subscribers(conn, selection.nodes, WORST_CANDIDATES)
+    if scope.selection.nodes:
+        candidates = counts.top_subscribers(conn, scope.on_shared_subscriptions(), WORST_CANDIDATES)
     if candidates is None:
         candidates = list(
             conn.scalars(
@@ -125,16 +123,11 @@ def _worst_addresses(conn: Connection, selection: Selection) -> dict[str, list[t
     for sub_id, language, settlement, street, house in sorted(rows, key=lambda r: rank[r[0]]):
         if chosen.setdefault(language, sub_id) == sub_id:
             found.setdefault(language, []).append(templates.Address(settlement, street, house))
-    return found
-
-
-def _any_address(conn: Connection, selection: Selection) -> list[templates.Address]:
-    row = conn.execute(
-        select(mp.c.settlement, mp.c.street, mp.c.house)
-        .where(affected_condition(conn, selection))
-        .limit(1)
+    any_row = conn.execute(
+        select(mp.c.settlement, mp.c.street, mp.c.house).where(condition).limit(1)
     ).first()
-    return [templates.Address(*row)] if row else [templates.Address("—", "", "—")]
+    fallback = [templates.Address(*any_row)] if any_row else [templates.Address("—", "", "—")]
+    return found, fallback
 
 
 @dataclass(frozen=True)
@@ -150,7 +143,7 @@ def _gather(conn: Connection, selection: Selection) -> Affected:
     counts = affected_counts(conn, selection)
     if not counts.metering_points:
         return Affected(counts, {}, [])
-    return Affected(counts, _worst_addresses(conn, selection), _any_address(conn, selection))
+    return Affected(counts, *_worst_addresses(conn, scope_of(conn, selection)))
 
 
 def gather_affected(engine: Engine, selection: Selection) -> Affected:
@@ -162,7 +155,7 @@ def gather_affected(engine: Engine, selection: Selection) -> Affected:
 
     def worst() -> tuple[dict[str, list[templates.Address]], list[templates.Address]]:
         with engine.connect() as conn:
-            return _worst_addresses(conn, selection), _any_address(conn, selection)
+            return _worst_addresses(conn, scope_of(conn, selection))
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(worst)

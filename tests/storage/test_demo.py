@@ -17,7 +17,7 @@ from typing import Any
 
 import phonenumbers
 import pytest
-from sqlalchemy import Engine, Table, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, Table, func, insert, inspect, select
 
 from dispatch_tui.config import load_settings
 from dispatch_tui.dialogs.search import EXAMPLES
@@ -27,6 +27,12 @@ from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.text import address_key
 from dispatch_tui.domain.tree_path import ancestor_ids
 from dispatch_tui.storage import audit, counts, demo, outage_lifecycle, outages
+from dispatch_tui.storage.affected import (
+    affected_condition,
+    counted_affected,
+    scope_of,
+    whole_nodes,
+)
 from dispatch_tui.storage.db import create_db_engine
 from dispatch_tui.storage.importers.subscribers import TELEGRAM_CHAT, VIBER_USER
 from dispatch_tui.storage.models import NODE_KINDS
@@ -227,19 +233,81 @@ def test_tree_paths_and_cached_totals_are_consistent(built: Built) -> None:
     assert sum(n["mp_count"] for n in roots) == len(mps)
 
 
-def test_previews_of_whole_nodes_from_their_totals_match_counting(built: Built) -> None:
-    """Regions alone and in pairs (their subscribers span regions): the counts and
-    the worst-case addresses from the node totals equal those of the distinct
-    pass, which an exclusion of nothing forces."""
+def test_previews_from_node_totals_match_counting(built: Built) -> None:
+    """Regions alone and in pairs (their subscribers span regions), and regions
+    less a feeder, a substation or a point, or plus a point of another region:
+    the counts and the worst-case addresses, from the node totals and the
+    shared subscriptions, equal a count of every affected point."""
     with built.engine.connect() as conn:
         regions = list(conn.scalars(select(node.c.id).where(node.c.kind == "region")))
-    for chosen in [*([r] for r in regions), *itertools.combinations(regions, 2)]:
-        whole = Selection(nodes=frozenset(chosen))
-        counted = Selection(nodes=frozenset(chosen), excluded_metering_points=frozenset({-1}))
-        fast, slow = gather_affected(built.engine, whole), gather_affected(built.engine, counted)
-        assert (fast.counts, fast.worst) == (slow.counts, slow.worst), chosen
-        with built.engine.connect() as conn:  # found among the subscribers of several points
-            assert counts.top_subscribers(conn, chosen, WORST_CANDIDATES) is not None
+        below = {
+            kind: dict(
+                conn.execute(
+                    select(node.c.path, node.c.id).where(node.c.kind == kind).order_by(node.c.id)
+                ).all()
+            )
+            for kind in ("substation", "feeder")
+        }
+        paths = dict(conn.execute(select(node.c.id, node.c.path)).all())
+        first_point = dict(
+            conn.execute(
+                select(node.c.id, func.min(metering_point.c.id))
+                .join(metering_point, metering_point.c.path.startswith(node.c.path))
+                .where(node.c.kind == "region")
+                .group_by(node.c.id)
+            ).all()
+        )
+    selections = [Selection(nodes=frozenset(chosen)) for chosen in [*([r] for r in regions)]]
+    selections += [Selection(nodes=frozenset(pair)) for pair in itertools.combinations(regions, 2)]
+    for region, other in itertools.pairwise([*regions, regions[0]]):
+        inside = {
+            kind: next(i for p, i in found.items() if p.startswith(paths[region]))
+            for kind, found in below.items()
+        }
+        selections += [
+            Selection(nodes=frozenset({region}), excluded_nodes=frozenset({inside["feeder"]})),
+            Selection(nodes=frozenset({region}), excluded_nodes=frozenset({inside["substation"]})),
+            Selection(
+                nodes=frozenset({region}),
+                excluded_metering_points=frozenset({first_point[region]}),
+            ),
+            Selection(nodes=frozenset({region}), metering_points=frozenset({first_point[other]})),
+        ]
+    for selection in selections:
+        found = gather_affected(built.engine, selection)
+        with built.engine.connect() as conn:
+            assert found.counts == counted_affected(conn, selection), selection
+            assert found.worst == worst_by_counting(conn, selection), selection
+            if whole_nodes(selection):  # found among the subscribers of several points
+                shared = scope_of(conn, selection).on_shared_subscriptions()
+                assert counts.top_subscribers(conn, shared, WORST_CANDIDATES) is not None
+
+
+def worst_by_counting(conn: Connection, selection: Selection) -> dict[str, list[templates.Address]]:
+    """Per language, the addresses of the subscriber with the most affected points
+    among the WORST_CANDIDATES with the most, from every affected point."""
+    rows = conn.execute(
+        select(
+            subscription.c.subscriber_id,
+            subscriber.c.language,
+            metering_point.c.settlement,
+            metering_point.c.street,
+            metering_point.c.house,
+        )
+        .join(metering_point, metering_point.c.id == subscription.c.mp_id)
+        .join(subscriber, subscriber.c.id == subscription.c.subscriber_id)
+        .where(affected_condition(conn, selection))
+        .order_by(metering_point.c.id)
+    ).all()
+    points = Counter(row.subscriber_id for row in rows)
+    language = {row.subscriber_id: row.language for row in rows}
+    chosen: dict[str, int] = {}
+    for sub_id in sorted(points, key=lambda s: (-points[s], s))[:WORST_CANDIDATES]:
+        chosen.setdefault(language[sub_id], sub_id)
+    return {
+        lang: [templates.Address(*row[2:]) for row in rows if row.subscriber_id == sub_id]
+        for lang, sub_id in chosen.items()
+    }
 
 
 def test_identifiers_parse_in_their_country_format(built: Built) -> None:

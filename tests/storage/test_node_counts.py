@@ -28,6 +28,7 @@ from dispatch_tui.storage.affected import (
     affected_counts,
     counted_affected,
     iter_affected_subscribers,
+    scope_of,
 )
 from dispatch_tui.storage.bot_chats import handle_chat_message
 from dispatch_tui.storage.db import write_transaction
@@ -201,13 +202,28 @@ def apply(world: World, step: tuple[str, int, int]) -> None:
 
 
 def check_sums(engine: Engine) -> None:
-    """Every node, every pair of nodes and all leaves: as the distinct pass counts them."""
+    """Every node, every pair of nodes and all leaves, whole; every node less
+    every other (under it, above it or beside it), less a point, plus a point:
+    as the distinct pass counts them."""
     with engine.connect() as conn:
         ids = list(conn.scalars(select(node.c.id).order_by(node.c.id)))
         leaves = list(conn.scalars(select(node.c.id).where(node.c.kind == "transformer_station")))
-        for chosen in [*([i] for i in ids), *itertools.combinations(ids, 2), leaves]:
-            selection = Selection(nodes=frozenset(chosen))
-            assert affected_counts(conn, selection) == counted_affected(conn, selection), chosen
+        points = list(conn.scalars(select(metering_point.c.id).order_by(metering_point.c.id)))
+        selections = [
+            Selection(nodes=frozenset(chosen))
+            for chosen in [*([i] for i in ids), *itertools.combinations(ids, 2), leaves]
+        ]
+        for chosen, other in itertools.permutations(ids, 2):
+            selections.append(
+                Selection(nodes=frozenset({chosen}), excluded_nodes=frozenset({other}))
+            )
+        for chosen, point in itertools.product(ids, points[:: max(1, len(points) // 4)]):
+            selections += [
+                Selection(nodes=frozenset({chosen}), excluded_metering_points=frozenset({point})),
+                Selection(nodes=frozenset({chosen}), metering_points=frozenset({point})),
+            ]
+        for selection in selections:
+            assert affected_counts(conn, selection) == counted_affected(conn, selection), selection
             check_top(conn, selection)
 
 
@@ -231,14 +247,15 @@ def check_kept(engine: Engine) -> None:
 
 
 def check_top(conn: Connection, selection: Selection) -> None:
-    """The subscribers with the most points under whole nodes, as the preview's
+    """The subscribers with the most affected points, as the preview's
     worst case takes them, equal those found by counting every point."""
     points = {s.subscriber_id: len(s.addresses) for s in iter_affected_subscribers(conn, selection)}
     ranked = sorted(points, key=lambda sub_id: (-points[sub_id], sub_id))
     for limit in (1, 2, 3):
         several = [sub_id for sub_id in ranked[:limit] if points[sub_id] > 1]
         expected = several if len(several) == limit else None
-        assert counts.top_subscribers(conn, selection.nodes, limit) == expected
+        shared = scope_of(conn, selection).on_shared_subscriptions()
+        assert counts.top_subscribers(conn, shared, limit) == expected
 
 
 def stored(conn: Connection) -> tuple[list[tuple[int, ...]], set[tuple[object, ...]]]:

@@ -22,6 +22,7 @@ from bench import benchmarks, pg
 
 FIGURES = (
     "ms_whole_preview_queries",
+    "ms_excluding_a_feeder",
     "ms",
     "ms_median",
     "ms_all_5000",
@@ -29,7 +30,8 @@ FIGURES = (
     "seconds",
     "msg_per_s",
 )
-"""The figure a PostgreSQL result is compared by, the first of these it has."""
+"""The figures a PostgreSQL result is compared by; the first it has is its own
+(`ratio_to_sqlite`, which `ok` takes), the others are shown beside it."""
 HIGHER_IS_BETTER = {"msg_per_s"}
 GOAL_RATIO = 1.5
 """PostgreSQL within 1.5x of SQLite (issue 15)."""
@@ -43,17 +45,30 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _beside(result: dict[str, Any], sqlite: list[dict[str, Any]]) -> dict[str, Any]:
     match = next((r for r in sqlite if _same(result, r)), None)
-    figure = next((k for k in FIGURES if k in result), None)
-    if match is None or figure is None or not match.get(figure):
+    if match is None:
         return result
-    ours, theirs = result[figure], match[figure]
-    ratio = theirs / ours if figure in HIGHER_IS_BETTER else ours / theirs
-    return result | {
-        f"sqlite_{figure}": theirs,
-        "ratio_to_sqlite": round(ratio, 2),
-        "goal_ratio_to_sqlite": GOAL_RATIO,
-        "ok": result.get("ok", True) and ratio <= GOAL_RATIO,
+    shared = [k for k in FIGURES if k in result and match.get(k)]
+    if not shared:
+        return result
+    ratios = {
+        figure: round(
+            match[figure] / result[figure]
+            if figure in HIGHER_IS_BETTER
+            else result[figure] / match[figure],
+            2,
+        )
+        for figure in shared
     }
+    main = shared[0]
+    result = result | {
+        f"sqlite_{main}": match[main],
+        "ratio_to_sqlite": ratios[main],
+        "goal_ratio_to_sqlite": GOAL_RATIO,
+        "ok": result.get("ok", True) and ratios[main] <= GOAL_RATIO,
+    }
+    for figure in shared[1:]:
+        result |= {f"sqlite_{figure}": match[figure], f"ratio_to_sqlite_{figure}": ratios[figure]}
+    return result
 
 
 def main() -> int:

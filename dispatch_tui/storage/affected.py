@@ -25,12 +25,13 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    union_all,
 )
 
 from dispatch_tui.domain.selection import Selection
 from dispatch_tui.domain.tree_path import is_under, outermost, subtree_range
 from dispatch_tui.storage import counts
-from dispatch_tui.storage.db import LeftFirst, among
+from dispatch_tui.storage.db import among
 from dispatch_tui.storage.tables import (
     contact,
     node,
@@ -174,11 +175,16 @@ def whole_nodes(selection: Selection) -> bool:
 
 
 def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
-    """The sum over the selected nodes, less what the exceptions change: only the
-    subscribers with a point the exceptions take out of those nodes or add to
-    them are looked at, each gaining or losing their place as a whole. None
-    when those points would outnumber the affected ones (the distinct pass over
-    the affected points is then the shorter way)."""
+    """The sum over the selected nodes, corrected by what the exceptions change.
+
+    A point is lost (selected, but excluded by a node or singly) or gained (a
+    single point outside the selected nodes); every other point is affected
+    exactly when it is under a selected node. So only the subscribers with a
+    lost or a gained point change, and only if they have no other point under
+    the selected nodes: such a point is in `shared_subscription`, which holds
+    the points of every subscriber with several. None when the lost and gained
+    points would outnumber the affected ones (the distinct pass over the
+    affected points is then the shorter way)."""
     selection = scope.selection
     selected = scope.selected_paths
     if not selected:
@@ -191,58 +197,62 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         )
     )
     size = {path: mp_count for path, mp_count in scope.nodes.values()}
-    base = sum(size[n] for n in selected)
-    touched_points = (
-        sum(size[t] for t in taken)
-        + len(selection.metering_points)
-        + len(selection.excluded_metering_points)
-    )
-    if touched_points > base - sum(size[t] for t in taken):
+    taken_size = sum(size[t] for t in taken)
+    singles = len(selection.metering_points) + len(selection.excluded_metering_points)
+    if taken_size + singles > sum(size[n] for n in selected) - taken_size:
         return None
-    sums = counts.sum_nodes(conn, selection.nodes)
-    in_base = _in_any_subtree(mp.c.path, selected)
-    touched = [_in_any_subtree(mp.c.path, taken)]
-    if selection.excluded_metering_points:
-        touched.append(and_(mp.c.id.in_(sorted(selection.excluded_metering_points)), in_base))
+
+    def lost_on(path: ColumnElement[str], point: ColumnElement[int]) -> ColumnElement[bool]:
+        lost = _in_any_subtree(path, taken)
+        if selection.excluded_metering_points:
+            singly = point.in_(sorted(selection.excluded_metering_points))
+            lost = or_(lost, and_(singly, _in_any_subtree(path, selected)))
+        return lost
+
+    lost = lost_on(mp.c.path, mp.c.id)
+    gained: ColumnElement[bool] = false()
     if selection.metering_points:
-        touched.append(mp.c.id.in_(sorted(selection.metering_points)))
-    gained = case((scope.condition(), 1), else_=0) - case((in_base, 1), else_=0)
+        gained = and_(
+            mp.c.id.in_(sorted(selection.metering_points)),
+            not_(_in_any_subtree(mp.c.path, selected)),
+            scope.condition(),
+        )
+    change = case((lost, -1), else_=1)
     points, priority = conn.execute(
         select(
-            func.coalesce(func.sum(gained), 0),
-            func.coalesce(func.sum(case((mp.c.priority, gained), else_=0)), 0),
-        ).where(or_(*touched))
+            func.coalesce(func.sum(change), 0),
+            func.coalesce(func.sum(case((mp.c.priority, change), else_=0)), 0),
+        ).where(or_(lost, gained))
     ).one()
-    # The few touched points drive both passes, each row looked up by key.
-    subscribers = (
-        select(subscription.c.subscriber_id)
+    # The few lost or gained points drive the pass, each row looked up by key.
+    holders = {
+        name: select(subscription.c.subscriber_id)
         .distinct()
-        .where(among(conn, subscription.c.mp_id, select(mp.c.id).where(or_(*touched))))
-        .cte("touched_subscribers")
+        .where(among(conn, subscription.c.mp_id, select(mp.c.id).where(which)))
+        .cte(name)
         .prefix_with("MATERIALIZED")
-    )
-    theirs = subscription.alias("theirs")
-    point = mp.alias("point")
-    in_selection = scope.condition(point.c.path, point.c.id)
-    was_in = _in_any_subtree(point.c.path, selected)
-    change = func.max(case((in_selection, 1), else_=0)) - func.max(case((was_in, 1), else_=0))
-    changed = (
-        select(theirs.c.subscriber_id, change.label("change"))
-        .select_from(
-            LeftFirst(
-                LeftFirst(
-                    subscribers, theirs, theirs.c.subscriber_id == subscribers.c.subscriber_id
-                ),
-                point,
-                point.c.id == theirs.c.mp_id,
+        for name, which in (("losing", lost), ("gaining", gained))
+    }
+    losing, gaining = holders["losing"], holders["gaining"]
+    other = shared_subscription
+    parts = []
+    for this, that, sign in ((losing, gaining, -1), (gaining, losing, 1)):
+        held = other.c.subscriber_id == this.c.subscriber_id
+        parts.append(
+            select(this.c.subscriber_id, literal_column(str(sign)).label("change")).where(
+                this.c.subscriber_id.not_in(select(that.c.subscriber_id)),
+                ~select(other.c.subscriber_id)
+                .where(
+                    held,
+                    _in_any_subtree(other.c.path, selected),
+                    not_(lost_on(other.c.path, other.c.mp_id)),
+                )
+                .exists(),
             )
         )
-        .group_by(theirs.c.subscriber_id)
-        .having(change != 0)
-        .cte("changed_subscribers")
-        .prefix_with("MATERIALIZED")
-    )
+    changed = union_all(*parts).cte("changed_subscribers").prefix_with("MATERIALIZED")
     subscriber_change, contact_change = _with_contacts(conn, changed, changed.c.change)
+    sums = counts.sum_nodes(conn, selection.nodes)
     contacts = Counter(sums.contacts)
     contacts.update(contact_change)
     return AffectedCounts(

@@ -22,8 +22,9 @@ when more than one node is selected. Storing the overlap per pair of nodes
 instead would be quadratic; detecting a straddler and falling back to the
 distinct pass would make the common multi-node selection slow again. The
 same rows give the preview its worst-case subscribers (the most points under
-the selection) without grouping every subscription of it. Exclusions and
-single metering points still take the distinct pass (storage.affected).
+the selection) without grouping every subscription of it. A selection with
+exclusions or single metering points corrects the sum by the subscribers those
+touch (storage.affected), and finds there whether one keeps another point.
 
 Who keeps them right: `refresh` recomputes a utility's totals wherever
 metering points, subscriptions, contacts or languages change in bulk

@@ -37,13 +37,15 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Select,
+    Update,
     and_,
     bindparam,
     case,
@@ -222,28 +224,13 @@ def paused_channels_query() -> Select[tuple[str]]:
     return select(channel_control.c.channel).where(channel_control.c.paused.is_(True))
 
 
-def claim_batch(
-    engine: Engine,
-    *,
-    owner: str,
-    channels: Sequence[str],
-    limit: int = 200,
-    lease: timedelta = timedelta(seconds=60),
-    unknown_wait: timedelta = timedelta(minutes=15),
-    now: datetime | None = None,
-) -> list[ClaimedMessage]:
-    """Lease up to `limit` (at most `CHUNK`) due messages of `channels` (not
-    paused) to `owner`.
-
-    Consent is read in this transaction, beside the lock on the messages:
-    waiting messages to a contact who opted out meanwhile are cancelled here
-    instead of handed out, and an unknown one is not resent (it stays
-    unknown). On PostgreSQL an opt-out racing this claim either committed
-    before it (and is seen) or waits for the claim's row locks, so it comes
-    after it in every sense.
-    """
-    now = now or datetime.now(UTC)
-    limit = min(limit, CHUNK)
+@lru_cache(maxsize=16)
+def _claim_statements(channels: tuple[str, ...]) -> tuple[Select[Any], Update]:
+    """The claim's SELECT of due messages and its UPDATE of the chosen ones, built
+    once per set of channels with everything else bound: building them anew (the
+    consent and rule-1 subqueries) took half the claim's time, a tenth of the
+    whole send loop's."""
+    now = bindparam("now", type_=message.c.next_attempt_at.type)
     candidates = (
         select(
             message.c.id,
@@ -254,7 +241,7 @@ def claim_batch(
         .where(
             message.c.status.in_((*WAITING_STATES, "unknown")),
             message.c.next_attempt_at <= now,
-            message.c.channel.in_(list(channels)),
+            message.c.channel.in_(channels),
             message.c.channel.not_in(paused_channels_query()),
             message.c.expires_at > now,
             # A message without a notice (no outage to approve) goes only as the answer
@@ -277,6 +264,7 @@ def claim_batch(
             or_(message.c.status != "unknown", consents()),
         )
         .order_by(message.c.next_attempt_at, message.c.id)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=message)
     )
     take = (
@@ -284,8 +272,8 @@ def claim_batch(
         .where(message.c.id.in_(bindparam("ids", expanding=True)))
         .values(
             status="sending",
-            lease_owner=owner,
-            lease_until=now + lease,
+            lease_owner=bindparam("owner"),
+            lease_until=bindparam("lease_until", type_=message.c.lease_until.type),
             attempts=message.c.attempts + 1,
         )
         .returning(
@@ -302,11 +290,38 @@ def claim_batch(
             message.c.unsubscribe_url,
         )
     )
+    return candidates, take
+
+
+def claim_batch(
+    engine: Engine,
+    *,
+    owner: str,
+    channels: Sequence[str],
+    limit: int = 200,
+    lease: timedelta = timedelta(seconds=60),
+    unknown_wait: timedelta = timedelta(minutes=15),
+    now: datetime | None = None,
+) -> list[ClaimedMessage]:
+    """Lease up to `limit` (at most `CHUNK`) due messages of `channels` (not
+    paused) to `owner`.
+
+    Consent is read in this transaction, beside the lock on the messages:
+    waiting messages to a contact who opted out meanwhile are cancelled here
+    instead of handed out, and an unknown one is not resent (it stays
+    unknown). On PostgreSQL an opt-out racing this claim either committed
+    before it (and is seen) or waits for the claim's row locks, so it comes
+    after it in every sense.
+    """
+    now = now or datetime.now(UTC)
+    limit = min(limit, CHUNK)
+    candidates, take = _claim_statements(tuple(sorted(channels)))
+    at = {"now": now}
     with write_transaction(engine) as conn:
         _reap_dead_leases(conn, now, unknown_wait)
         before: dict[int, str] = {}
         while len(before) < limit:
-            found = conn.execute(candidates.limit(limit - len(before))).all()
+            found = conn.execute(candidates, at | {"limit": limit - len(before)}).all()
             refused = [r for r in found if not r.consents]
             before.update((r.id, r.status) for r in found if r.consents)
             if not refused:
@@ -320,7 +335,9 @@ def claim_batch(
                     _cancel_opted_out(conn, ids, now, reason)
         if not before:
             return []
-        rows = conn.execute(take, {"ids": list(before)}).all()
+        rows = conn.execute(
+            take, {"ids": list(before), "owner": owner, "lease_until": now + lease}
+        ).all()
         senders = _senders(conn, {r.notice_id for r in rows if r.sender is None})
         _events(
             conn,

@@ -58,7 +58,10 @@ def render(items: Sequence[Item]) -> str:
 
 
 def houses_text(houses: Sequence[str]) -> str:
-    """The houses of one street as they appear in a notice."""
+    """The houses of one street as they appear in a notice (one house as it is: most
+    subscribers have one, and fan-out writes this for every message)."""
+    if len(houses) == 1:
+        return houses[0]
     return render(compress(houses))
 
 

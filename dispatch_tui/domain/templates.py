@@ -592,6 +592,15 @@ def local_moment(moment: datetime, timezone: str, language: str) -> str:
 
 
 def _values(ctx: NoticeContext, language: str, *, short: bool, extra_sep: str) -> dict[str, str]:
+    """The placeholders of a notice but its addresses (a copy: callers add those)."""
+    return dict(_context_values(ctx, language, short, extra_sep))
+
+
+@lru_cache(maxsize=64)
+def _context_values(
+    ctx: NoticeContext, language: str, short: bool, extra_sep: str
+) -> dict[str, str]:
+    """Worked out once per notice and language: fan-out renders each for thousands."""
     zone = _zone(ctx.timezone)
     starts_at = _aware(ctx.starts_at, "starts_at")
     ends_at = _aware(ctx.ends_at, "ends_at")

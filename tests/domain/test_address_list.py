@@ -96,3 +96,10 @@ def test_no_range_across_alphabets_or_leading_zeros() -> None:
     assert houses_text(["Я", "а", "б"]) == "Я, а, б"
     assert houses_text(["08", "09", "10"]) == "08, 09, 10"
     assert houses_text(["Y", "Z", "["]) == "Y, Z, ["
+
+
+@given(st.one_of(bg_flats, bg_entrances, ua_flats, plain, st.text(min_size=1, max_size=30)))
+def test_one_house_reads_as_written(house: str) -> None:
+    """What `houses_text` returns at once for a single house (most subscribers have
+    one) is what compressing it would give."""
+    assert houses_text([house]) == render(compress([house])) == house

@@ -19,27 +19,11 @@ from sqlalchemy import Engine, select
 from dispatch_tui.domain.bot_updates import ChatText
 from dispatch_tui.engine.bots import TelegramPoller
 from dispatch_tui.engine.runner import DeliveryEngine
-from dispatch_tui.senders.telegram import TelegramSender
 from dispatch_tui.storage.tables import contact
 from tests.engine.conftest import FAST, settings, until
+from tests.engine.telegram_webhook import SECRET, TOKEN, telegram_webhook, update
 from tests.gateways import free_port
 from tests.storage.csvdata import load_all
-
-TOKEN = "bots-report-token_0123456789abcdefXYZ"
-"""A report token as the listener requires: 32+ random URL-safe characters."""
-
-
-def update(update_id: int, text: str, chat: int = 555) -> dict[str, object]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": 1700000000,
-            "chat": {"id": chat, "type": "private"},
-            "from": {"id": chat, "is_bot": False, "first_name": "I"},
-            "text": text,
-        },
-    }
 
 
 def consents(engine: Engine, channel: str, address: str) -> list[str]:
@@ -58,46 +42,18 @@ async def test_telegram_webhook_links_an_account_and_replies(
     engine: Engine, tmp_path: Path
 ) -> None:
     load_all(engine, tmp_path)
-    sent: list[dict[str, object]] = []
-
-    def bot_api(request: httpx.Request) -> httpx.Response:
-        sent.append(json.loads(request.content))
-        return httpx.Response(200, json={"ok": True, "result": {"message_id": len(sent)}})
-
-    port = free_port()
-    env = {
-        "engine_listen_port": str(port),
-        "engine_report_token": TOKEN,
-        "telegram_token": "1:X",
-        "telegram_updates": "webhook",
-        "telegram_webhook_secret": "s3",
-    }
-    delivery = DeliveryEngine(
-        engine,
-        settings(**env),
-        listen=True,
-        senders={"telegram": TelegramSender(token="1:X", transport=httpx.MockTransport(bot_api))},
-        tuning=FAST,
-        sync_seconds=0.2,
-    )
-    await delivery.start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            url = f"http://127.0.0.1:{port}/telegram/{TOKEN}"
-            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3"}
-            for i, text in enumerate(["/start", "/add", "100000002", "UA-777002"], start=1):
-                async with session.post(url, json=update(i, text), headers=headers) as r:
-                    assert r.status == 200
-            async with session.post(url, data=b"{not json", headers=headers) as r:
-                assert r.status == 400
-            async with session.post(url, json=update(9, "/stop"), headers={}) as r:
-                assert r.status == 403
-        await until(lambda: len(sent) == 4, what="four replies sent")
-    finally:
-        await delivery.stop()
+    async with telegram_webhook(engine) as webhook:
+        for i, text in enumerate(["/start", "/add", "100000002", "UA-777002"], start=1):
+            await webhook.say(i, text)
+        secret = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        async with webhook.session.post(webhook.url, data=b"{not json", headers=secret) as r:
+            assert r.status == 400
+        async with webhook.session.post(webhook.url, json=update(9, "/stop"), headers={}) as r:
+            assert r.status == 403
+        await until(lambda: len(webhook.sent) == 4, what="four replies sent")
     assert consents(engine, "telegram", "555") == ["opted_in"]
-    assert {m["chat_id"] for m in sent} == {"555"}
-    assert "Минайська 16" in str(sent[-1]["text"])
+    assert {m["chat_id"] for m in webhook.sent} == {"555"}
+    assert "Минайська 16" in str(webhook.sent[-1]["text"])
 
 
 async def test_long_polling_advances_the_offset_and_skips_junk() -> None:

@@ -27,10 +27,7 @@ import hashlib
 import hmac
 import json
 import logging
-import os
-import secrets
 import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +38,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, func, insert, or_, select, text, update
 
 from dispatch_tui.config import ConfigError, default_audit_key_file
+from dispatch_tui.secret_file import write_new_secret
 from dispatch_tui.storage.db import write_transaction
 from dispatch_tui.storage.tables import audit_log
 
@@ -212,25 +210,13 @@ def load_key(path: Path, *, create: bool = True) -> bytes:
 def _create_key(path: Path) -> None:
     """Write a fresh key; a process racing us may win, and then its key is the one."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".audit-key-")
+        created = write_new_secret(path, KEY_BYTES, ".audit-key-")
     except PermissionError:
         raise  # the key's place is another account's: `load_key` says so (KeyNotOurs)
     except OSError as exc:
         raise AuditKeyError(f"{path}: cannot create the audit key: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (secrets.token_hex(KEY_BYTES) + "\n").encode())
-        os.fsync(fd)
-        os.close(fd)
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        else:
-            log.info("audit key created: %s", path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    if created:
+        log.info("audit key created: %s", path)
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -15,17 +15,16 @@ so forms opened before one still work.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import stat
-import tempfile
 from pathlib import Path
 from typing import Final
 
 from aiohttp import web
+
+from dispatch_tui.secret_file import write_new_secret
 
 COOKIE: Final = "dispatch_csrf"
 FIELD: Final = "csrf"
@@ -67,19 +66,9 @@ def load_secret(path: Path | str) -> bytes:
 def _create(path: Path) -> None:
     """Write a fresh secret; a process racing us may win, and then its secret is the one."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".web-secret-")
+        write_new_secret(path, SECRET_BYTES, ".web-secret-")
     except OSError as exc:
         raise SecretError(f"{path}: cannot create the web secret: {exc.strerror}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, (secrets.token_hex(SECRET_BYTES) + "\n").encode())
-        os.fsync(fd)
-        os.close(fd)
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
 
 
 def _sign(secret: bytes, nonce: str) -> str:

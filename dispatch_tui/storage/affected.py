@@ -82,16 +82,17 @@ class AffectedSubscriber:
 
 @dataclass(frozen=True)
 class Scope:
-    """A selection with the paths and sizes of its nodes read (one query), so that
-    its WHERE clause can be put on any table that carries a metering point's path
-    and id, and the counts can choose their way by size."""
+    """A selection with the paths of its nodes read (one query), so that its WHERE
+    clause can be put on any table that carries a metering point's path and id.
+    Only paths: the public web's role, which lists outages by this clause, may
+    read no more of `node`."""
 
     selection: Selection
-    nodes: dict[int, tuple[str, int]]
-    """Selected and excluded node ids: (path, metering points under it)."""
+    paths: dict[int, str]
+    """Of the selected and excluded nodes, by id."""
 
     def _paths(self, ids: frozenset[int]) -> list[str]:
-        return sorted(outermost({self.nodes[i][0] for i in ids if i in self.nodes}))
+        return sorted(outermost({self.paths[i] for i in ids if i in self.paths}))
 
     @property
     def selected_paths(self) -> list[str]:
@@ -127,10 +128,8 @@ def scope_of(conn: Connection, selection: Selection) -> Scope:
     ids = selection.nodes | selection.excluded_nodes
     if not ids:
         return Scope(selection, {})
-    rows = conn.execute(
-        select(node.c.id, node.c.path, node.c.mp_count).where(node.c.id.in_(sorted(ids)))
-    )
-    return Scope(selection, {row.id: (row.path, row.mp_count) for row in rows})
+    rows = conn.execute(select(node.c.id, node.c.path).where(node.c.id.in_(sorted(ids))))
+    return Scope(selection, dict(rows.tuples().all()))
 
 
 def _in_any_subtree(path: ColumnElement[str], paths: list[str]) -> ColumnElement[bool]:
@@ -196,7 +195,13 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
             | {n for n in selected if any(is_under(n, e) for e in excluded)}
         )
     )
-    size = {path: mp_count for path, mp_count in scope.nodes.values()}
+    size: dict[str, int] = dict(
+        conn.execute(
+            select(node.c.path, node.c.mp_count).where(node.c.path.in_([*selected, *taken]))
+        )
+        .tuples()
+        .all()
+    )
     taken_size = sum(size[t] for t in taken)
     singles = len(selection.metering_points) + len(selection.excluded_metering_points)
     if taken_size + singles > sum(size[n] for n in selected) - taken_size:

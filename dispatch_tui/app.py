@@ -127,6 +127,9 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         self.identity = Identity(login or "", None)
         self.database = engine.url.render_as_string(hide_password=True)
         self.sandbox = sandbox
+        """Whether the header says SANDBOX: this terminal's setting, or when it does not
+        send, what the living engines say of theirs."""
+        self._own_sandbox = sandbox
         self.delivery: DeliveryEngine | None = None
         self.changes = ChangeFeed(self, engine)
         self.approval_alert = ApprovalAlert(self)
@@ -196,16 +199,21 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
         """Who sends (when this terminal does not) and which gateways are down: read now
         and again every few seconds, each read after the last one finished."""
         try:
-            engines, gateways = read_engine_status(self.engine)
+            status = read_engine_status(self.engine)
         finally:
             self.call_from_thread(self.set_timer, REFRESH_SECONDS, self.watch_engines)
-        if self.settings.engine_embedded:
-            engines = ()
-        self.call_from_thread(self._engines_seen, engines, gateways)
+        engines, sandbox = status.engines, status.sms_sandboxed
+        if self.settings.engine_embedded or sandbox is None:
+            # This terminal sends (or nobody says): its own settings stand.
+            engines, sandbox = (() if self.settings.engine_embedded else engines), self._own_sandbox
+        self.call_from_thread(self._engines_seen, engines, status.gateways, sandbox)
 
-    def _engines_seen(self, engines: tuple[str, ...], gateways: tuple[str, ...]) -> None:
-        if (engines, gateways) != (self.engine_forms, self.gateway_forms):
-            self.engine_forms, self.gateway_forms = engines, gateways
+    def _engines_seen(
+        self, engines: tuple[str, ...], gateways: tuple[str, ...], sandbox: bool
+    ) -> None:
+        seen = (engines, gateways, sandbox)
+        if seen != (self.engine_forms, self.gateway_forms, self.sandbox):
+            self.engine_forms, self.gateway_forms, self.sandbox = seen
             self._set_subtitle()
 
     @work(exit_on_error=False, group="delivery")

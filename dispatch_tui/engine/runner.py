@@ -33,6 +33,7 @@ from dispatch_tui.engine.scheduler import NoticeScheduler
 from dispatch_tui.os_user import current_login
 from dispatch_tui.senders.base import Sender
 from dispatch_tui.senders.rate_limit import TokenBucket
+from dispatch_tui.senders.sandbox import SandboxSender
 from dispatch_tui.storage import (
     audit,
     audit_anchor,
@@ -137,7 +138,10 @@ class DeliveryEngine:
         self.senders = self._given_senders or build_senders(
             self.settings, report_url=report_url, on_sandbox_report=self._sandbox_report
         )
-        await asyncio.to_thread(processes.record_channels, self.db, self.id, list(self.senders))
+        sandboxed = [c for c, sender in self.senders.items() if isinstance(sender, SandboxSender)]
+        await asyncio.to_thread(
+            processes.record_channels, self.db, self.id, list(self.senders), sandboxed
+        )
         for channel in sorted(set(CHANNELS) - set(self.senders)):
             log.warning("%s: no sender configured; its messages wait for one", channel)
         for channel, sender in self.senders.items():

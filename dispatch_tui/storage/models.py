@@ -754,6 +754,8 @@ class EngineProcess(Base):
     channels: Mapped[list[str] | None] = mapped_column(JSON)
     # The channels whose gateway it finds down, written with each heartbeat.
     gateways_down: Mapped[list[str] | None] = mapped_column(JSON)
+    # Of `channels`, those whose sender only pretends (the sandbox); None: unknown.
+    sandbox_channels: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ChannelControl(Base):

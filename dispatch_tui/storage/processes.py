@@ -49,15 +49,18 @@ def register(engine: Engine, process_id: str, kind: str, *, now: datetime | None
         )
 
 
-def record_channels(engine: Engine, process_id: str, channels: Sequence[str]) -> None:
+def record_channels(
+    engine: Engine, process_id: str, channels: Sequence[str], sandboxed: Sequence[str] = ()
+) -> None:
     """The channels this process has a sender for: a bot channel without a token has
     none, and the monitor says so (`served_channels`) instead of showing its messages
-    as in flight."""
+    as in flight; and those of them its sandbox serves, which every terminal that
+    does not send itself labels as such."""
     with write_transaction(engine) as conn:
         conn.execute(
             update(engine_process)
             .where(engine_process.c.id == process_id)
-            .values(channels=sorted(channels))
+            .values(channels=sorted(channels), sandbox_channels=sorted(sandboxed))
         )
 
 
@@ -137,6 +140,8 @@ class ProcessRow:
     notices_held: int
     alive: bool
     gateways_down: tuple[str, ...] = ()
+    sandbox_channels: tuple[str, ...] | None = None
+    """None: not said (an older engine, or not yet)."""
 
 
 def list_processes(
@@ -182,6 +187,7 @@ def list_processes(
                 notices,
                 alive,
                 tuple(r.gateways_down or ()),
+                None if r.sandbox_channels is None else tuple(r.sandbox_channels),
             )
         )
     return sorted(found, key=lambda p: not p.alive)

@@ -20,7 +20,7 @@ from dispatch_tui import app as app_module
 from dispatch_tui.app import HEADER_SIDES, DispatchApp
 from dispatch_tui.storage import monitor, processes
 from dispatch_tui.storage.processes import ProcessRow
-from dispatch_tui.widgets.engine_status import EDIT_ONLY, engine_forms, gateway_forms
+from dispatch_tui.widgets.engine_status import EDIT_ONLY, engine_forms, gateway_forms, sms_sandboxed
 from tests.engine.factory import make_outbox
 from tests.tui.conftest import make_app
 from tests.tui.test_app import settle
@@ -122,3 +122,44 @@ async def test_the_monitor_says_what_each_channel_does(tui_engine: Engine) -> No
                 "telegram": "paused",
                 "viber": "idle",
             }
+
+
+@pytest.mark.parametrize("embedded", [False, True])
+async def test_the_sandbox_label_follows_the_engine_that_sends(
+    tui_engine: Engine, monkeypatch: pytest.MonkeyPatch, embedded: bool
+) -> None:
+    """A terminal set to the sandbox but not sending itself labels SMS as the living
+    engine sends them: no SANDBOX while a headless engine sends through Kannel, back
+    when it sends through its sandbox, its own setting again when no engine says. A
+    terminal with its own engine keeps its own label (its SMS go its own way)."""
+    monkeypatch.setattr(app_module, "REFRESH_SECONDS", 0.1)
+    monkeypatch.setattr(DispatchApp, "start_delivery", lambda self: None)
+    process_id = processes.new_process_id("engine")
+    processes.register(tui_engine, process_id, "engine")
+    processes.record_channels(tui_engine, process_id, ["sms", "email"], sandboxed=["email"])
+    app = make_app(tui_engine, "ana", embedded=embedded)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        if embedded:
+            await asyncio.sleep(0.5)
+            assert "SANDBOX SMS" in header(app)
+            return
+        await until(lambda: "SANDBOX" not in header(app), "real SMS: no SANDBOX label")
+        processes.record_channels(tui_engine, process_id, ["sms"], sandboxed=["sms"])
+        await until(lambda: "SANDBOX SMS" in header(app), "the engine's sandbox labelled")
+        processes.record_channels(tui_engine, process_id, ["sms"], sandboxed=[])
+        await until(lambda: "SANDBOX" not in header(app), "real SMS again")
+        processes.stopped(tui_engine, process_id)
+        await until(lambda: "SANDBOX SMS" in header(app), "no engine: the own setting")
+
+
+def test_sms_count_as_sandboxed_when_a_living_engine_says_so() -> None:
+    now = datetime.now(UTC)
+    real = replace(row("engine@a:1:ab", "a", 1, now), sandbox_channels=("email",))
+    fake = replace(row("engine@b:1:cd", "b", 1, now), sandbox_channels=("sms",))
+    old = row("engine@c:1:ef", "c", 1, now)
+    gone = replace(fake, alive=False)
+    assert sms_sandboxed([real]) is False
+    assert sms_sandboxed([real, fake]) is True
+    assert sms_sandboxed([old, gone]) is None
+    assert sms_sandboxed([]) is None

@@ -229,33 +229,15 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
             func.coalesce(func.sum(case((mp.c.priority, change), else_=0)), 0),
         ).where(or_(lost, gained))
     ).one()
-    # The few lost or gained points drive the pass, each row looked up by key.
-    holders = {
-        name: select(subscription.c.subscriber_id)
-        .distinct()
-        .where(among(conn, subscription.c.mp_id, select(mp.c.id).where(which)))
-        .cte(name)
-        .prefix_with("MATERIALIZED")
-        for name, which in (("losing", lost), ("gaining", gained))
-    }
-    losing, gaining = holders["losing"], holders["gaining"]
-    other = shared_subscription
-    parts = []
-    for this, that, sign in ((losing, gaining, -1), (gaining, losing, 1)):
-        held = other.c.subscriber_id == this.c.subscriber_id
-        parts.append(
-            select(this.c.subscriber_id, literal_column(str(sign)).label("change")).where(
-                this.c.subscriber_id.not_in(select(that.c.subscriber_id)),
-                ~select(other.c.subscriber_id)
-                .where(
-                    held,
-                    _in_any_subtree(other.c.path, selected),
-                    not_(lost_on(other.c.path, other.c.mp_id)),
-                )
-                .exists(),
-            )
-        )
-    changed = union_all(*parts).cte("changed_subscribers").prefix_with("MATERIALIZED")
+    changed = _changed_subscribers(
+        conn,
+        lost,
+        gained,
+        still_in=and_(
+            _in_any_subtree(shared_subscription.c.path, selected),
+            not_(lost_on(shared_subscription.c.path, shared_subscription.c.mp_id)),
+        ),
+    )
     subscriber_change, contact_change = _with_contacts(conn, changed, changed.c.change)
     sums = counts.sum_nodes(conn, selection.nodes)
     contacts = Counter(sums.contacts)
@@ -266,6 +248,37 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         subscribers=sums.subscribers + subscriber_change,
         contacts={bucket: n for bucket, n in contacts.items() if n},
     )
+
+
+def _changed_subscribers(
+    conn: Connection,
+    lost: ColumnElement[bool],
+    gained: ColumnElement[bool],
+    still_in: ColumnElement[bool],
+) -> CTE:
+    """(subscriber_id, change): -1 for each subscriber with a `lost` point, +1 for
+    each with a `gained` one, unless they have both or a `shared_subscription` row
+    `still_in` the selection. The few lost or gained points drive the pass, each
+    row looked up by key."""
+    holders = {
+        name: select(subscription.c.subscriber_id)
+        .distinct()
+        .where(among(conn, subscription.c.mp_id, select(mp.c.id).where(which)))
+        .cte(name)
+        .prefix_with("MATERIALIZED")
+        for name, which in (("losing", lost), ("gaining", gained))
+    }
+    losing, gaining = holders["losing"], holders["gaining"]
+    parts = [
+        select(this.c.subscriber_id, literal_column(str(sign)).label("change")).where(
+            this.c.subscriber_id.not_in(select(that.c.subscriber_id)),
+            ~select(shared_subscription.c.subscriber_id)
+            .where(shared_subscription.c.subscriber_id == this.c.subscriber_id, still_in)
+            .exists(),
+        )
+        for this, that, sign in ((losing, gaining, -1), (gaining, losing, 1))
+    ]
+    return union_all(*parts).cte("changed_subscribers").prefix_with("MATERIALIZED")
 
 
 def _with_contacts(

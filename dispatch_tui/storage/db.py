@@ -97,8 +97,23 @@ def create_db_engine(
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True)
+        return create_engine(
+            parsed, echo=echo, pool_pre_ping=True, connect_args={"options": _pg_options(parsed)}
+        )
     raise DatabaseError(f"unsupported database {shown(parsed)}: use sqlite or postgresql")
+
+
+PG_SESSION = "-c jit=off"
+"""Our statements are short; JIT compiling one costs more than running it. Once
+autovacuum had analyzed a 20,000-message outbox, PostgreSQL compiled the send
+loop's claim every time: 123 ms of a 139 ms claim that runs in 15 without."""
+
+
+def _pg_options(url: URL) -> str:
+    """Our session settings after any the URL gives (`?options=…`)."""
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    return f"{given} {PG_SESSION}".strip()
 
 
 GROUP_SETTING = "database.group (or DISPATCH_TUI_DATABASE_GROUP)"

@@ -22,6 +22,7 @@ from dispatch_tui.engine.bots import TelegramPoller
 from dispatch_tui.storage import bot_chats
 from dispatch_tui.storage.db import create_db_engine, is_sqlite, write_transaction
 from dispatch_tui.storage.tables import bot_chat, message
+from tests.engine.telegram_webhook import update
 
 LOCK_WAIT_MS = 200
 
@@ -34,18 +35,7 @@ class BotApi:
         self.offsets: list[int | None] = []
 
     def add(self, update_id: int, chat: int, text: str) -> None:
-        self.updates.append(
-            {
-                "update_id": update_id,
-                "message": {
-                    "message_id": update_id,
-                    "date": 1700000000,
-                    "chat": {"id": chat, "type": "private"},
-                    "from": {"id": chat, "is_bot": False, "first_name": "I"},
-                    "text": text,
-                },
-            }
-        )
+        self.updates.append(update(update_id, text, chat))
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         raw = request.url.params.get("offset")

@@ -195,16 +195,14 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
             | {n for n in selected if any(is_under(n, e) for e in excluded)}
         )
     )
-    size: dict[str, int] = dict(
-        conn.execute(
-            select(node.c.path, node.c.mp_count).where(node.c.path.in_([*selected, *taken]))
-        )
-        .tuples()
-        .all()
-    )
-    taken_size = sum(size[t] for t in taken)
+    sums = counts.sum_nodes(conn, selection.nodes)
+    taken_size = 0
+    if taken:
+        taken_size = conn.execute(
+            select(func.sum(node.c.mp_count)).where(node.c.path.in_(taken))
+        ).scalar_one()
     singles = len(selection.metering_points) + len(selection.excluded_metering_points)
-    if taken_size + singles > sum(size[n] for n in selected) - taken_size:
+    if taken_size + singles > sums.metering_points - taken_size:
         return None
 
     def lost_on(path: ColumnElement[str], point: ColumnElement[int]) -> ColumnElement[bool]:
@@ -239,7 +237,6 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         ),
     )
     subscriber_change, contact_change = _with_contacts(conn, changed, changed.c.change)
-    sums = counts.sum_nodes(conn, selection.nodes)
     contacts = Counter(sums.contacts)
     contacts.update(contact_change)
     return AffectedCounts(

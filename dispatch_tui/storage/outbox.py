@@ -316,12 +316,11 @@ def claim_batch(
     now = now or datetime.now(UTC)
     limit = min(limit, CHUNK)
     candidates, take = _claim_statements(tuple(sorted(channels)))
-    at = {"now": now}
     with write_transaction(engine) as conn:
         _reap_dead_leases(conn, now, unknown_wait)
         before: dict[int, str] = {}
         while len(before) < limit:
-            found = conn.execute(candidates, at | {"limit": limit - len(before)}).all()
+            found = conn.execute(candidates, {"now": now, "limit": limit - len(before)}).all()
             refused = [r for r in found if not r.consents]
             before.update((r.id, r.status) for r in found if r.consents)
             if not refused:

@@ -194,19 +194,22 @@ class DispatchApp(ReportsWorkerErrors, App[None]):
             self.start_delivery()
         self.watch_engines()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="engines")
+    @work(thread=True, exit_on_error=False, group="engines")
     def watch_engines(self) -> None:
         """Who sends (when this terminal does not) and which gateways are down: read now
-        and again every few seconds, each read after the last one finished."""
+        and again every few seconds, each read timed from the end of the last one.
+        Not exclusive: on a loaded machine the next read could start before this
+        worker returns, and would cancel it for nothing."""
         try:
             status = read_engine_status(self.engine)
+            engines, sandbox = status.engines, status.sms_sandboxed
+            if self.settings.engine_embedded or sandbox is None:
+                # This terminal sends (or nobody says): its own settings stand.
+                own = () if self.settings.engine_embedded else engines
+                engines, sandbox = own, self._own_sandbox
+            self.call_from_thread(self._engines_seen, engines, status.gateways, sandbox)
         finally:
             self.call_from_thread(self.set_timer, REFRESH_SECONDS, self.watch_engines)
-        engines, sandbox = status.engines, status.sms_sandboxed
-        if self.settings.engine_embedded or sandbox is None:
-            # This terminal sends (or nobody says): its own settings stand.
-            engines, sandbox = (() if self.settings.engine_embedded else engines), self._own_sandbox
-        self.call_from_thread(self._engines_seen, engines, status.gateways, sandbox)
 
     def _engines_seen(
         self, engines: tuple[str, ...], gateways: tuple[str, ...], sandbox: bool

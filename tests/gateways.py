@@ -381,11 +381,19 @@ class Boxes:
         _wait("the sendsms port", lambda: _port_open(self.ports["sendsms"]), 10, self.run)
 
     def stop(self, name: str) -> None:
-        """SIGTERM one box ("bearerbox" or "smsbox") and wait for it: a graceful
-        bearerbox stop also tells smsbox to exit (recipe, error cases)."""
+        """SIGTERM one box ("bearerbox" or "smsbox") and wait for it. A graceful
+        bearerbox stop also tells smsbox to exit (recipe, error cases); an smsbox
+        that missed the word (a loaded machine: bearerbox killed after its grace,
+        smsbox waiting to re-spawn) is stopped as an administrator's
+        `systemctl stop kannel` would, so the next start finds its ports free."""
         _stop(self._procs[name])
         if name == "bearerbox":
-            self._procs["smsbox"].wait(timeout=STOP_GRACE)
+            smsbox = self._procs["smsbox"]
+            try:
+                smsbox.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                _stop(smsbox)
+            _stop_respawned(self.conf)
 
 
 @contextmanager

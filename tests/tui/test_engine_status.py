@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 from textual.widgets import Header, Static
+from textual.worker import Worker
 
 from dispatch_tui import app as app_module
 from dispatch_tui.app import HEADER_SIDES, DispatchApp
@@ -163,3 +164,30 @@ def test_sms_count_as_sandboxed_when_a_living_engine_says_so() -> None:
     assert sms_sandboxed([real, fake]) is True
     assert sms_sandboxed([old, gone]) is None
     assert sms_sandboxed([]) is None
+
+
+async def test_a_slow_read_of_the_engines_is_never_cut_short(
+    tui_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next read is timed from the end of the last: however slow a read (a
+    loaded machine), none is cancelled by its successor."""
+    monkeypatch.setattr(app_module, "REFRESH_SECONDS", 0.001)
+    read, cancel = app_module.read_engine_status, Worker.cancel
+    cancelled: list[str] = []
+
+    def slow(engine: Engine) -> object:
+        time.sleep(0.02)
+        return read(engine)
+
+    def counted(worker: Worker[object]) -> None:
+        cancelled.append(worker.group)
+        cancel(worker)
+
+    monkeypatch.setattr(app_module, "read_engine_status", slow)
+    monkeypatch.setattr(Worker, "cancel", counted)
+    app = make_app(tui_engine, "ana")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.pause(0.5)
+        await settle(app, pilot)
+        assert "engines" not in cancelled  # (leaving the app cancels what still runs)

@@ -28,6 +28,9 @@ __all__ = [
 
 MAX_WINDOW_DAYS: Final = 15
 """Most days `opens_days` and `closes_day` may each be: a window stays under a month."""
+MAX_SPAN: Final = 28
+"""Most days `opens_days` and `closes_day` may be together: February's window must
+not open before January's has closed (15 and 15 would give a day with two)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,12 @@ class ReadingSettings:
             value = getattr(self, name)
             if not 1 <= value <= MAX_WINDOW_DAYS:
                 raise ValueError(f"{name} must be 1 to {MAX_WINDOW_DAYS}, not {value}")
+        if self.opens_days + self.closes_day > MAX_SPAN:
+            raise ValueError(
+                f"opens_days + closes_day must be at most {MAX_SPAN}, not"
+                f" {self.opens_days + self.closes_day}: February's window would open"
+                " before January's closes"
+            )
         if not 1 <= self.max_kwh_per_day <= 100_000:
             raise ValueError("max_kwh_per_day must be 1 to 100000")
 

@@ -129,7 +129,7 @@ def scope_of(conn: Connection, selection: Selection) -> Scope:
     if not ids:
         return Scope(selection, {})
     rows = conn.execute(select(node.c.id, node.c.path).where(node.c.id.in_(sorted(ids))))
-    return Scope(selection, dict(rows.tuples().all()))
+    return Scope(selection, {row.id: row.path for row in rows})
 
 
 def _in_any_subtree(path: ColumnElement[str], paths: list[str]) -> ColumnElement[bool]:
@@ -196,14 +196,13 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         )
     )
     sums = counts.sum_nodes(conn, selection.nodes)
-    taken_size = 0
-    if taken:
-        taken_size = conn.execute(
-            select(func.sum(node.c.mp_count)).where(node.c.path.in_(taken))
-        ).scalar_one()
+    taken_ids = [i for i, path in scope.paths.items() if path in taken]
+    cut = counts.sum_nodes(conn, taken_ids) if taken_ids else counts.NodeSums(0, 0, 0, {})
     singles = len(selection.metering_points) + len(selection.excluded_metering_points)
-    if taken_size + singles > sums.metering_points - taken_size:
+    if cut.metering_points + singles > sums.metering_points - cut.metering_points:
         return None
+    if not singles:
+        return _less_subtrees(conn, selected, taken, sums, cut)
 
     def lost_on(path: ColumnElement[str], point: ColumnElement[int]) -> ColumnElement[bool]:
         lost = _in_any_subtree(path, taken)
@@ -243,6 +242,47 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         metering_points=sums.metering_points + int(points),
         priority_metering_points=sums.priority_metering_points + int(priority),
         subscribers=sums.subscribers + subscriber_change,
+        contacts={bucket: n for bucket, n in contacts.items() if n},
+    )
+
+
+def _less_subtrees(
+    conn: Connection,
+    selected: list[str],
+    taken: list[str],
+    sums: counts.NodeSums,
+    cut: counts.NodeSums,
+) -> AffectedCounts:
+    """Whole nodes less whole subtrees under them (no single points): the sum over
+    the selected nodes less the sum over the `taken` subtrees, plus the subscribers
+    both sums count, those with points on either side of the cut. Having several
+    points, they are all in `shared_subscription`: a range scan of the cut's shared
+    rows, instead of finding the subscribers of every point cut out."""
+    this, other = shared_subscription, shared_subscription.alias("other")
+    both = (
+        select(this.c.subscriber_id)
+        .distinct()
+        .where(
+            _in_any_subtree(this.c.path, taken),
+            select(other.c.subscriber_id)
+            .where(
+                other.c.subscriber_id == this.c.subscriber_id,
+                _in_any_subtree(other.c.path, selected),
+                not_(_in_any_subtree(other.c.path, taken)),
+            )
+            .exists(),
+        )
+        .cte("on_both_sides")
+        .prefix_with("MATERIALIZED")
+    )
+    both_count, both_contacts = _with_contacts(conn, both, literal_column("1"))
+    contacts = Counter(sums.contacts)
+    contacts.subtract(cut.contacts)
+    contacts.update(both_contacts)
+    return AffectedCounts(
+        metering_points=sums.metering_points - cut.metering_points,
+        priority_metering_points=sums.priority_metering_points - cut.priority_metering_points,
+        subscribers=sums.subscribers - cut.subscribers + both_count,
         contacts={bucket: n for bucket, n in contacts.items() if n},
     )
 

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dispatch_tui.domain.reading_checks import Previous, Reason, check_reading
 from dispatch_tui.domain.reading_window import (
+    MAX_SPAN,
     ReadingSettings,
     next_window,
     next_window_start,
@@ -27,11 +28,10 @@ DEFAULT = ReadingSettings()
 moments = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2040, 12, 31), timezones=st.just(UTC)
 )
-settings = st.builds(
-    ReadingSettings,
-    registers=st.sampled_from([1, 2]),
-    opens_days=st.integers(1, 15),
-    closes_day=st.integers(1, 15),
+settings = (
+    st.tuples(st.sampled_from([1, 2]), st.integers(1, 15), st.integers(1, 15))
+    .filter(lambda t: t[1] + t[2] <= MAX_SPAN)
+    .map(lambda t: ReadingSettings(*t))
 )
 
 
@@ -55,6 +55,8 @@ def test_the_open_window_contains_the_moment_and_matches_the_calendar(
 
 
 @given(moments, st.sampled_from(ZONES), settings)
+@example(datetime(2020, 1, 1, tzinfo=UTC), "Europe/Kyiv", ReadingSettings(1, 14, 14))
+@example(datetime(2021, 1, 1, tzinfo=UTC), "Europe/Kyiv", ReadingSettings(1, 14, 14))
 def test_the_next_window_is_the_first_to_open_after_the_moment(
     moment: datetime, tz: str, s: ReadingSettings
 ) -> None:
@@ -108,7 +110,10 @@ def test_across_the_october_clock_change() -> None:
     assert window.end == datetime(2026, 11, 3, 22, tzinfo=UTC)  # +02:00
 
 
-@pytest.mark.parametrize("bad", [{"registers": 3}, {"opens_days": 0}, {"closes_day": 16}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"registers": 3}, {"opens_days": 0}, {"closes_day": 16}, {"opens_days": 15, "closes_day": 14}],
+)
 def test_settings_are_checked(bad: dict[str, int]) -> None:
     with pytest.raises(ValueError):
         ReadingSettings(**bad)

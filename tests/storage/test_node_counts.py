@@ -203,8 +203,9 @@ def apply(world: World, step: tuple[str, int, int]) -> None:
 
 def check_sums(engine: Engine) -> None:
     """Every node, every pair of nodes and all leaves, whole; every node less
-    every other (under it, above it or beside it), less a point, plus a point:
-    as the distinct pass counts them."""
+    every other (under it, above it or beside it), less a point, plus a point;
+    pairs of nodes less pairs of others (one subscriber cut out twice, or on both
+    sides of the cut): as the distinct pass counts them."""
     with engine.connect() as conn:
         ids = list(conn.scalars(select(node.c.id).order_by(node.c.id)))
         leaves = list(conn.scalars(select(node.c.id).where(node.c.kind == "transformer_station")))
@@ -217,6 +218,10 @@ def check_sums(engine: Engine) -> None:
             selections.append(
                 Selection(nodes=frozenset({chosen}), excluded_nodes=frozenset({other}))
             )
+        pairs = list(itertools.combinations(ids, 2))
+        for chosen, cut in itertools.product(pairs, pairs[:: max(1, len(pairs) // 4)]):
+            if not set(chosen) & set(cut):
+                selections.append(Selection(nodes=frozenset(chosen), excluded_nodes=frozenset(cut)))
         for chosen, point in itertools.product(ids, points[:: max(1, len(points) // 4)]):
             selections += [
                 Selection(nodes=frozenset({chosen}), excluded_metering_points=frozenset({point})),

@@ -298,6 +298,7 @@ def test_a_utility_s_reading_settings_come_with_its_import(loaded: Engine, tmp_p
     for bad, said in (
         ("3,2,3,150", "registers must be 1 or 2"),
         ("1,0,3,150", "opens_days must be 1 to 15"),
+        ("1,15,15,150", r"opens_days \+ closes_day must be at most 28"),
         ("1,2,x,150", "reading_closes_day 'x' must be a whole number"),
     ):
         text = header + f"ZOE,Закарпаттяобленерго,UA,Europe/Kyiv,uk,0 800 300 015,ZOE,{bad}\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from dispatch_tui.domain.reading_window import ReadingSettings
 from dispatch_tui.storage import inbound, users
@@ -306,3 +307,23 @@ def test_a_utility_s_reading_settings_come_with_its_import(loaded: Engine, tmp_p
             import_file(loaded, "utilities", write(tmp_path, "bad.csv", text), actor="root")
     with loaded.connect() as conn:
         assert settings_of(conn, zoe) == ("Europe/Kyiv", ReadingSettings(2, 3, 5, 40))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"reading_opens_days": 15, "reading_closes_day": 15},
+        {"reading_registers": 3},
+        {"reading_closes_day": 0},
+        {"reading_max_kwh_day": 0},
+    ],
+)
+def test_the_database_refuses_reading_settings_the_import_refuses(
+    loaded: Engine, bad: dict[str, int]
+) -> None:
+    """A colleague with psql (or sqlite3) cannot give a utility a window that
+    overlaps the next one in February, or settings the import would refuse."""
+    with pytest.raises(IntegrityError, match="reading"), loaded.begin() as conn:
+        conn.execute(update(utility).values(**bad))
+    with loaded.connect() as conn:
+        assert set(conn.scalars(select(utility.c.reading_opens_days))) == {2}

@@ -258,19 +258,15 @@ def _less_subtrees(
     both sums count, those with points on either side of the cut. Having several
     points, they are all in `shared_subscription`: a range scan of the cut's shared
     rows, instead of finding the subscribers of every point cut out."""
-    this, other = shared_subscription, shared_subscription.alias("other")
+    shared = shared_subscription.c
+    cut_off = select(shared.subscriber_id).where(_in_any_subtree(shared.path, taken))
     both = (
-        select(this.c.subscriber_id)
+        select(shared.subscriber_id)
         .distinct()
         .where(
-            _in_any_subtree(this.c.path, taken),
-            select(other.c.subscriber_id)
-            .where(
-                other.c.subscriber_id == this.c.subscriber_id,
-                _in_any_subtree(other.c.path, selected),
-                not_(_in_any_subtree(other.c.path, taken)),
-            )
-            .exists(),
+            among(conn, shared.subscriber_id, cut_off),
+            _in_any_subtree(shared.path, selected),
+            not_(_in_any_subtree(shared.path, taken)),
         )
         .cte("on_both_sides")
         .prefix_with("MATERIALIZED")

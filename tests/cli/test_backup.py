@@ -27,7 +27,7 @@ from tests.engine.factory import make_outbox
 from tests.missing import unavailable
 from tests.security.audit_attacker import as_owner
 from tests.storage.csvdata import FILES, write
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, workers_done
 
 ME = current_login()
 
@@ -141,7 +141,7 @@ async def test_a_backup_taken_during_writes_restores_and_verifies(
     assert rows < written, "rows written after the copy's moment are not in it"
     app = make_app(restored, ME)
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert app.identity is not None and app.identity.role == "admin"
     restored.dispose()

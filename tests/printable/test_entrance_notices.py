@@ -24,7 +24,7 @@ from dispatch_tui.storage.outages import OutageError
 from dispatch_tui.storage.tables import metering_point, outage
 from tests.factories import approved_outage
 from tests.missing import unavailable
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, workers_done
 
 START = datetime(2031, 6, 17, 6, 30, tzinfo=UTC)  # 09:30 in Sofia (EEST)
 REASON = "ремонт на трафопост"
@@ -210,17 +210,17 @@ async def test_p_on_the_outage_detail_screen_writes_the_pdf(
     monkeypatch.setenv("HOME", str(tmp_path))
     app = make_app(engine, "ana")
     async with app.run_test(size=(100, 30)) as pilot:
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()  # the app has opened its first mode
         screen = OutageDetailScreen(block)
         await app.push_screen(screen)
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         assert "p" in screen.active_bindings and screen.check_action("print_notices", ())
         await pilot.press("p")
         path = tmp_path / f"dispatch-tui-notices-outage-{block}.pdf"
         for _ in range(100):
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             await pilot.pause(0.05)
             if any("written to" in n.message for n in app._notifications):
                 break

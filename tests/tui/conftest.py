@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input
+from textual.worker import WorkerCancelled
 
 from dispatch_tui.app import DispatchApp
 from dispatch_tui.config import load_settings
@@ -67,3 +69,16 @@ def fill_form(
     """Type a whole draft into the drafting form (times are local)."""
     for field, value in (("title", title), ("reason", reason), ("start", start), ("end", end)):
         screen.query_one(f"#{field}", Input).value = value
+
+
+async def workers_done(app: App[None]) -> None:
+    """Every worker finished. One cancelled meanwhile was replaced by a newer one
+    of its group (an exclusive worker, such as the approval alert's read on a
+    change signal): the next pass waits for that one."""
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+    await app.workers.wait_for_complete()

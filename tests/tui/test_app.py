@@ -14,7 +14,7 @@ from dispatch_tui.screens.help import HelpScreen
 from dispatch_tui.screens.unknown_user import UnknownUserScreen
 from dispatch_tui.widgets import network_tree
 from dispatch_tui.widgets.network_tree import NetworkTree, count
-from tests.tui.conftest import make_app
+from tests.tui.conftest import make_app, workers_done
 
 
 async def settle(app: App[None], pilot: Pilot[None]) -> None:
@@ -22,7 +22,7 @@ async def settle(app: App[None], pilot: Pilot[None]) -> None:
     blinking: a snapshot taken half a second later would catch the cursor's
     other phase."""
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
     for field in app.screen.query(Input):
         field.cursor_blink = False

@@ -181,9 +181,10 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
     exactly when it is under a selected node. So only the subscribers with a
     lost or a gained point change, and only if they have no other point under
     the selected nodes: such a point is in `shared_subscription`, which holds
-    the points of every subscriber with several. None when the lost and gained
-    points would outnumber the affected ones (the distinct pass over the
-    affected points is then the shorter way)."""
+    the points of every subscriber with several. Without single points only
+    whole subtrees are lost, and `_less_subtrees` counts them from their totals.
+    None when the lost and gained points would outnumber the affected ones (the
+    distinct pass over the affected points is then the shorter way)."""
     selection = scope.selection
     selected = scope.selected_paths
     if not selected:

@@ -197,13 +197,16 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         )
     )
     sums = counts.sum_nodes(conn, selection.nodes)
-    taken_ids = [i for i, path in scope.paths.items() if path in taken]
-    cut = counts.sum_nodes(conn, taken_ids) if taken_ids else counts.NodeSums(0, 0, 0, {})
     singles = len(selection.metering_points) + len(selection.excluded_metering_points)
-    if cut.metering_points + singles > sums.metering_points - cut.metering_points:
-        return None
     if not singles:
-        return _less_subtrees(conn, selected, taken, sums, cut)
+        return _less_subtrees(conn, scope, taken, sums)
+    taken_size = 0
+    if taken:
+        taken_size = conn.execute(
+            select(func.sum(node.c.mp_count)).where(node.c.path.in_(taken))
+        ).scalar_one()
+    if _recount_is_shorter(taken_size + singles, sums.metering_points - taken_size):
+        return None
 
     def lost_on(path: ColumnElement[str], point: ColumnElement[int]) -> ColumnElement[bool]:
         lost = _in_any_subtree(path, taken)
@@ -237,28 +240,48 @@ def _corrected(conn: Connection, scope: Scope) -> AffectedCounts | None:
         ),
     )
     subscriber_change, contact_change = _with_contacts(conn, changed, changed.c.change)
-    contacts = Counter(sums.contacts)
-    contacts.update(contact_change)
+    return _changed_by(sums, int(points), int(priority), subscriber_change, contact_change)
+
+
+def _recount_is_shorter(touched: int, remaining: int) -> bool:
+    """Whether counting the remaining affected points anew (the distinct pass) beats
+    correcting the sum by the points the exceptions touch."""
+    return touched > remaining
+
+
+def _changed_by(
+    sums: counts.NodeSums,
+    points: int,
+    priority: int,
+    subscribers: int,
+    contacts: Counter[tuple[str, str]],
+) -> AffectedCounts:
+    """The sum over the selected nodes with these differences added."""
+    total = Counter(sums.contacts)
+    total.update(contacts)
     return AffectedCounts(
-        metering_points=sums.metering_points + int(points),
-        priority_metering_points=sums.priority_metering_points + int(priority),
-        subscribers=sums.subscribers + subscriber_change,
-        contacts={bucket: n for bucket, n in contacts.items() if n},
+        metering_points=sums.metering_points + points,
+        priority_metering_points=sums.priority_metering_points + priority,
+        subscribers=sums.subscribers + subscribers,
+        contacts={bucket: n for bucket, n in total.items() if n},
     )
 
 
 def _less_subtrees(
-    conn: Connection,
-    selected: list[str],
-    taken: list[str],
-    sums: counts.NodeSums,
-    cut: counts.NodeSums,
-) -> AffectedCounts:
+    conn: Connection, scope: Scope, taken: list[str], sums: counts.NodeSums
+) -> AffectedCounts | None:
     """Whole nodes less whole subtrees under them (no single points): the sum over
     the selected nodes less the sum over the `taken` subtrees, plus the subscribers
     both sums count, those with points on either side of the cut. Having several
     points, they are all in `shared_subscription`: a range scan of the cut's shared
     rows, instead of finding the subscribers of every point cut out."""
+    taken_ids = [i for i, path in scope.paths.items() if path in taken]
+    if not taken_ids:
+        return _summed(sums)  # every excluded node lies outside the selected ones
+    cut = counts.sum_nodes(conn, taken_ids)
+    if _recount_is_shorter(cut.metering_points, sums.metering_points - cut.metering_points):
+        return None
+    selected = scope.selected_paths
     shared = shared_subscription.c
     cut_off = select(shared.subscriber_id).where(_in_any_subtree(shared.path, taken))
     both = (
@@ -273,14 +296,13 @@ def _less_subtrees(
         .prefix_with("MATERIALIZED")
     )
     both_count, both_contacts = _with_contacts(conn, both, literal_column("1"))
-    contacts = Counter(sums.contacts)
-    contacts.subtract(cut.contacts)
-    contacts.update(both_contacts)
-    return AffectedCounts(
-        metering_points=sums.metering_points - cut.metering_points,
-        priority_metering_points=sums.priority_metering_points - cut.priority_metering_points,
-        subscribers=sums.subscribers - cut.subscribers + both_count,
-        contacts={bucket: n for bucket, n in contacts.items() if n},
+    both_contacts.subtract(cut.contacts)
+    return _changed_by(
+        sums,
+        -cut.metering_points,
+        -cut.priority_metering_points,
+        both_count - cut.subscribers,
+        both_contacts,
     )
 
 

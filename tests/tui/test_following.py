@@ -175,7 +175,10 @@ async def test_a_submission_reaches_the_shift_lead_without_a_key(room: Room) -> 
         assert room.logins["ana"] not in Terminal.bells
         assert "to approve" not in dispatcher.sub_title
         assert cursor_key(ana_table) == str(later), "her cursor too"
-        assert "SANDBOX SMS · 3 to approve · " in header_line(lead), "in view at 80 columns"
+        # The subtitle changed before the header was painted again: wait for the paint.
+        shown = "SANDBOX SMS · 3 to approve · "
+        await until(lead_pilot, lambda: shown in header_line(lead), FOLLOW_SECONDS)
+        assert shown in header_line(lead), "in view at 80 columns"
         for app in (lead, dispatcher):
             assert app.identity.login in header_line(app), "in view at 80 columns"
 
